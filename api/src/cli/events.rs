@@ -1,0 +1,178 @@
+//! `tenantry events tail` and `tenantry events replay`: the event log as text, and a tenant's
+//! state at any moment of its past ("time travel": its events up to a position, folded by the
+//! domain's `TenantState::fold`).
+
+use anyhow::Context;
+use futures::StreamExt;
+use tenantry_application::event_store::{Checkpoint, EventStore, RecordedEvent};
+use tenantry_domain::{TenantEvent, TenantId, TenantState};
+
+use crate::Settings;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum EventsCommand {
+    /// Print the last events of the log; with --follow, keep printing new ones until ctrl-c.
+    Tail {
+        /// How many of the last events to print first.
+        #[arg(short = 'n', long, default_value_t = 20)]
+        lines: u64,
+        #[arg(short, long)]
+        follow: bool,
+    },
+    /// Print a stream's events up to a global position and, for a tenant's stream, the tenant's
+    /// state at that moment.
+    Replay {
+        /// The stream, e.g. `tenant-0192…`.
+        #[arg(long)]
+        stream: String,
+        /// The last global position to include (default: the whole stream).
+        #[arg(long)]
+        until: Option<u64>,
+    },
+}
+
+impl EventsCommand {
+    pub async fn run(self, settings: &Settings) -> anyhow::Result<()> {
+        match self {
+            Self::Tail { lines, follow } => tail(settings, lines, follow).await,
+            Self::Replay { stream, until } => replay(settings, &stream, until).await,
+        }
+    }
+}
+
+async fn tail(settings: &Settings, lines: u64, follow: bool) -> anyhow::Result<()> {
+    let (pool, store) = super::connect(settings).await?;
+    // The checkpoint just before the last `lines` events, walking the log order backwards.
+    let start: Option<(i64, i64)> = sqlx::query_as(
+        "SELECT tx_id, position FROM events ORDER BY tx_id DESC, position DESC OFFSET $1 LIMIT 1",
+    )
+    .bind(lines as i64)
+    .fetch_optional(&pool)
+    .await
+    .context("failed to find where to start")?;
+    let start = start.map_or(Checkpoint::START, |(commit, position)| Checkpoint {
+        commit: commit as u64,
+        position: position as u64,
+    });
+    if !follow {
+        let mut after = start;
+        loop {
+            let batch = store.read_all(after, 1000).await?;
+            let Some(last) = batch.last() else { break };
+            after = last.checkpoint();
+            batch.iter().for_each(print_event);
+        }
+        return Ok(());
+    }
+    let mut subscription = store.subscribe_all(start, 1000);
+    loop {
+        tokio::select! {
+            next = subscription.next() => {
+                let batch = next.context("the subscription ended")??;
+                batch.iter().for_each(print_event);
+            }
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        }
+    }
+}
+
+async fn replay(settings: &Settings, stream: &str, until: Option<u64>) -> anyhow::Result<()> {
+    let (_pool, store) = super::connect(settings).await?;
+    let until = until.unwrap_or(u64::MAX);
+    let mut events: Vec<RecordedEvent> = Vec::new();
+    let mut from = 1;
+    loop {
+        let page = store
+            .read_stream(stream, from, 1000)
+            .await
+            .with_context(|| format!("failed to read stream {stream}"))?;
+        from += page.len() as u64;
+        let mut done = page.len() < 1000;
+        // Within a stream, positions grow with versions.
+        for event in page {
+            if event.position > until {
+                done = true;
+                break;
+            }
+            events.push(event);
+        }
+        if done {
+            break;
+        }
+    }
+    if events.is_empty() {
+        println!("stream {stream} has no events at or before position {until}");
+        return Ok(());
+    }
+    events.iter().for_each(print_event);
+    if TenantId::from_stream_id(stream).is_some() {
+        let decoded = events
+            .iter()
+            .map(|e| {
+                TenantEvent::decode_versioned(&e.event_type, e.schema_version, e.payload.clone())
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .context("failed to decode the tenant's events")?;
+        let last = events.last().map_or(0, |e| e.position);
+        print_state(&TenantState::fold(&decoded), last);
+    }
+    Ok(())
+}
+
+fn print_event(e: &RecordedEvent) {
+    println!(
+        "{:>10} {} {}@{} {} by {} {}",
+        e.position,
+        e.recorded_at.format("%Y-%m-%dT%H:%M:%S%.3fZ"),
+        e.stream_id,
+        e.stream_version,
+        e.event_type,
+        e.metadata.actor,
+        e.payload
+    );
+}
+
+fn print_state(state: &TenantState, position: u64) {
+    println!();
+    println!(
+        "state at position {position} (stream version {}):",
+        state.version()
+    );
+    let Some(t) = state.tenant() else {
+        println!("  no tenant");
+        return;
+    };
+    println!("  id:           {}", t.id);
+    println!("  name:         {}", t.name);
+    println!("  slug:         {}", t.slug);
+    println!("  plan:         {}", t.plan);
+    println!("  isolation:    {}", t.isolation);
+    println!("  status:       {}", t.status);
+    println!("  created_at:   {}", t.created_at.to_rfc3339());
+    println!("  updated_at:   {}", t.updated_at.to_rfc3339());
+    let steps: Vec<&str> = t.provisioning.steps.iter().map(|s| s.as_str()).collect();
+    println!(
+        "  provisioning: attempt {}, steps [{}], next step {}",
+        t.provisioning.attempt,
+        steps.join(", "),
+        t.next_step().map_or("none", |s| s.as_str())
+    );
+    if let Some(error) = &t.provisioning.last_error {
+        println!("  last error:   {error}");
+    }
+    for (step, resource) in &t.resources {
+        println!(
+            "  holds:        {step}: {}",
+            serde_json::to_string(resource).unwrap_or_default()
+        );
+    }
+    for (host, domain) in &t.domains {
+        let tls = domain.certificate_expires_at.map_or_else(
+            || "no certificate".to_owned(),
+            |at| format!("certificate until {}", at.to_rfc3339()),
+        );
+        let active = if domain.active { "active" } else { "pending" };
+        println!("  domain:       {host} ({active}, {tls})");
+    }
+    println!("  workers:      {} active", t.active_workers.len());
+}

@@ -1,0 +1,151 @@
+//! `tenantry projections status` and `tenantry projections rebuild NAME`.
+
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use tenantry_projections::{ProjectorState, RebuildOptions, RebuildProgress, default_projectors};
+
+use crate::Settings;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ProjectionsCommand {
+    /// List each projector with its checkpoint, lag (events and seconds) and state.
+    Status,
+    /// Replay the whole log into fresh tables for projector NAME, then swap them in atomically.
+    /// The service keeps answering from the old tables meanwhile, and need not be stopped.
+    Rebuild {
+        /// The projector: tenant_panel, provisioning_steps, audit_log or tenant_directory.
+        name: String,
+        /// Events per read and per transaction.
+        #[arg(long, default_value_t = 5000)]
+        batch_size: usize,
+    },
+}
+
+impl ProjectionsCommand {
+    pub async fn run(self, settings: &Settings) -> anyhow::Result<()> {
+        match self {
+            Self::Status => status(settings).await,
+            Self::Rebuild { name, batch_size } => rebuild(settings, &name, batch_size).await,
+        }
+    }
+}
+
+async fn status(settings: &Settings) -> anyhow::Result<()> {
+    let (pool, _store) = super::connect(settings).await?;
+    let projectors = default_projectors();
+    let names: Vec<&str> = projectors.iter().map(|p| p.name()).collect();
+    let statuses = tenantry_projections::status(&pool, &names)
+        .await
+        .context("failed to read the projectors' checkpoints")?;
+    println!(
+        "{:<20} {:>24} {:>12} {:>10}  {:<8} updated",
+        "projector", "checkpoint", "lag events", "lag s", "state"
+    );
+    for s in statuses {
+        let updated = s
+            .updated_at
+            .map_or_else(|| "never".to_owned(), |t| t.to_rfc3339());
+        println!(
+            "{:<20} {:>24} {:>12} {:>10.1}  {:<8} {updated}",
+            s.name,
+            s.checkpoint.to_string(),
+            s.lag_events,
+            s.lag_seconds,
+            s.state.as_str()
+        );
+        if s.state == ProjectorState::Stalled {
+            println!(
+                "  stalled at position {}: {}",
+                s.stalled_at.unwrap_or(0),
+                s.last_error.as_deref().unwrap_or("(no error recorded)")
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn rebuild(settings: &Settings, name: &str, batch_size: usize) -> anyhow::Result<()> {
+    let projector = default_projectors()
+        .into_iter()
+        .find(|p| p.name() == name)
+        .ok_or_else(|| tenantry_projections::ProjectionError::UnknownProjector(name.to_owned()))?;
+    let (pool, store) = super::connect(settings).await?;
+    let options = RebuildOptions {
+        batch_size,
+        ..RebuildOptions::default()
+    };
+    let mut progress = Progress::new(name);
+    let report =
+        tenantry_projections::rebuild(&pool, &store, &*projector, &options, |p| progress.update(p))
+            .await
+            .with_context(|| format!("failed to rebuild {name}"))?;
+    progress.finish();
+    let seconds = report.elapsed.as_secs_f64();
+    println!(
+        "rebuilt {name}: {} events in {seconds:.1} s ({:.0} events/s), batch size {}, now at {}",
+        report.events,
+        report.events as f64 / seconds.max(1e-9),
+        report.batch_size,
+        report.checkpoint
+    );
+    Ok(())
+}
+
+/// A progress bar on a terminal; otherwise a plain line every few seconds.
+enum Progress {
+    Bar(ProgressBar),
+    Lines { name: String, last: Instant },
+}
+
+impl Progress {
+    fn new(name: &str) -> Self {
+        if std::io::stderr().is_terminal() {
+            let bar = ProgressBar::new(0);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{msg} [{bar:40}] {human_pos}/{human_len} events, {per_sec}, ETA {eta}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+            bar.set_message(name.to_owned());
+            Self::Bar(bar)
+        } else {
+            Self::Lines {
+                name: name.to_owned(),
+                last: Instant::now(),
+            }
+        }
+    }
+
+    fn update(&mut self, p: &RebuildProgress) {
+        let total = p.total.max(p.done);
+        match self {
+            Self::Bar(bar) => {
+                bar.set_length(total);
+                bar.set_position(p.done);
+            }
+            Self::Lines { name, last } => {
+                if last.elapsed() < Duration::from_secs(2) && p.done < total {
+                    return;
+                }
+                *last = Instant::now();
+                let rate = p.done as f64 / p.elapsed.as_secs_f64().max(1e-9);
+                let eta = (total - p.done) as f64 / rate.max(1e-9);
+                eprintln!(
+                    "{name}: {}/{total} events, {rate:.0} events/s, ETA {eta:.0} s",
+                    p.done
+                );
+            }
+        }
+    }
+
+    fn finish(self) {
+        if let Self::Bar(bar) = self {
+            bar.finish();
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! `tenantry tenant create|list|show`: the tenant commands for scripts. `create` goes through the
+//! same command handler as the API (same validation, same events, actor `system` with user agent
+//! `tenantry-cli`); `list` and `show` read the read models that `tenantry serve` keeps, so they
+//! are as fresh as its projectors. Output is JSON, one document per command.
+
+use std::io::Write;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tenantry_application::event_store::{Actor, EventStore};
+use tenantry_application::tenants::{CommandContext, CommandError, CreateTenantInput};
+use tenantry_domain::TenantStatus;
+use tenantry_projections::queries::tenants::{self, TenantFilter};
+use uuid::Uuid;
+
+use crate::Settings;
+use crate::startup::tenant_service;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant; provisioning starts by itself once `tenantry serve` runs.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Derived from the name when absent.
+        #[arg(long)]
+        slug: Option<String>,
+        /// The default plan when absent.
+        #[arg(long)]
+        plan: Option<String>,
+        /// shared_schema, schema_per_tenant or database_per_tenant; the plan's when absent.
+        #[arg(long)]
+        isolation: Option<String>,
+        #[arg(long)]
+        admin_email: Option<String>,
+    },
+    /// List tenants, newest first, as the admin panel does.
+    List {
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        plan: Option<String>,
+        /// Matches name or slug.
+        #[arg(long)]
+        q: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// A previous page's `next_cursor`.
+        #[arg(long)]
+        cursor: Option<String>,
+    },
+    /// Show one tenant.
+    Show { id: Uuid },
+}
+
+impl TenantCommand {
+    pub async fn run(self, settings: &Settings, out: &mut impl Write) -> anyhow::Result<()> {
+        let (pool, store) = super::connect(settings).await?;
+        let json = match self {
+            Self::Create {
+                name,
+                slug,
+                plan,
+                isolation,
+                admin_email,
+            } => {
+                let service = tenant_service(settings, Arc::new(store) as Arc<dyn EventStore>)?;
+                let mut context = CommandContext::new(Actor::System);
+                context.user_agent = Some("tenantry-cli".into());
+                let input = CreateTenantInput {
+                    name,
+                    slug,
+                    plan,
+                    isolation,
+                    admin_email,
+                };
+                let outcome = service.create(input, &context).await.map_err(explain)?;
+                serde_json::json!({
+                    "id": outcome.tenant_id,
+                    "slug": outcome.slug,
+                    "status": outcome.status,
+                    "version": outcome.version,
+                    "position": outcome.position,
+                })
+            }
+            Self::List {
+                status,
+                plan,
+                q,
+                limit,
+                cursor,
+            } => {
+                let status = status
+                    .as_deref()
+                    .map(TenantStatus::from_str)
+                    .transpose()
+                    .map_err(|e| anyhow::anyhow!("--status: {e}"))?;
+                let filter = TenantFilter {
+                    status,
+                    plan,
+                    q,
+                    limit: Some(limit),
+                    cursor,
+                };
+                serde_json::to_value(tenants::list(&pool, &filter).await?)?
+            }
+            Self::Show { id } => {
+                let tenant = tenants::get(&pool, id)
+                    .await?
+                    .with_context(|| format!("no tenant with id {id}"))?;
+                serde_json::to_value(tenant)?
+            }
+        };
+        writeln!(out, "{}", serde_json::to_string_pretty(&json)?)?;
+        Ok(())
+    }
+}
+
+/// A refusal reads as the API would say it, with the field.
+fn explain(error: CommandError) -> anyhow::Error {
+    match error {
+        CommandError::Invalid(invalid) => {
+            anyhow::anyhow!("--{}: {}", invalid.field.replace('_', "-"), invalid.message)
+        }
+        other => anyhow::Error::new(other),
+    }
+}

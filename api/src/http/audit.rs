@@ -1,0 +1,55 @@
+//! `GET /platform/api/audit`: every event, flattened, filtered by tenant, actor, event type and
+//! time, from the audit-log read model.
+
+use axum::Json;
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use tenantry_projections::projectors::AuditLog;
+use tenantry_projections::queries::audit::{self, AuditFilter, AuditPage};
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use super::auth::StaffUser;
+use super::error::ErrorBody;
+use super::extract::ApiQuery;
+use super::{ApiError, AppState, consistency};
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub(crate) struct AuditQuery {
+    tenant: Option<Uuid>,
+    /// As displayed, e.g. `staff:ops@example.com`, `saga:provisioning`, `system`.
+    actor: Option<String>,
+    event_type: Option<String>,
+    /// Recorded at or after (RFC 3339).
+    from: Option<DateTime<Utc>>,
+    /// Recorded before (RFC 3339).
+    to: Option<DateTime<Utc>>,
+    /// A page's `next` (an opaque cursor: the log's order is by commit, see README).
+    after: Option<String>,
+    /// Page size, 1–500 (default 50).
+    limit: Option<u32>,
+    min_position: Option<u64>,
+}
+
+#[utoipa::path(get, path = "/platform/api/audit", tag = "audit", params(AuditQuery),
+    responses((status = 200, description = "`{items, next}` in log order"),
+        (status = 400, body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    _staff: StaffUser,
+    ApiQuery(query): ApiQuery<AuditQuery>,
+) -> Result<Json<AuditPage>, ApiError> {
+    consistency::wait(&state, query.min_position, &[AuditLog::NAME]).await?;
+    let filter = AuditFilter {
+        tenant: query.tenant,
+        actor: query.actor,
+        event_type: query.event_type,
+        from: query.from,
+        to: query.to,
+        after: query.after,
+        limit: query.limit,
+    };
+    Ok(Json(audit::list(&state.pool, &filter).await?))
+}

@@ -1,0 +1,145 @@
+//! Staff authentication for the control-plane API: login with email and password for a
+//! short-lived signed token (JWT), logout (revocation), the [`StaffUser`] extractor that guards
+//! every other `/platform/api/*` handler, and [`nest_platform`], which puts routes under
+//! `/platform/api` behind the control-plane host check.
+//!
+//! Login attempts are rate-limited per email and per client IP (the socket peer address, never
+//! `X-Forwarded-For`); see `rate_limit`. Accounts and passwords live in the application's
+//! [`StaffService`]; this module deals in tokens and HTTP.
+
+pub(crate) mod handlers;
+mod host;
+mod rate_limit;
+mod signing_key;
+mod staff_user;
+mod tokens;
+
+pub use host::nest_platform;
+pub use staff_user::StaffUser;
+pub use tokens::{IssuedToken, TokenKeys};
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use axum::routing::{get, post};
+use chrono::Utc;
+use sqlx::PgPool;
+use tenantry_application::staff::{StaffError, StaffService};
+
+use crate::http::{ApiError, AppState};
+use crate::settings::Settings;
+use host::AllowedHosts;
+use rate_limit::LoginLimiter;
+
+/// The routes of staff authentication, relative to `/platform/api` (see [`nest_platform`]).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/auth/login", post(handlers::login))
+        .route("/auth/logout", post(handlers::logout))
+        .route("/auth/me", get(handlers::me))
+}
+
+/// What staff authentication needs at request time.
+pub struct Auth {
+    staff: StaffService,
+    keys: TokenKeys,
+    token_ttl: Duration,
+    limiter: LoginLimiter,
+    hosts: AllowedHosts,
+}
+
+impl Auth {
+    /// From the settings. Without `TENANTRY_JWT_SECRET`, reads (or generates and stores) the
+    /// signing key in the database behind `pool`, so the database must be reachable.
+    pub async fn new(
+        settings: &Settings,
+        staff: StaffService,
+        pool: &PgPool,
+    ) -> anyhow::Result<Self> {
+        let keys = signing_key::load(settings.jwt_secret.as_deref(), pool)
+            .await
+            .context("failed to load the token signing key")?;
+        let per_minute = |n: u32, name: &str| {
+            NonZeroU32::new(n).with_context(|| format!("{name} must be at least 1"))
+        };
+        Ok(Self {
+            staff,
+            keys,
+            token_ttl: Duration::from_secs(settings.access_token_ttl_secs),
+            limiter: LoginLimiter::new(
+                per_minute(
+                    settings.login_rate_per_email,
+                    "TENANTRY_LOGIN_RATE_PER_EMAIL",
+                )?,
+                per_minute(settings.login_rate_per_ip, "TENANTRY_LOGIN_RATE_PER_IP")?,
+            ),
+            hosts: AllowedHosts::new(settings.control_plane_hosts()),
+        })
+    }
+
+    /// Checks the credentials (after the rate limits) and issues a token.
+    async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        ip: Option<IpAddr>,
+    ) -> Result<IssuedToken, ApiError> {
+        let key: String = email.trim().to_lowercase().chars().take(320).collect();
+        self.limiter
+            .check(&key, ip)
+            .map_err(|retry_after| ApiError::TooManyRequests {
+                message: "too many login attempts; try again later".into(),
+                retry_after,
+            })?;
+        let Some(account) = self
+            .staff
+            .authenticate(email, password)
+            .await
+            .map_err(internal)?
+        else {
+            tracing::info!(ip = ip.map(tracing::field::display), "staff login refused");
+            return Err(ApiError::Unauthorized("invalid email or password".into()));
+        };
+        let issued = self
+            .keys
+            .issue(account.id, &account.email, Utc::now(), self.token_ttl)?;
+        tracing::info!(staff_id = %account.id, ip = ip.map(tracing::field::display), "staff logged in");
+        Ok(issued)
+    }
+
+    /// The staff member a presented token stands for: well-formed, signed with our key, meant
+    /// for the platform API, not expired and not revoked.
+    async fn authenticate(&self, token: &str) -> Result<StaffUser, ApiError> {
+        let claims = self
+            .keys
+            .verify(token)
+            .map_err(|e| ApiError::Unauthorized(e.to_string()))?;
+        if self.staff.is_revoked(claims.jti).await.map_err(internal)? {
+            return Err(ApiError::Unauthorized("token revoked".into()));
+        }
+        Ok(StaffUser {
+            id: claims.sub,
+            email: claims.email,
+            token_id: claims.jti,
+            token_expires_at: chrono::DateTime::from_timestamp(claims.exp, 0)
+                .unwrap_or(chrono::DateTime::<Utc>::MAX_UTC),
+        })
+    }
+
+    /// Revokes the token `user` presented.
+    async fn revoke(&self, user: &StaffUser) -> Result<(), ApiError> {
+        self.staff
+            .revoke_token(user.token_id, user.token_expires_at)
+            .await
+            .map_err(internal)?;
+        tracing::info!(staff_id = %user.id, "staff logged out");
+        Ok(())
+    }
+}
+
+fn internal(error: StaffError) -> ApiError {
+    ApiError::Internal(anyhow::Error::new(error))
+}

@@ -1,0 +1,165 @@
+//! The API's one error type. Every 4xx/5xx body has the shape of `shared/API.md`:
+//! `{"error": {"code", "message", "field"?}}`. Client errors say precisely what was wrong; 5xx
+//! bodies are generic and the cause goes to the log.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// The body of every 4xx/5xx answer.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct ErrorDetail {
+    /// Stable and machine-readable, e.g. `invalid_slug`.
+    code: &'static str,
+    /// For people: what was wrong and why.
+    message: String,
+    /// The input field concerned, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<String>,
+}
+
+#[derive(Debug)]
+pub enum ApiError {
+    /// 400: malformed JSON, wrong types, unknown fields, a bad header or query parameter.
+    BadRequest {
+        code: &'static str,
+        message: String,
+        field: Option<String>,
+    },
+    /// 401: missing, expired, revoked, forged or foreign token; wrong credentials.
+    Unauthorized(String),
+    /// 403: authenticated but not allowed, or a host not in the control-plane list.
+    Forbidden(String),
+    /// 404: no such resource (also one the caller may not see).
+    NotFound(String),
+    /// 409: stale `If-Match`, duplicate slug, command not allowed in the current state.
+    Conflict { code: &'static str, message: String },
+    /// 413: the body is larger than the API accepts.
+    PayloadTooLarge(String),
+    /// 422: well-formed but invalid value; `field` names it.
+    Unprocessable {
+        code: &'static str,
+        message: String,
+        field: Option<String>,
+    },
+    /// 429: too many attempts; retry after the given time.
+    TooManyRequests {
+        message: String,
+        retry_after: Duration,
+    },
+    /// 503: a dependency is not ready, or a read model has not caught up in time.
+    Unavailable {
+        code: &'static str,
+        message: String,
+        retry_after: Option<Duration>,
+    },
+    /// 500: anything unexpected; logged, never shown.
+    Internal(anyhow::Error),
+}
+
+impl ApiError {
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::BadRequest {
+            code,
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    pub fn unprocessable(
+        code: &'static str,
+        message: impl Into<String>,
+        field: impl Into<String>,
+    ) -> Self {
+        Self::Unprocessable {
+            code,
+            message: message.into(),
+            field: Some(field.into()),
+        }
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(error: anyhow::Error) -> Self {
+        Self::Internal(error)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut retry = None;
+        let (status, code, message, field) = match self {
+            Self::BadRequest {
+                code,
+                message,
+                field,
+            } => (StatusCode::BAD_REQUEST, code, message, field),
+            Self::Unauthorized(m) => (StatusCode::UNAUTHORIZED, "unauthorized", m, None),
+            Self::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", m, None),
+            Self::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m, None),
+            Self::Conflict { code, message } => (StatusCode::CONFLICT, code, message, None),
+            Self::PayloadTooLarge(m) => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", m, None)
+            }
+            Self::Unprocessable {
+                code,
+                message,
+                field,
+            } => (StatusCode::UNPROCESSABLE_ENTITY, code, message, field),
+            Self::TooManyRequests {
+                message,
+                retry_after,
+            } => {
+                retry = Some(retry_after);
+                (StatusCode::TOO_MANY_REQUESTS, "rate_limited", message, None)
+            }
+            Self::Unavailable {
+                code,
+                message,
+                retry_after,
+            } => {
+                retry = retry_after;
+                (StatusCode::SERVICE_UNAVAILABLE, code, message, None)
+            }
+            Self::Internal(error) => {
+                tracing::error!(error = format!("{error:#}"), "internal error");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal error".to_owned(),
+                    None,
+                )
+            }
+        };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code,
+                message,
+                field,
+            },
+        };
+        let mut response = (status, Json(body)).into_response();
+        if let Some(after) = retry {
+            let seconds = after.as_secs_f64().ceil().max(1.0) as u64;
+            if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+        }
+        response
+    }
+}

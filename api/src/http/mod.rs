@@ -1,0 +1,68 @@
+//! The HTTP surface: the router, the shared state handlers see, and the one error type.
+
+mod audit;
+pub mod auth;
+mod consistency;
+pub(crate) mod error;
+mod extract;
+mod health;
+mod idempotency;
+pub(crate) mod metrics;
+mod onboarding;
+mod openapi;
+pub(crate) mod tenants;
+
+pub use error::ApiError;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use sqlx::PgPool;
+use tenantry_application::event_store::EventStore;
+use tenantry_application::invitations::InvitationService;
+use tenantry_application::tenants::TenantService;
+use tenantry_infrastructure::idempotency::PgIdempotencyStore;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub redis: redis::Client,
+    pub store: Arc<dyn EventStore>,
+    pub tenants: TenantService,
+    pub idempotency: PgIdempotencyStore,
+    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    /// Staff authentication: token keys, login rate limits, the control-plane hosts.
+    pub auth: Arc<auth::Auth>,
+    pub invitations: InvitationService,
+    /// `TENANTRY_BASE_DOMAIN`: tenants live on `{slug}.{base_domain}`.
+    pub base_domain: String,
+}
+
+/// The largest request body the API reads; larger ones get 413.
+const MAX_REQUEST_BODY: usize = 64 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::render))
+        .route("/openapi.json", get(openapi::document))
+        .route("/api/tenants/provision", post(onboarding::provision))
+        .merge(auth::nest_platform(
+            &state,
+            Router::new()
+                .merge(auth::routes())
+                .nest("/tenants", tenants::routes())
+                .route("/audit", get(audit::list)),
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::layer,
+        ))
+        .layer(DefaultBodyLimit::max(MAX_REQUEST_BODY))
+        .layer(axum::middleware::from_fn(metrics::track))
+        .with_state(state)
+}

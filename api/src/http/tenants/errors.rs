@@ -1,0 +1,32 @@
+//! How the tenant commands' refusals read over HTTP: one mapping, used by every handler.
+
+use tenantry_application::tenants::CommandError;
+use tenantry_domain::DomainError;
+
+use crate::http::ApiError;
+
+impl From<CommandError> for ApiError {
+    fn from(error: CommandError) -> Self {
+        match error {
+            CommandError::Invalid(invalid) => {
+                ApiError::unprocessable(invalid.code, invalid.message, invalid.field)
+            }
+            CommandError::NotFound(id) => ApiError::NotFound(format!("no tenant with id {id}")),
+            CommandError::Rejected(DomainError::NotFound) => {
+                ApiError::NotFound("no such tenant".into())
+            }
+            CommandError::Rejected(rejected) => {
+                ApiError::conflict(rejected.code(), rejected.to_string())
+            }
+            CommandError::SlugTaken(slug) => ApiError::Conflict {
+                code: "slug_taken",
+                message: format!("slug {slug} is taken by another tenant"),
+            },
+            CommandError::StaleVersion { .. } => {
+                ApiError::conflict("version_mismatch", error.to_string())
+            }
+            CommandError::Contended => ApiError::conflict("contended", error.to_string()),
+            CommandError::Internal(e) => ApiError::Internal(e),
+        }
+    }
+}

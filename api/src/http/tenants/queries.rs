@@ -1,0 +1,172 @@
+//! The tenant read endpoints: one tenant, the filtered list, and a tenant's event history. The
+//! first two answer from the tenant panel and provisioning-steps read models (waiting for
+//! `min_position` when asked); the history comes straight from the event store.
+
+use std::str::FromStr;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use serde::{Deserialize, Serialize};
+use tenantry_domain::TenantStatus;
+use tenantry_projections::projectors::{ProvisioningSteps, TenantPanel};
+use tenantry_projections::queries::QueryError;
+use tenantry_projections::queries::audit::AuditItem;
+use tenantry_projections::queries::tenants::{self, TenantFilter, TenantPage, TenantView};
+use utoipa::{IntoParams, ToSchema};
+
+use super::commands::tenant_id;
+use crate::http::auth::StaffUser;
+use crate::http::consistency;
+use crate::http::error::ErrorBody;
+use crate::http::extract::ApiQuery;
+use crate::http::{ApiError, AppState};
+
+/// The read models behind the tenant endpoints.
+pub(crate) const TENANT_MODELS: &[&str] = &[TenantPanel::NAME, ProvisioningSteps::NAME];
+
+impl From<QueryError> for ApiError {
+    fn from(error: QueryError) -> Self {
+        match error {
+            QueryError::InvalidCursor => ApiError::BadRequest {
+                code: "invalid_cursor",
+                message: "the cursor is not one this API handed out".into(),
+                field: Some("cursor".into()),
+            },
+            other => ApiError::Internal(other.into()),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub(crate) struct Consistency {
+    /// Wait (up to 5 s) until the read models have processed this global position.
+    min_position: Option<u64>,
+}
+
+/// The tenant with `id`, after waiting for `min_position` if asked.
+pub(crate) async fn find(
+    state: &AppState,
+    id: &str,
+    min_position: Option<u64>,
+) -> Result<TenantView, ApiError> {
+    let tenant = tenant_id(id)?;
+    consistency::wait(state, min_position, TENANT_MODELS).await?;
+    tenants::get(&state.pool, tenant.as_uuid())
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no tenant with id {id}")))
+}
+
+#[utoipa::path(get, path = "/platform/api/tenants/{id}", tag = "tenants",
+    params(("id" = uuid::Uuid, Path), Consistency),
+    responses((status = 200, description = "the tenant (see API.md for the shape)"),
+        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody, description = "min_position not reached in 5 s")),
+    security(("bearer" = [])))]
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    _staff: StaffUser,
+    Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<Consistency>,
+) -> Result<Json<TenantView>, ApiError> {
+    find(&state, &id, query.min_position).await.map(Json)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub(crate) struct ListQuery {
+    /// One of the lifecycle statuses.
+    status: Option<String>,
+    plan: Option<String>,
+    /// Matches name or slug (case-insensitive substring).
+    q: Option<String>,
+    /// Page size, 1–500 (default 50).
+    limit: Option<u32>,
+    /// A page's `next_cursor`.
+    cursor: Option<String>,
+    min_position: Option<u64>,
+}
+
+#[utoipa::path(get, path = "/platform/api/tenants", tag = "tenants", params(ListQuery),
+    responses((status = 200, description = "`{items: [Tenant], next_cursor}`, newest first"),
+        (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    _staff: StaffUser,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Json<TenantPage>, ApiError> {
+    let status = query
+        .status
+        .as_deref()
+        .map(TenantStatus::from_str)
+        .transpose()
+        .map_err(|e| ApiError::unprocessable("invalid_status", e.to_string(), "status"))?;
+    consistency::wait(&state, query.min_position, TENANT_MODELS).await?;
+    let filter = TenantFilter {
+        status,
+        plan: query.plan,
+        q: query.q,
+        limit: query.limit,
+        cursor: query.cursor,
+    };
+    Ok(Json(tenants::list(&state.pool, &filter).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub(crate) struct EventsQuery {
+    /// The stream version after which to start (a page's `next`).
+    after: Option<u64>,
+    /// Page size, 1–500 (default 50).
+    limit: Option<u32>,
+}
+
+/// A page of a tenant's history.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct EventsPage {
+    #[schema(value_type = Vec<Object>)]
+    items: Vec<AuditItem>,
+    /// Pass as `after` for the next page; absent at the end.
+    next: Option<u64>,
+}
+
+#[utoipa::path(get, path = "/platform/api/tenants/{id}/events", tag = "tenants",
+    params(("id" = uuid::Uuid, Path), EventsQuery),
+    responses((status = 200, body = EventsPage, description = "the tenant's events, oldest first"),
+        (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn events(
+    State(state): State<AppState>,
+    _staff: StaffUser,
+    Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<EventsQuery>,
+) -> Result<Json<EventsPage>, ApiError> {
+    let tenant = tenant_id(&id)?;
+    let limit = query.limit.unwrap_or(50).clamp(1, 500) as usize;
+    let from = query.after.unwrap_or(0) + 1;
+    // One more than asked, to know whether there is a next page.
+    let mut events = state
+        .store
+        .read_stream(&tenant.stream_id(), from, limit + 1)
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    if events.is_empty() && from == 1 {
+        return Err(ApiError::NotFound(format!("no tenant with id {id}")));
+    }
+    let more = events.len() > limit;
+    events.truncate(limit);
+    let next = more
+        .then(|| events.last().map(|e| e.stream_version))
+        .flatten();
+    let items = events
+        .into_iter()
+        .map(|e| AuditItem {
+            position: e.position,
+            actor: e.metadata.actor.to_string(),
+            correlation_id: e.metadata.correlation_id,
+            stream_id: e.stream_id,
+            stream_version: e.stream_version,
+            event_type: e.event_type,
+            recorded_at: e.recorded_at,
+            payload: e.payload,
+        })
+        .collect();
+    Ok(Json(EventsPage { items, next }))
+}

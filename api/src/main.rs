@@ -1,0 +1,85 @@
+//! The `tenantry` binary: parses the command line and runs the chosen command. The composition
+//! root: the only place where adapters are chosen and wired into ports.
+
+use clap::{Parser, Subcommand};
+use tenantry_api::{Application, Settings, cli, startup, telemetry};
+
+#[derive(Parser)]
+#[command(
+    name = "tenantry",
+    version,
+    about = "Event-sourced control plane for multi-tenant SaaS"
+)]
+struct Cli {
+    #[command(flatten)]
+    settings: Settings,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply the migrations, then serve the HTTP API until SIGTERM or ctrl-c.
+    Serve,
+    /// Create the database if it does not exist and apply the migrations.
+    Migrate,
+    /// Inspect and rebuild the read models.
+    Projections {
+        #[command(subcommand)]
+        command: cli::projections::ProjectionsCommand,
+    },
+    /// Print the event log, or a tenant's state at a moment of its past.
+    Events {
+        #[command(subcommand)]
+        command: cli::events::EventsCommand,
+    },
+    /// Manage platform staff accounts (the operators who use `/platform/api`).
+    #[command(subcommand)]
+    Staff(cli::staff::StaffCommand),
+    /// Compare what the read models say exists with what PostgreSQL and Redis hold; exits
+    /// non-zero on drift.
+    Doctor(cli::doctor::DoctorCommand),
+    /// Create, list and show tenants from scripts (JSON output).
+    #[command(subcommand)]
+    Tenant(cli::tenant::TenantCommand),
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    telemetry::init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Migrate => {
+            tenantry_infrastructure::postgres::migrate(&cli.settings.database_url).await?;
+            tracing::info!("migrations applied");
+        }
+        Command::Serve => {
+            tenantry_infrastructure::postgres::migrate(&cli.settings.database_url).await?;
+            let app = Application::build(&cli.settings).await?;
+            app.run_until_stopped(startup::shutdown_signal()).await?;
+        }
+        Command::Projections { command } => command.run(&cli.settings).await?,
+        Command::Events { command } => command.run(&cli.settings).await?,
+        Command::Doctor(command) => {
+            tenantry_infrastructure::postgres::migrate(&cli.settings.database_url).await?;
+            if !command
+                .run(&cli.settings, &mut std::io::stdout().lock())
+                .await?
+            {
+                std::process::exit(1);
+            }
+        }
+        Command::Tenant(command) => {
+            tenantry_infrastructure::postgres::migrate(&cli.settings.database_url).await?;
+            command
+                .run(&cli.settings, &mut std::io::stdout().lock())
+                .await?;
+        }
+        Command::Staff(command) => {
+            command
+                .run(&cli.settings, &mut std::io::stdout().lock())
+                .await?;
+        }
+    }
+    Ok(())
+}

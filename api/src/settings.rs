@@ -1,0 +1,208 @@
+//! Typed settings: defaults, overridden by `TENANTRY_…` environment variables, overridden by
+//! command-line flags (clap does the layering, so there is one place that names each setting).
+
+use std::net::SocketAddr;
+
+use tenantry_application::provisioning::{Faults, FaultsError};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct Settings {
+    /// The control-plane database; `tenantry migrate` creates it when it does not exist.
+    #[arg(
+        long,
+        global = true,
+        env = "TENANTRY_DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/tenantry"
+    )]
+    pub database_url: String,
+
+    /// Redis, for tenant namespaces and queues.
+    #[arg(
+        long,
+        global = true,
+        env = "TENANTRY_REDIS_URL",
+        default_value = "redis://127.0.0.1:6379"
+    )]
+    pub redis_url: String,
+
+    /// Where the HTTP API listens (port 0: any free port).
+    #[arg(
+        long,
+        global = true,
+        env = "TENANTRY_HTTP_ADDR",
+        default_value = "127.0.0.1:8080"
+    )]
+    pub http_addr: SocketAddr,
+
+    /// Most connections the process opens to the control-plane database.
+    #[arg(
+        long,
+        global = true,
+        env = "TENANTRY_DATABASE_MAX_CONNECTIONS",
+        default_value_t = 16
+    )]
+    pub database_max_connections: u32,
+
+    /// Signing key for staff access tokens. When unset, one is generated on first start and kept
+    /// in the database (with a warning: set it explicitly in production).
+    #[arg(
+        long,
+        global = true,
+        env = "TENANTRY_JWT_SECRET",
+        hide_env_values = true
+    )]
+    pub jwt_secret: Option<String>,
+
+    /// Lifetime of a staff access token, in seconds.
+    #[arg(
+        long,
+        global = true,
+        env = "TENANTRY_ACCESS_TOKEN_TTL_SECS",
+        default_value_t = 900
+    )]
+    pub access_token_ttl_secs: u64,
+
+    /// Hosts (comma-separated) on which `/platform/api/*` answers; others get 403. Empty: any.
+    #[arg(
+        long,
+        global = true,
+        env = "TENANTRY_CONTROL_PLANE_HOSTS",
+        value_delimiter = ',',
+        default_value = ""
+    )]
+    pub control_plane_hosts: Vec<String>,
+
+    /// Extra subdomains (comma- or space-separated) no tenant slug may take, besides the built-in
+    /// `admin`, `api`, `www`, `platform`, `sistema`, `static`, `mail`.
+    #[arg(
+        long,
+        global = true,
+        env = "TENANTRY_RESERVED_SUBDOMAINS",
+        default_value = ""
+    )]
+    pub reserved_subdomains: String,
+
+    /// The domain under which every tenant gets `{slug}.{base domain}`.
+    #[arg(
+        long,
+        global = true,
+        env = "TENANTRY_BASE_DOMAIN",
+        default_value = "localhost"
+    )]
+    pub base_domain: String,
+
+    /// A JSON file with the plan catalog (`{"default_plan", "plans": [...]}`); the built-in
+    /// catalog (free, basic, pro, enterprise) when unset.
+    #[arg(long, global = true, env = "TENANTRY_PLANS_FILE")]
+    pub plans_file: Option<std::path::PathBuf>,
+
+    /// Staff login attempts allowed per minute for one email, successful or not (then 429).
+    #[arg(
+        long,
+        global = true,
+        env = "TENANTRY_LOGIN_RATE_PER_EMAIL",
+        default_value_t = 5,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub login_rate_per_email: u32,
+
+    /// Staff login attempts allowed per minute from one client IP (the socket peer address;
+    /// `X-Forwarded-For` is not trusted), successful or not (then 429).
+    #[arg(
+        long,
+        global = true,
+        env = "TENANTRY_LOGIN_RATE_PER_IP",
+        default_value_t = 20,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub login_rate_per_ip: u32,
+
+    /// The key that encrypts the secret store (tenant database and Redis passwords): 32 bytes,
+    /// as 64 hex digits or base64. When unset, one is generated on first start and kept in the
+    /// database beside the secrets it encrypts (with a warning): for development only.
+    #[arg(
+        long,
+        global = true,
+        env = "TENANTRY_SECRET_KEY",
+        hide_env_values = true
+    )]
+    pub secret_key: Option<String>,
+
+    /// Failure injection for rehearsals, e.g. `schema:2,redis_namespace:always,
+    /// panic:after_apply:queue` (see `application::provisioning::Faults`). Empty: off.
+    #[arg(long, global = true, env = "TENANTRY_FAULTS", default_value = "")]
+    pub faults: String,
+
+    /// Whether this process runs the provisioning and deletion saga (one process at a time does,
+    /// whatever this says; `false` for a replica that should only serve the API).
+    #[arg(
+        long,
+        global = true,
+        env = "TENANTRY_RUN_SAGAS",
+        default_value_t = true,
+        action = clap::ArgAction::Set
+    )]
+    pub run_sagas: bool,
+
+    /// Tenants the provisioning saga drives at the same time.
+    #[arg(
+        long,
+        global = true,
+        env = "TENANTRY_PROVISIONING_CONCURRENCY",
+        default_value_t = 8
+    )]
+    pub provisioning_concurrency: usize,
+
+    /// Tries of one provisioning step before the attempt is rolled back.
+    #[arg(
+        long,
+        global = true,
+        env = "TENANTRY_PROVISIONING_MAX_TRIES",
+        default_value_t = 5
+    )]
+    pub provisioning_max_tries: u32,
+
+    /// The first retry delay of a failed step, in milliseconds; it doubles per failure (with
+    /// jitter) up to `TENANTRY_PROVISIONING_RETRY_MAX_MS`.
+    #[arg(
+        long,
+        global = true,
+        env = "TENANTRY_PROVISIONING_RETRY_BASE_MS",
+        default_value_t = 500
+    )]
+    pub provisioning_retry_base_ms: u64,
+
+    #[arg(
+        long,
+        global = true,
+        env = "TENANTRY_PROVISIONING_RETRY_MAX_MS",
+        default_value_t = 30_000
+    )]
+    pub provisioning_retry_max_ms: u64,
+}
+
+#[derive(clap::Parser)]
+struct SettingsOnly {
+    #[command(flatten)]
+    settings: Settings,
+}
+
+impl Settings {
+    /// The settings from the defaults and the `TENANTRY_*` environment variables alone.
+    pub fn from_env() -> Self {
+        <SettingsOnly as clap::Parser>::parse_from(["tenantry"]).settings
+    }
+
+    /// The parsed `TENANTRY_FAULTS`.
+    pub fn faults(&self) -> Result<Faults, FaultsError> {
+        Faults::parse(&self.faults)
+    }
+
+    /// The control-plane hosts, without empty entries.
+    pub fn control_plane_hosts(&self) -> impl Iterator<Item = &str> {
+        self.control_plane_hosts
+            .iter()
+            .map(|h| h.trim())
+            .filter(|h| !h.is_empty())
+    }
+}

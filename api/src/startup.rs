@@ -1,0 +1,215 @@
+//! The running service: [`Application::build`] connects and binds (port 0 in tests, see
+//! [`Application::port`]); [`Application::run_until_stopped`] serves until the shutdown future
+//! resolves, then finishes in-flight requests before returning.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::ServiceExt;
+use tokio::net::TcpListener;
+use tower::Layer;
+use tower_http::normalize_path::NormalizePathLayer;
+
+use tenantry_application::clock::SystemClock;
+use tenantry_application::event_store::{EventStore, Upcasters};
+use tenantry_application::invitations::InvitationService;
+use tenantry_application::sagas::{Backoff, SagaConfig, SagaRunner, TenantSaga};
+use tenantry_application::staff::StaffService;
+use tenantry_application::tenants::TenantService;
+use tenantry_domain::{PlanCatalog, ReservedSubdomains};
+use tenantry_infrastructure::event_store::PgEventStore;
+use tenantry_infrastructure::idempotency::PgIdempotencyStore;
+use tenantry_infrastructure::invitations::PgInvitations;
+use tenantry_infrastructure::lease::PgLease;
+use tenantry_infrastructure::staff::PgStaffAccounts;
+use tenantry_projections::{ProjectionRuntime, ReadModelWork, RuntimeConfig, default_projectors};
+
+use crate::http::auth::Auth;
+use crate::http::{self, AppState};
+use crate::settings::Settings;
+
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    /// `None` when this process does not run the sagas.
+    saga: Option<SagaRunner>,
+}
+
+impl Application {
+    /// Connects to PostgreSQL and Redis (lazily: an unreachable one shows on `/readyz`, it does not
+    /// stop the start) and binds the listener. One exception: without `TENANTRY_JWT_SECRET` the
+    /// token signing key is read from (or first stored in) the database, which must then answer.
+    pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(settings.database_max_connections)
+            .acquire_timeout(std::time::Duration::from_secs(5))
+            .connect_lazy(&settings.database_url)
+            .with_context(|| format!("invalid database url {:?}", settings.database_url))?;
+        let redis = redis::Client::open(settings.redis_url.as_str())
+            .with_context(|| format!("invalid redis url {:?}", settings.redis_url))?;
+        let listener = TcpListener::bind(settings.http_addr)
+            .await
+            .with_context(|| format!("failed to listen on {}", settings.http_addr))?;
+        let store: Arc<dyn EventStore> =
+            Arc::new(PgEventStore::new(pool.clone(), Upcasters::new()));
+        let tenants = tenant_service(settings, store.clone())?;
+        let auth = Auth::new(settings, staff_service(&pool, &store), &pool).await?;
+        let saga = if settings.run_sagas {
+            Some(saga_runner(settings, &pool, &redis, &store, &tenants).await?)
+        } else {
+            None
+        };
+        Ok(Self {
+            listener,
+            saga,
+            state: AppState {
+                pool: pool.clone(),
+                redis,
+                store: store.clone(),
+                tenants,
+                idempotency: PgIdempotencyStore::new(pool.clone()),
+                metrics: http::metrics::recorder(),
+                auth: Arc::new(auth),
+                invitations: InvitationService::new(
+                    Arc::new(PgInvitations::new(pool.clone())),
+                    store.clone(),
+                    Arc::new(SystemClock),
+                ),
+                base_domain: settings.base_domain.clone(),
+            },
+        })
+    }
+
+    /// The port the listener is bound to.
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// Runs the projectors and serves until `shutdown` resolves; then stops accepting, drains
+    /// in-flight requests, and lets the projectors commit their batches in flight.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let projectors = ProjectionRuntime::start(
+            self.state.pool.clone(),
+            self.state.store.clone(),
+            default_projectors(),
+            RuntimeConfig::default(),
+        );
+        let saga = self.saga.map(SagaRunner::start);
+        tracing::info!(addr = %self.listener.local_addr()?, "serving");
+        // A trailing slash means the same path (API.md): trimmed before routing. With the peer
+        // address: login rate limits count per client IP.
+        let app = NormalizePathLayer::trim_trailing_slash().layer(http::router(self.state));
+        let app = ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+            SocketAddr,
+        >(app);
+        let served = axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("the HTTP server failed");
+        if let Some(saga) = saga {
+            saga.shutdown().await;
+        }
+        projectors.shutdown().await;
+        served
+    }
+}
+
+/// The advisory-lock key of the provisioning saga's leader.
+const SAGA_LEASE_KEY: i64 = 0x5445_4e41_4e54_5259; // "TENANTRY"
+
+/// The provisioning and deletion saga over the real provisioners (with the configured faults),
+/// run as one instance across processes.
+async fn saga_runner(
+    settings: &Settings,
+    pool: &sqlx::PgPool,
+    redis: &redis::Client,
+    store: &Arc<dyn EventStore>,
+    tenants: &TenantService,
+) -> anyhow::Result<SagaRunner> {
+    let faults = settings.faults().context("invalid TENANTRY_FAULTS")?;
+    let adapters = tenantry_infrastructure::provisioning::build(
+        pool.clone(),
+        redis.clone(),
+        settings.secret_key.as_deref(),
+        faults,
+    )
+    .await?;
+    let saga = TenantSaga::new(
+        tenants.clone(),
+        adapters.provisioner,
+        adapters.faults,
+        Arc::new(SystemClock),
+        settings.provisioning_max_tries,
+        Backoff {
+            base: Duration::from_millis(settings.provisioning_retry_base_ms),
+            max: Duration::from_millis(settings.provisioning_retry_max_ms),
+        },
+    );
+    Ok(SagaRunner::new(
+        Arc::new(saga),
+        store.clone(),
+        Arc::new(ReadModelWork::new(pool.clone())),
+        Arc::new(PgLease::new(pool, SAGA_LEASE_KEY)),
+        SagaConfig {
+            concurrency: settings.provisioning_concurrency,
+            ..SagaConfig::default()
+        },
+    ))
+}
+
+/// Staff accounts over the control-plane database, their events in `store`.
+pub fn staff_service(pool: &sqlx::PgPool, store: &Arc<dyn EventStore>) -> StaffService {
+    StaffService::new(Arc::new(PgStaffAccounts::new(pool.clone())), store.clone())
+}
+
+/// The tenant command handlers over `store`, with the configured plans and reserved subdomains.
+pub fn tenant_service(
+    settings: &Settings,
+    store: Arc<dyn EventStore>,
+) -> anyhow::Result<TenantService> {
+    Ok(TenantService::new(
+        store,
+        Arc::new(SystemClock),
+        plan_catalog(settings)?,
+        ReservedSubdomains::from_list(&settings.reserved_subdomains),
+    ))
+}
+
+/// The plan catalog: the built-in one, or the one in `TENANTRY_PLANS_FILE`.
+fn plan_catalog(settings: &Settings) -> anyhow::Result<PlanCatalog> {
+    let Some(path) = &settings.plans_file else {
+        return Ok(PlanCatalog::default());
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("failed to read the plans file {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("invalid plans file {}", path.display()))
+}
+
+/// Resolves on ctrl-c or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

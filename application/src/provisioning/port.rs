@@ -1,0 +1,44 @@
+//! The provisioner port: apply or release one provisioning step of one tenant.
+
+use async_trait::async_trait;
+use tenantry_domain::{IsolationModel, ProvisionedResource, ProvisioningStep, Slug, TenantId};
+
+use super::ProvisionError;
+
+/// What a provisioner needs to know about the tenant it provisions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantSpec {
+    pub id: TenantId,
+    /// Stored beside the tenant's row in the shared tenant tables (`shared_schema`).
+    pub slug: Slug,
+    /// Decides what [`ProvisioningStep::TenantMigrations`] migrates: the tenant's schema or its
+    /// database. A step outside `ProvisioningStep::sequence(isolation)` is refused.
+    pub isolation: IsolationModel,
+}
+
+/// Applies and releases provisioning steps. Held as `Arc<dyn Provisioner>`.
+///
+/// Every name a step makes is derived from the tenant id (`TenantId::resource_name()`,
+/// `TenantId::redis_namespace()`, [`tenant_secret_ref`](super::tenant_secret_ref)), so both
+/// operations can find what an earlier, interrupted run left, and `release` needs nothing but the
+/// tenant id: it works for a tenant whose history is partial, failed or unknown (an orphan).
+#[async_trait]
+pub trait Provisioner: Send + Sync {
+    /// Makes sure `step`'s resources exist for `tenant` and returns what they are. Idempotent:
+    /// applying a step that is already (or half) applied completes it and returns the same
+    /// resource. Secrets the step generates are kept in the secret store; the resource carries
+    /// only their references.
+    async fn apply(
+        &self,
+        tenant: &TenantSpec,
+        step: ProvisioningStep,
+    ) -> Result<ProvisionedResource, ProvisionError>;
+
+    /// Removes whatever `step` made for `tenant`, including its secrets. Idempotent: releasing
+    /// what does not exist (never applied, half applied, already released) succeeds. Release the
+    /// steps of a sequence in reverse order. Releasing `TenantMigrations` alone does nothing: the
+    /// migrated objects live in the tenant's schema or database, which releasing `Schema` or
+    /// `Database` drops.
+    async fn release(&self, tenant: TenantId, step: ProvisioningStep)
+    -> Result<(), ProvisionError>;
+}

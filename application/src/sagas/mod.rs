@@ -1,0 +1,25 @@
+//! The process managers (sagas) that give tenants their infrastructure and take it away again.
+//!
+//! [`TenantSaga`] drives one tenant as far as it can go now: a `pending` tenant starts
+//! provisioning; a `provisioning` one runs its next step (retrying a failure with backoff and
+//! jitter, the retry time recorded in `ProvisioningRetryScheduled` so a restart keeps the
+//! schedule, and starting a rollback when the step's limit is reached); a `rolling_back` or
+//! `deleting` one releases everything its isolation model may have made, in reverse order, then
+//! becomes `failed` or `deleted`. Every outcome is recorded as the tenant's events, through the
+//! same command handlers as the API, so the saga's state is the tenant's own history and a crash at
+//! any point resumes where the events say it stands. Steps are idempotent, so a step done but not
+//! recorded before a crash is simply done again.
+//!
+//! [`SagaRunner`] runs the saga for many tenants at once (bounded), as one instance across
+//! processes (a [`Lease`]), woken by new events and by a periodic sweep of the tenants the read
+//! models say are in flight ([`SagaWork`]).
+
+mod backoff;
+mod ports;
+mod runner;
+mod tenant;
+
+pub use backoff::Backoff;
+pub use ports::{Lease, SagaWork};
+pub use runner::{SagaConfig, SagaHandle, SagaRunner};
+pub use tenant::{Outcome, SagaError, TenantSaga};

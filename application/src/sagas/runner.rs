@@ -1,0 +1,287 @@
+//! Running the saga for every tenant that needs it: as one instance across processes (the
+//! [`Lease`]), for many tenants at once (bounded), woken at once by the events that start work
+//! (`TenantCreated`, `ProvisioningRequested`, `TenantDeletionRequested`), at the retry times the
+//! saga names, and by a periodic sweep of the tenants the read models say are in flight — which is
+//! also how work interrupted by a crash is found again after a restart.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use tenantry_domain::TenantId;
+use tokio::sync::{Semaphore, watch};
+use tokio::task::{JoinHandle, JoinSet};
+
+use super::{Lease, Outcome, SagaWork, TenantSaga};
+use crate::event_store::{EventStore, RecordedEvent};
+
+/// Event types after which a tenant needs the saga at once.
+const STARTERS: [&str; 3] = [
+    "TenantCreated",
+    "ProvisioningRequested",
+    "TenantDeletionRequested",
+];
+
+#[derive(Debug, Clone)]
+pub struct SagaConfig {
+    /// Tenants driven at the same time.
+    pub concurrency: usize,
+    /// How often the in-flight tenants are swept (and the lease checked).
+    pub sweep_interval: Duration,
+    /// How often a process without the lease tries to take it.
+    pub lease_retry: Duration,
+}
+
+impl Default for SagaConfig {
+    fn default() -> Self {
+        Self {
+            concurrency: 8,
+            sweep_interval: Duration::from_secs(2),
+            lease_retry: Duration::from_secs(2),
+        }
+    }
+}
+
+pub struct SagaRunner {
+    saga: Arc<TenantSaga>,
+    store: Arc<dyn EventStore>,
+    work: Arc<dyn SagaWork>,
+    lease: Arc<dyn Lease>,
+    config: SagaConfig,
+}
+
+/// A running [`SagaRunner`].
+pub struct SagaHandle {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl SagaHandle {
+    /// Stops taking new work, lets the drives in flight finish, gives the lease up.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+
+    /// Stops at once, as a crash would (drives in flight are dropped where they stand).
+    pub async fn abort(self) {
+        self.task.abort();
+        let _ = self.task.await;
+    }
+}
+
+impl SagaRunner {
+    pub fn new(
+        saga: Arc<TenantSaga>,
+        store: Arc<dyn EventStore>,
+        work: Arc<dyn SagaWork>,
+        lease: Arc<dyn Lease>,
+        config: SagaConfig,
+    ) -> Self {
+        Self {
+            saga,
+            store,
+            work,
+            lease,
+            config,
+        }
+    }
+
+    pub fn start(self) -> SagaHandle {
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(self.run(stopped));
+        SagaHandle { stop, task }
+    }
+
+    async fn run(self, mut stopped: watch::Receiver<bool>) {
+        while !*stopped.borrow() {
+            match self.lease.try_acquire().await {
+                Ok(true) => {
+                    if let Err(error) = self.lead(&mut stopped).await {
+                        tracing::warn!(
+                            error = format!("{error:#}"),
+                            "the saga runner failed; restarting"
+                        );
+                    }
+                    self.lease.release().await;
+                }
+                Ok(false) => {}
+                Err(error) => tracing::warn!(%error, "failed to try the saga lease"),
+            }
+            tokio::select! {
+                _ = stopped.changed() => {}
+                () = tokio::time::sleep(self.config.lease_retry) => {}
+            }
+        }
+    }
+
+    /// Runs while this process holds the lease.
+    async fn lead(&self, stopped: &mut watch::Receiver<bool>) -> anyhow::Result<()> {
+        tracing::info!("leading the provisioning saga");
+        let mut events = self.store.subscribe_all(self.work.checkpoint().await?, 500);
+        let mut state = Drives::new(self.config.concurrency);
+        state.wanted.extend(self.work.tenants_in_flight().await?);
+        let mut sweep = tokio::time::interval(self.config.sweep_interval);
+        loop {
+            state.start_wanted(&self.saga);
+            let next_timer = state.next_timer();
+            tokio::select! {
+                _ = stopped.changed() => break,
+                batch = events.next() => {
+                    let batch = batch.ok_or_else(|| anyhow::anyhow!("the event subscription ended"))??;
+                    state.wanted.extend(batch.iter().filter_map(starter));
+                }
+                _ = sweep.tick() => {
+                    if !self.lease.held().await {
+                        tracing::warn!("lost the saga lease");
+                        break;
+                    }
+                    state.wanted.extend(self.work.tenants_in_flight().await?);
+                }
+                () = sleep_until(next_timer) => state.fire_timers(),
+                Some(done) = state.running.join_next_with_id() => state.finished(done),
+            }
+        }
+        // Let the drives in flight finish: each records what it did.
+        while let Some(done) = state.running.join_next_with_id().await {
+            state.finished(done);
+        }
+        Ok(())
+    }
+}
+
+fn starter(event: &RecordedEvent) -> Option<TenantId> {
+    STARTERS
+        .contains(&event.event_type.as_str())
+        .then(|| TenantId::from_stream_id(&event.stream_id))
+        .flatten()
+}
+
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// What a drive task returns: its tenant, its release failures so far, and where it left it.
+type Drove = (TenantId, u32, Result<Outcome, String>);
+
+/// The runner's bookkeeping: which tenants want a drive, which are being driven, which wait.
+struct Drives {
+    permits: Arc<Semaphore>,
+    /// Tenants to drive as soon as a permit is free.
+    wanted: BTreeSet<TenantId>,
+    running: JoinSet<Drove>,
+    in_flight: HashSet<TenantId>,
+    /// Which tenant each running task drives, to know whose drive panicked.
+    tasks: HashMap<tokio::task::Id, TenantId>,
+    /// Tenants that became wanted again while being driven.
+    again: HashSet<TenantId>,
+    timers: HashMap<TenantId, tokio::time::Instant>,
+    /// Consecutive release failures per tenant, for the backoff of releases.
+    release_failures: HashMap<TenantId, u32>,
+}
+
+impl Drives {
+    fn new(concurrency: usize) -> Self {
+        Self {
+            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            wanted: BTreeSet::new(),
+            running: JoinSet::new(),
+            in_flight: HashSet::new(),
+            tasks: HashMap::new(),
+            again: HashSet::new(),
+            timers: HashMap::new(),
+            release_failures: HashMap::new(),
+        }
+    }
+
+    fn start_wanted(&mut self, saga: &Arc<TenantSaga>) {
+        while let Some(&tenant) = self.wanted.first() {
+            if self.in_flight.contains(&tenant) {
+                self.wanted.remove(&tenant);
+                self.again.insert(tenant);
+                continue;
+            }
+            let Ok(permit) = self.permits.clone().try_acquire_owned() else {
+                return;
+            };
+            self.wanted.remove(&tenant);
+            self.timers.remove(&tenant);
+            self.in_flight.insert(tenant);
+            let saga = saga.clone();
+            let mut failures = self.release_failures.get(&tenant).copied().unwrap_or(0);
+            let task = self.running.spawn(async move {
+                let _permit = permit;
+                let outcome = saga
+                    .drive(tenant, &mut failures)
+                    .await
+                    .map_err(|e| format!("{e:#}"));
+                (tenant, failures, outcome)
+            });
+            self.tasks.insert(task.id(), tenant);
+        }
+    }
+
+    fn finished(&mut self, done: Result<(tokio::task::Id, Drove), tokio::task::JoinError>) {
+        let (tenant, failures, outcome) = match done {
+            Ok((task, done)) => {
+                self.tasks.remove(&task);
+                done
+            }
+            Err(error) => {
+                // A panicking drive (an injected crash, a bug): as after a restart, the tenant is
+                // driven again from what its events say, a moment later.
+                tracing::error!(%error, "a saga drive panicked");
+                if let Some(tenant) = self.tasks.remove(&error.id()) {
+                    self.in_flight.remove(&tenant);
+                    self.again.remove(&tenant);
+                    let later = tokio::time::Instant::now() + Duration::from_secs(1);
+                    self.timers.insert(tenant, later);
+                }
+                return;
+            }
+        };
+        self.in_flight.remove(&tenant);
+        self.release_failures.insert(tenant, failures);
+        let retry = match outcome {
+            Ok(Outcome::AtRest) => {
+                self.release_failures.remove(&tenant);
+                None
+            }
+            Ok(Outcome::RetryAt(at)) => Some(at),
+            Err(error) => {
+                tracing::warn!(%tenant, %error, "a saga drive failed; will retry");
+                Some(chrono::Utc::now() + Duration::from_secs(1))
+            }
+        };
+        if let Some(at) = retry {
+            let wait = (at - chrono::Utc::now()).to_std().unwrap_or_default();
+            self.timers
+                .insert(tenant, tokio::time::Instant::now() + wait);
+        }
+        if self.again.remove(&tenant) {
+            self.wanted.insert(tenant);
+        }
+    }
+
+    fn next_timer(&self) -> Option<tokio::time::Instant> {
+        self.timers.values().min().copied()
+    }
+
+    fn fire_timers(&mut self) {
+        let now = tokio::time::Instant::now();
+        let due: Vec<TenantId> = self
+            .timers
+            .iter()
+            .filter(|(_, at)| **at <= now)
+            .map(|(t, _)| *t)
+            .collect();
+        for tenant in due {
+            self.timers.remove(&tenant);
+            self.wanted.insert(tenant);
+        }
+    }
+}

@@ -1,0 +1,38 @@
+//! Tenantry's domain: the Tenant aggregate, its commands, events and value objects.
+//!
+//! This crate is synchronous and does no IO. Anything external (a clock, an id, whether a slug is
+//! taken) is looked up by the application layer and passed in.
+//!
+//! A tour: the value objects first ([`Slug`], [`TenantName`], [`Email`], [`PlanCatalog`]: what
+//! valid input is), then [`TenantStatus`] (the lifecycle), [`TenantCommand`] and
+//! [`TenantState::decide`] (the rules), [`TenantEvent`] and [`events`] (the facts), and
+//! [`TenantState::apply`] / [`TenantState::fold`] (how history becomes state).
+
+mod error;
+pub mod slug_claim;
+mod tenant;
+mod values;
+
+pub use error::DomainError;
+pub use tenant::{
+    CreateTenant, DomainState, ProvisionedResource, ProvisioningProgress, ProvisioningStep, Tenant,
+    TenantCommand, TenantEvent, TenantId, TenantState, TenantStatus, TenantStatusError,
+};
+pub use values::{
+    Email, EmailError, FieldError, IsolationModel, IsolationModelError, Plan, PlanCatalog,
+    PlanCatalogError, PlanError, PlanLimits, PlanName, PlanNameError, ReservedSubdomains,
+    SecretRef, SecretRefError, Slug, SlugError, TenantName, TenantNameError,
+};
+
+/// The payload types of the tenant's events, one struct per event type, and their codec.
+pub mod events {
+    pub use crate::tenant::events::{
+        CertificateIssued, DatabaseProvisioned, DomainActivated, DomainRegistered, EncodedEvent,
+        EventDecodeError, EventPayload, PlanChanged, ProvisioningCompleted, ProvisioningRequested,
+        ProvisioningRetryScheduled, ProvisioningRollbackStarted, ProvisioningRolledBack,
+        ProvisioningStepFailed, QueueProvisioned, RedisNamespaceProvisioned, ResourceReleased,
+        SchemaProvisioned, SharedTenantRegistered, TenantCreated, TenantDeleted,
+        TenantDeletionRequested, TenantMigrationsApplied, TenantReactivated, TenantRenamed,
+        TenantSuspended, WorkerStarted, WorkerStopped,
+    };
+}

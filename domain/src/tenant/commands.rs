@@ -1,0 +1,123 @@
+//! The tenant's commands: what someone asks of a tenant. Operators (through the API) send the
+//! lifecycle commands; the provisioning and deletion sagas send the rest, to record what they did.
+//!
+//! Commands carry already-parsed values and the time (`at`) by the caller's clock, so deciding
+//! needs nothing from outside. Which command is allowed in which status is documented on
+//! [`TenantState::decide`](super::TenantState::decide).
+
+use chrono::{DateTime, Utc};
+
+use super::{ProvisionedResource, ProvisioningStep, TenantId};
+use crate::{Email, IsolationModel, Plan, Slug, TenantName};
+
+/// A command to the tenant aggregate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TenantCommand {
+    /// Create the tenant (on an empty stream only).
+    Create(CreateTenant),
+    Rename {
+        name: TenantName,
+        at: DateTime<Utc>,
+    },
+    /// Move the tenant to another plan. Its isolation model stays as it is.
+    ChangePlan {
+        plan: Plan,
+        at: DateTime<Utc>,
+    },
+    /// Start provisioning a `pending` tenant, or retry a `failed` one.
+    RequestProvisioning {
+        at: DateTime<Utc>,
+    },
+    Suspend {
+        reason: Option<String>,
+        at: DateTime<Utc>,
+    },
+    Reactivate {
+        at: DateTime<Utc>,
+    },
+    RequestDeletion {
+        reason: Option<String>,
+        at: DateTime<Utc>,
+    },
+
+    // Sent by the provisioning saga.
+    /// A step succeeded and made `resource`.
+    RecordStepSucceeded {
+        resource: ProvisionedResource,
+        at: DateTime<Utc>,
+    },
+    /// A try of `step` failed.
+    RecordStepFailed {
+        step: ProvisioningStep,
+        error: String,
+        at: DateTime<Utc>,
+    },
+    /// The failed `step` will be tried again at `retry_at`.
+    ScheduleRetry {
+        step: ProvisioningStep,
+        retry_at: DateTime<Utc>,
+        at: DateTime<Utc>,
+    },
+    /// Every step succeeded.
+    CompleteProvisioning {
+        at: DateTime<Utc>,
+    },
+    /// Give up on this attempt and release what it made.
+    StartRollback {
+        reason: String,
+        at: DateTime<Utc>,
+    },
+
+    // Sent by the provisioning saga (rolling back) and the deletion saga.
+    /// What `step` made has been released.
+    RecordResourceReleased {
+        step: ProvisioningStep,
+        at: DateTime<Utc>,
+    },
+    /// Everything the attempt made is released; the tenant becomes `failed`.
+    CompleteRollback {
+        at: DateTime<Utc>,
+    },
+    /// Everything the tenant had is released; the tenant becomes `deleted`.
+    MarkDeleted {
+        at: DateTime<Utc>,
+    },
+}
+
+/// The fields of [`TenantCommand::Create`]. The application layer has already checked that the
+/// slug is free and looked the plan up in the [`PlanCatalog`](crate::PlanCatalog).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateTenant {
+    /// Chosen by the caller (a UUID v7), so a retried request can name the same tenant.
+    pub tenant_id: TenantId,
+    pub name: TenantName,
+    pub slug: Slug,
+    pub plan: Plan,
+    /// `None`: the plan's default isolation model.
+    pub isolation: Option<IsolationModel>,
+    pub admin_email: Option<Email>,
+    pub at: DateTime<Utc>,
+}
+
+impl TenantCommand {
+    /// The command's name, for logs and metrics.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Create(_) => "create",
+            Self::Rename { .. } => "rename",
+            Self::ChangePlan { .. } => "change_plan",
+            Self::RequestProvisioning { .. } => "request_provisioning",
+            Self::Suspend { .. } => "suspend",
+            Self::Reactivate { .. } => "reactivate",
+            Self::RequestDeletion { .. } => "request_deletion",
+            Self::RecordStepSucceeded { .. } => "record_step_succeeded",
+            Self::RecordStepFailed { .. } => "record_step_failed",
+            Self::ScheduleRetry { .. } => "schedule_retry",
+            Self::CompleteProvisioning { .. } => "complete_provisioning",
+            Self::StartRollback { .. } => "start_rollback",
+            Self::RecordResourceReleased { .. } => "record_resource_released",
+            Self::CompleteRollback { .. } => "complete_rollback",
+            Self::MarkDeleted { .. } => "mark_deleted",
+        }
+    }
+}

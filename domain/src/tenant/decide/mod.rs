@@ -1,0 +1,103 @@
+//! Deciding: the tenant's business rules. Given the state and a command, either the events the
+//! command causes or the rule it breaks. Pure: no clock, no IO, no randomness; the command brings
+//! everything from outside.
+//!
+//! A command whose outcome already holds (suspending a suspended tenant, a saga recording a step a
+//! second time after a crash) decides *no* events rather than failing, so retries are harmless.
+
+mod lifecycle;
+mod provisioning;
+
+use super::{Tenant, TenantCommand, TenantEvent, TenantState};
+use crate::DomainError;
+
+type Decision = Result<Vec<TenantEvent>, DomainError>;
+
+impl TenantState {
+    /// Decides what `command` does to this tenant.
+    ///
+    /// | command | emits in | no events in | refused in |
+    /// |---|---|---|---|
+    /// | `Create` | (no tenant yet) | | any existing tenant (`AlreadyExists`) |
+    /// | `Rename`, `ChangePlan` | every status but deleting, deleted | unchanged value | deleting, deleted |
+    /// | `RequestProvisioning` | pending, failed (a retry: attempt + 1) | provisioning | active, suspended, rolling_back, deleting, deleted |
+    /// | `Suspend` | active | suspended | all others |
+    /// | `Reactivate` | suspended | active | all others |
+    /// | `RequestDeletion` | every status but deleting, deleted | deleting | deleted |
+    /// | `RecordStepSucceeded` | provisioning (the next step only); rolling_back, deleting (any step of the attempt, so what it made gets released) | step already recorded alike | all others |
+    /// | `RecordStepFailed` | provisioning (the next step only) | | all others |
+    /// | `ScheduleRetry` | provisioning (the next step, after it failed) | | all others |
+    /// | `CompleteProvisioning` | provisioning, once every step succeeded | active, suspended | all others |
+    /// | `StartRollback` | provisioning | rolling_back | all others |
+    /// | `RecordResourceReleased` | rolling_back, deleting (a held resource) | same, nothing held for the step | all others |
+    /// | `CompleteRollback` | rolling_back, once nothing is held | failed | all others |
+    /// | `MarkDeleted` | deleting, once nothing is held | deleted | all others |
+    ///
+    /// Every command but `Create` on a stream without a tenant is refused with `NotFound`.
+    pub fn decide(&self, command: TenantCommand) -> Decision {
+        match (self.tenant(), command) {
+            (None, TenantCommand::Create(create)) => Ok(lifecycle::create(create)),
+            (None, _) => Err(DomainError::NotFound),
+            (Some(tenant), command) => decide_for(tenant, command),
+        }
+    }
+
+    /// Decides `commands` one after another, each seeing the events of those before it, and
+    /// returns all their events, or the first refusal. For the application layer to append several
+    /// decisions as one unit, e.g. create a tenant and request its provisioning, so that no crash
+    /// can leave the first without the second.
+    pub fn decide_all<I>(&self, commands: I) -> Decision
+    where
+        I: IntoIterator<Item = TenantCommand>,
+    {
+        let mut state = self.clone();
+        let mut decided = Vec::new();
+        for command in commands {
+            let events = state.decide(command)?;
+            for event in &events {
+                state.apply_mut(event);
+            }
+            decided.extend(events);
+        }
+        Ok(decided)
+    }
+}
+
+fn decide_for(tenant: &Tenant, command: TenantCommand) -> Decision {
+    use TenantCommand as C;
+    match command {
+        C::Create(_) => Err(DomainError::AlreadyExists {
+            tenant_id: tenant.id,
+        }),
+        C::Rename { name, at } => lifecycle::rename(tenant, name, at),
+        C::ChangePlan { plan, at } => lifecycle::change_plan(tenant, plan, at),
+        C::RequestProvisioning { at } => lifecycle::request_provisioning(tenant, at),
+        C::Suspend { reason, at } => lifecycle::suspend(tenant, reason, at),
+        C::Reactivate { at } => lifecycle::reactivate(tenant, at),
+        C::RequestDeletion { reason, at } => lifecycle::request_deletion(tenant, reason, at),
+        C::RecordStepSucceeded { resource, at } => {
+            provisioning::record_step_succeeded(tenant, resource, at)
+        }
+        C::RecordStepFailed { step, error, at } => {
+            provisioning::record_step_failed(tenant, step, error, at)
+        }
+        C::ScheduleRetry { step, retry_at, at } => {
+            provisioning::schedule_retry(tenant, step, retry_at, at)
+        }
+        C::CompleteProvisioning { at } => provisioning::complete(tenant, at),
+        C::StartRollback { reason, at } => provisioning::start_rollback(tenant, reason, at),
+        C::RecordResourceReleased { step, at } => {
+            provisioning::record_resource_released(tenant, step, at)
+        }
+        C::CompleteRollback { at } => provisioning::complete_rollback(tenant, at),
+        C::MarkDeleted { at } => provisioning::mark_deleted(tenant, at),
+    }
+}
+
+/// The refusal of `action` in the tenant's current status.
+fn refused(action: &'static str, tenant: &Tenant) -> DomainError {
+    DomainError::InvalidState {
+        action,
+        status: tenant.status,
+    }
+}

@@ -1,0 +1,24 @@
+//! The Tenant aggregate: one customer of the SaaS product and everything its life is made of, from
+//! creation through provisioning, suspension and deletion.
+//!
+//! It follows the decide/apply shape: [`TenantState::decide`] turns a [`TenantCommand`] into
+//! [`TenantEvent`]s or refuses it with a [`DomainError`](crate::DomainError);
+//! [`TenantState::apply`] records an event; [`TenantState::fold`] rebuilds the state from a stream.
+
+mod apply;
+mod commands;
+mod decide;
+pub(crate) mod events;
+mod id;
+mod resource;
+mod state;
+mod status;
+mod steps;
+
+pub use commands::{CreateTenant, TenantCommand};
+pub use events::TenantEvent;
+pub use id::TenantId;
+pub use resource::ProvisionedResource;
+pub use state::{DomainState, ProvisioningProgress, Tenant, TenantState};
+pub use status::{TenantStatus, TenantStatusError};
+pub use steps::ProvisioningStep;

@@ -1,0 +1,122 @@
+//! The tenant aggregate's state: what its events say about it so far, and no more than the
+//! decisions need (plus what the tests and "time travel" want to look at). Read models keep the
+//! richer views; this one is rebuilt from the tenant's stream before every command.
+
+use std::borrow::Borrow;
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::{ProvisionedResource, ProvisioningStep, TenantEvent, TenantId, TenantStatus};
+use crate::{Email, IsolationModel, PlanName, Slug, TenantName};
+
+/// The state of one tenant stream: nothing before `TenantCreated`, then a [`Tenant`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TenantState {
+    pub(super) tenant: Option<Tenant>,
+    /// How many events have been applied: the stream version to expect when appending.
+    pub(super) version: u64,
+}
+
+impl TenantState {
+    /// The state after `events`, in order, from nothing: the aggregate as the application loads it,
+    /// and, given a prefix of the stream, as it was at that moment ("time travel").
+    pub fn fold<I>(events: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Borrow<TenantEvent>,
+    {
+        events
+            .into_iter()
+            .fold(Self::default(), |state, event| state.apply(event.borrow()))
+    }
+
+    /// The tenant, once created.
+    pub fn tenant(&self) -> Option<&Tenant> {
+        self.tenant.as_ref()
+    }
+
+    pub fn status(&self) -> Option<TenantStatus> {
+        self.tenant.as_ref().map(|tenant| tenant.status)
+    }
+
+    /// The number of events applied, i.e. the version of the stream they came from.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+}
+
+/// A tenant, as its events describe it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tenant {
+    pub id: TenantId,
+    pub name: TenantName,
+    pub slug: Slug,
+    pub plan: PlanName,
+    pub isolation: IsolationModel,
+    pub admin_email: Option<Email>,
+    pub status: TenantStatus,
+    pub created_at: DateTime<Utc>,
+    /// The `at` of the last event.
+    pub updated_at: DateTime<Utc>,
+    /// The current (or last) provisioning attempt.
+    pub provisioning: ProvisioningProgress,
+    /// What provisioning steps made and nobody has released yet, by step. This is what a rollback
+    /// or a deletion must release before it may finish.
+    pub resources: BTreeMap<ProvisioningStep, ProvisionedResource>,
+    /// The tenant's extra hosts, by host name.
+    pub domains: BTreeMap<String, DomainState>,
+    /// Workers started and not yet stopped.
+    pub active_workers: BTreeSet<Uuid>,
+}
+
+/// Progress of the current (or last) provisioning attempt.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProvisioningProgress {
+    /// 0 before provisioning was first requested; then 1, 2, … one per request.
+    pub attempt: u32,
+    /// The attempt's steps, in order.
+    pub steps: Vec<ProvisioningStep>,
+    /// Failed tries per step in this attempt.
+    pub failures: BTreeMap<ProvisioningStep, u32>,
+    pub last_error: Option<String>,
+    /// When the failed step runs again, if a retry is scheduled.
+    pub next_retry_at: Option<DateTime<Utc>>,
+}
+
+/// One of the tenant's extra hosts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DomainState {
+    /// Proven and routing to the tenant.
+    pub active: bool,
+    /// When its TLS certificate expires, once one was issued.
+    pub certificate_expires_at: Option<DateTime<Utc>>,
+}
+
+impl Tenant {
+    /// The first step of the current attempt that has not succeeded yet, or `None` when all have.
+    pub fn next_step(&self) -> Option<ProvisioningStep> {
+        self.provisioning
+            .steps
+            .iter()
+            .copied()
+            .find(|step| !self.resources.contains_key(step))
+    }
+
+    /// The steps of the current attempt that have not succeeded yet, in order.
+    pub fn missing_steps(&self) -> Vec<ProvisioningStep> {
+        self.provisioning
+            .steps
+            .iter()
+            .copied()
+            .filter(|step| !self.resources.contains_key(step))
+            .collect()
+    }
+
+    /// What is still held, in the order to release it: the reverse of provisioning order.
+    pub fn resources_to_release(&self) -> Vec<&ProvisionedResource> {
+        // `ProvisioningStep`'s order is provisioning order (see its docs).
+        self.resources.values().rev().collect()
+    }
+}

@@ -1,0 +1,12 @@
+//! Tenantry's adapters: the implementations of the application's ports against real systems
+//! (PostgreSQL, KurrentDB, Redis). Nothing here decides anything; it stores, reads and provisions.
+
+pub mod event_store;
+pub mod idempotency;
+pub mod invitations;
+pub mod lease;
+pub mod platform_secrets;
+pub mod postgres;
+pub mod provisioning;
+pub mod secrets;
+pub mod staff;

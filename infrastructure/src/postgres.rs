@@ -1,0 +1,59 @@
+//! The control-plane PostgreSQL database: connecting, creating it when it does not exist, and its
+//! migrations (`migrations/control/`).
+
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::migrate::{MigrateDatabase, Migrator};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Postgres};
+
+/// The control-plane migrations: the event store, read models and checkpoints.
+pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations/control");
+
+/// Connects a pool to `url` (no migrations run).
+pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
+    let options: PgConnectOptions = url
+        .parse()
+        .with_context(|| format!("invalid database url {url:?}"))?;
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await
+        .context("failed to connect to PostgreSQL")
+}
+
+/// Creates the database named in `url` if it does not exist, then applies the migrations.
+pub async fn migrate(url: &str) -> anyhow::Result<()> {
+    if !Postgres::database_exists(url)
+        .await
+        .context("failed to check whether the database exists")?
+    {
+        tracing::info!("creating the database");
+        if let Err(error) = Postgres::create_database(url).await {
+            // Another process may have created it in the meantime; that is fine.
+            if !Postgres::database_exists(url).await.unwrap_or(false) {
+                return Err(error).context("failed to create the database");
+            }
+        }
+    }
+    let pool = connect(url, 2).await?;
+    MIGRATOR
+        .run(&pool)
+        .await
+        .context("failed to apply the migrations")?;
+    pool.close().await;
+    Ok(())
+}
+
+/// Whether every migration this binary knows is applied to the database behind `pool`.
+pub async fn migrations_applied(pool: &PgPool) -> anyhow::Result<bool> {
+    let latest = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
+    let applied: Option<i64> =
+        sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
+            .fetch_one(pool)
+            .await
+            .context("failed to read the applied migrations")?;
+    Ok(applied.unwrap_or(0) >= latest)
+}

@@ -1,0 +1,200 @@
+//! The provisioner adapter: applies and releases every provisioning step against the real
+//! systems — PostgreSQL through the control-plane pool (tenant schemas live in the control-plane
+//! database; tenant databases and roles on the same server) and Redis — and lists what exists
+//! ([`ResourceInventory`]). One file per step kind; this module dispatches.
+//!
+//! The control plane's PostgreSQL login needs CREATEROLE and CREATEDB, must own the control-plane
+//! database and bypass row-level security (a superuser in development); its Redis user needs the
+//! ACL commands (the default user). Long transactions hold back the event store's readers (see
+//! `event_store::postgres`), so every step keeps its transactions short.
+
+mod database;
+mod errors;
+mod inventory;
+mod names;
+mod queue;
+mod redis;
+mod redis_client;
+mod roles;
+mod schema;
+mod scram;
+mod shared_schema;
+mod template;
+mod tenant_migrations;
+
+pub use self::queue::CONSUMER_GROUP;
+pub use self::redis::COMMAND_RULES;
+pub use tenant_migrations::{TENANT_MIGRATOR, latest_version};
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions, PgConnection, PgPool};
+use tenantry_application::provisioning::{
+    FaultInjectingProvisioner, Faults, ProvisionError, Provisioner, ResourceInventory, SecretStore,
+    TenantSpec,
+};
+use tenantry_domain::{ProvisionedResource, ProvisioningStep, TenantId};
+
+use crate::secrets::{PgSecretStore, SecretKey};
+use errors::OrFail;
+use redis_client::RedisHandle;
+
+/// The default name of the tenant template database.
+pub const DEFAULT_TEMPLATE_DATABASE: &str = "tenantry_tenant_template";
+
+/// The class of the advisory locks provisioning takes (`pg_advisory_lock(class, key)`), apart
+/// from sqlx's single-key migration lock.
+const LOCK_CLASS: i32 = 0x5445_4e54;
+
+/// The [`Provisioner`] and [`ResourceInventory`] adapter. Cheap to clone.
+#[derive(Clone)]
+pub struct TenantProvisioner {
+    ctx: Arc<Ctx>,
+}
+
+/// What every step needs.
+struct Ctx {
+    pool: PgPool,
+    redis: RedisHandle,
+    secrets: Arc<dyn SecretStore>,
+    /// Consulted by the steps at `during_apply` and `during_release`.
+    faults: Arc<Faults>,
+    template_database: String,
+}
+
+impl TenantProvisioner {
+    /// A provisioner over the control-plane `pool` (migrated) and `redis`. Does no IO: Redis is
+    /// connected on first use. `faults` is consulted only at the points inside steps; wrap the
+    /// provisioner in a [`FaultInjectingProvisioner`] for the others (see [`build`]).
+    pub fn new(
+        pool: PgPool,
+        redis: ::redis::Client,
+        secrets: Arc<dyn SecretStore>,
+        faults: Arc<Faults>,
+    ) -> Self {
+        Self {
+            ctx: Arc::new(Ctx {
+                pool,
+                redis: RedisHandle::new(redis),
+                secrets,
+                faults,
+                template_database: DEFAULT_TEMPLATE_DATABASE.to_owned(),
+            }),
+        }
+    }
+
+    /// The same provisioner copying tenant databases from the template database `name`.
+    pub fn with_template_database(self, name: &str) -> Self {
+        let ctx = &self.ctx;
+        Self {
+            ctx: Arc::new(Ctx {
+                pool: ctx.pool.clone(),
+                redis: RedisHandle::new(ctx.redis.client().clone()),
+                secrets: ctx.secrets.clone(),
+                faults: ctx.faults.clone(),
+                template_database: name.to_owned(),
+            }),
+        }
+    }
+}
+
+#[async_trait]
+impl Provisioner for TenantProvisioner {
+    #[tracing::instrument(skip_all, fields(tenant_id = %tenant.id, %step), err)]
+    async fn apply(
+        &self,
+        tenant: &TenantSpec,
+        step: ProvisioningStep,
+    ) -> Result<ProvisionedResource, ProvisionError> {
+        if !ProvisioningStep::sequence(tenant.isolation).contains(&step) {
+            return Err(ProvisionError::permanent(anyhow::anyhow!(
+                "step {step} is not part of the {} isolation model",
+                tenant.isolation
+            )));
+        }
+        let ctx = &self.ctx;
+        match step {
+            ProvisioningStep::RegisterSharedTenant => shared_schema::apply(ctx, tenant).await,
+            ProvisioningStep::Schema => schema::apply(ctx, tenant).await,
+            ProvisioningStep::Database => database::apply(ctx, tenant).await,
+            ProvisioningStep::TenantMigrations => tenant_migrations::apply(ctx, tenant).await,
+            ProvisioningStep::RedisNamespace => self::redis::apply(ctx, tenant).await,
+            ProvisioningStep::Queue => queue::apply(ctx, tenant).await,
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(tenant_id = %tenant, %step), err)]
+    async fn release(
+        &self,
+        tenant: TenantId,
+        step: ProvisioningStep,
+    ) -> Result<(), ProvisionError> {
+        let ctx = &self.ctx;
+        match step {
+            ProvisioningStep::RegisterSharedTenant => shared_schema::release(ctx, tenant).await,
+            ProvisioningStep::Schema => schema::release(ctx, tenant).await,
+            ProvisioningStep::Database => database::release(ctx, tenant).await,
+            // The migrated objects live in the schema or database, dropped by their own step.
+            ProvisioningStep::TenantMigrations => Ok(()),
+            ProvisioningStep::RedisNamespace => self::redis::release(ctx, tenant).await,
+            ProvisioningStep::Queue => queue::release(ctx, tenant).await,
+        }
+    }
+}
+
+impl Ctx {
+    /// A connection of its own to the control-plane database, outside the pool: for session
+    /// state (advisory locks, search_path) that must not leak into pooled connections. Close it
+    /// after use; dropping it also ends the session.
+    async fn dedicated_connection(&self) -> Result<PgConnection, ProvisionError> {
+        self.pool
+            .connect_options()
+            .connect()
+            .await
+            .or_fail(|| "failed to connect to the control-plane database")
+    }
+
+    /// A connection to database `name` on the control plane's server, as the control plane's user.
+    async fn connect_to(&self, name: &str) -> Result<PgConnection, ProvisionError> {
+        let options: PgConnectOptions = (*self.pool.connect_options()).clone().database(name);
+        options
+            .connect()
+            .await
+            .or_fail(|| format!("failed to connect to database {name}"))
+    }
+}
+
+/// Everything provisioning needs, built once at startup: what the sagas and `tenantry doctor`
+/// hold.
+#[derive(Clone)]
+pub struct ProvisioningAdapters {
+    /// The real provisioner behind the failure injector (only when faults are configured).
+    pub provisioner: Arc<dyn Provisioner>,
+    pub inventory: Arc<dyn ResourceInventory>,
+    pub secrets: Arc<dyn SecretStore>,
+    /// For the saga's own fault point (`after_record`).
+    pub faults: Arc<Faults>,
+}
+
+/// Builds the provisioning adapters over the control-plane `pool` (migrated) and `redis`. Reads
+/// the database only when `secret_key` (`TENANTRY_SECRET_KEY`) is unset: the development key is
+/// then read from, or first stored in, `platform_secrets` (with a warning).
+pub async fn build(
+    pool: PgPool,
+    redis: ::redis::Client,
+    secret_key: Option<&str>,
+    faults: Faults,
+) -> anyhow::Result<ProvisioningAdapters> {
+    let key = SecretKey::load(secret_key, &pool).await?;
+    let secrets: Arc<dyn SecretStore> = Arc::new(PgSecretStore::new(pool.clone(), &key));
+    let faults = Arc::new(faults);
+    let provisioner = TenantProvisioner::new(pool, redis, secrets.clone(), faults.clone());
+    Ok(ProvisioningAdapters {
+        provisioner: FaultInjectingProvisioner::wrap(Arc::new(provisioner.clone()), faults.clone()),
+        inventory: Arc::new(provisioner),
+        secrets,
+        faults,
+    })
+}

@@ -1,0 +1,58 @@
+//! `schema_per_tenant`, the schema step: a schema `tenant_{hex}` in the control-plane database and
+//! a `NOLOGIN` role of the same name that can use that schema and nothing else.
+//!
+//! The role has no password: the SaaS application reaches the schema through a login of its own
+//! that is a member of the role (`GRANT tenant_… TO app_login`) and `SET ROLE tenant_…` per
+//! connection or transaction, so no per-tenant secret exists to leak or rotate. (The database
+//! model, whose tenants may connect directly, gets a password.) The schema belongs to the control
+//! plane, which runs the tenant migrations; the role gets `USAGE, CREATE` on it and the use of
+//! every table, sequence and function in it (default privileges), and PUBLIC gets nothing — the
+//! control-plane migrations also took `public` away from PUBLIC.
+
+use tenantry_application::provisioning::{FaultPoint, ProvisionError, TenantSpec};
+use tenantry_domain::{ProvisionedResource, ProvisioningStep, TenantId};
+
+use super::errors::OrFail;
+use super::names::TenantNames;
+use super::{Ctx, roles};
+
+pub(super) async fn apply(
+    ctx: &Ctx,
+    tenant: &TenantSpec,
+) -> Result<ProvisionedResource, ProvisionError> {
+    let names = TenantNames::of(tenant.id);
+    roles::ensure(&ctx.pool, &names.resource, None).await?;
+    ctx.faults
+        .checkpoint(FaultPoint::DuringApply, tenant.id, ProvisioningStep::Schema);
+    let ident = names.ident();
+    // One implicit transaction: the schema exists with its grants, or not at all.
+    sqlx::raw_sql(&format!(
+        "CREATE SCHEMA IF NOT EXISTS {ident};
+         REVOKE ALL ON SCHEMA {ident} FROM PUBLIC;
+         GRANT USAGE, CREATE ON SCHEMA {ident} TO {ident};
+         ALTER DEFAULT PRIVILEGES IN SCHEMA {ident}
+             GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON TABLES TO {ident};
+         ALTER DEFAULT PRIVILEGES IN SCHEMA {ident}
+             GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO {ident};
+         ALTER DEFAULT PRIVILEGES IN SCHEMA {ident} GRANT EXECUTE ON FUNCTIONS TO {ident};"
+    ))
+    .execute(&ctx.pool)
+    .await
+    .or_fail(|| format!("failed to create schema {}", names.resource))?;
+    Ok(ProvisionedResource::Schema {
+        schema: names.resource.clone(),
+        role: names.resource,
+    })
+}
+
+/// Drops the schema with everything in it, then the role.
+pub(super) async fn release(ctx: &Ctx, tenant: TenantId) -> Result<(), ProvisionError> {
+    let names = TenantNames::of(tenant);
+    sqlx::raw_sql(&format!("DROP SCHEMA IF EXISTS {} CASCADE", names.ident()))
+        .execute(&ctx.pool)
+        .await
+        .or_fail(|| format!("failed to drop schema {}", names.resource))?;
+    ctx.faults
+        .checkpoint(FaultPoint::DuringRelease, tenant, ProvisioningStep::Schema);
+    roles::drop(&ctx.pool, &names.resource).await
+}

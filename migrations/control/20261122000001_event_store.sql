@@ -1,0 +1,106 @@
+-- The event store: one append-only table of events, one row per stream with its current version.
+--
+-- Reading order. `position` (an identity) is handed out when a row is inserted, but transactions
+-- commit in any order, so a reader that walks `position` upwards can pass a number whose
+-- transaction commits later, and never see that event. Each row therefore also stores the id of
+-- the transaction that wrote it (`tx_id`, the xid8 of pg_current_xact_id()), and readers walk
+-- `(tx_id, position)` and only read rows whose transaction is older than the oldest transaction
+-- still running (pg_snapshot_xmin of the current snapshot): every such transaction has finished,
+-- so no row can ever appear behind that horizon again. A reader's checkpoint is the pair.
+
+CREATE TABLE event_streams (
+    stream_id text PRIMARY KEY,
+    -- the version of the stream's last event (1, 2, 3 …)
+    version   bigint NOT NULL CHECK (version > 0)
+);
+
+CREATE TABLE events (
+    position       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    -- pg_current_xact_id() of the appending transaction, as bigint (xid8 is 64-bit, epoch included)
+    tx_id          bigint      NOT NULL,
+    stream_id      text        NOT NULL,
+    stream_version bigint      NOT NULL CHECK (stream_version > 0),
+    event_id       uuid        NOT NULL,
+    event_type     text        NOT NULL,
+    schema_version integer     NOT NULL CHECK (schema_version > 0),
+    payload        jsonb       NOT NULL,
+    metadata       jsonb       NOT NULL,
+    recorded_at    timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT events_event_id_key UNIQUE (event_id),
+    CONSTRAINT events_stream_version_key UNIQUE (stream_id, stream_version)
+);
+
+CREATE INDEX events_log_order ON events (tx_id, position);
+
+-- The log is append-only. Erasure (e.g. for a legal request) will be an explicit, audited path of
+-- its own; until it exists, every UPDATE, DELETE and TRUNCATE is refused.
+CREATE FUNCTION events_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'the event log is append-only: % on events is refused', TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END
+$$;
+
+CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events
+    FOR EACH ROW EXECUTE FUNCTION events_refuse_change();
+CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events
+    FOR EACH STATEMENT EXECUTE FUNCTION events_refuse_change();
+
+-- Appends a batch of events to one stream in one round trip and one transaction (the caller's
+-- statement). p_expected: NULL = any version, 0 = the stream must not exist, n = the stream must
+-- be at version n. Returns one row per event.
+--
+-- Raises SQLSTATE 'TY409' (DETAIL: the stream's current version) on a wrong expected version,
+-- and the unique violation of events_event_id_key when an event id is stored already. Both are
+-- also what a retry of an append that did commit runs into: the caller then looks the event ids
+-- up (the slow path) instead of this function doing so on every append.
+CREATE FUNCTION append_events(
+    p_stream          text,
+    p_expected        bigint,
+    p_event_ids       uuid[],
+    p_types           text[],
+    p_schema_versions integer[],
+    p_payloads        jsonb[],
+    p_metadata        jsonb[]
+) RETURNS TABLE (
+    out_position       bigint,
+    out_tx_id          bigint,
+    out_stream_version bigint
+) LANGUAGE plpgsql AS $$
+DECLARE
+    n               integer := cardinality(p_event_ids);
+    new_version     bigint;
+    current_version bigint;
+BEGIN
+    -- Advancing the stream's row takes its row lock: appends to one stream queue up here, and
+    -- each sees the version the previous one left.
+    IF p_expected IS NULL THEN
+        INSERT INTO event_streams AS s (stream_id, version) VALUES (p_stream, n)
+            ON CONFLICT (stream_id) DO UPDATE SET version = s.version + n
+            RETURNING s.version INTO new_version;
+    ELSIF p_expected = 0 THEN
+        INSERT INTO event_streams (stream_id, version) VALUES (p_stream, n)
+            ON CONFLICT (stream_id) DO NOTHING
+            RETURNING version INTO new_version;
+    ELSE
+        UPDATE event_streams SET version = version + n
+            WHERE stream_id = p_stream AND version = p_expected
+            RETURNING version INTO new_version;
+    END IF;
+
+    IF new_version IS NULL THEN
+        SELECT version INTO current_version FROM event_streams WHERE stream_id = p_stream;
+        RAISE EXCEPTION 'wrong expected version' USING
+            ERRCODE = 'TY409', DETAIL = coalesce(current_version, 0)::text;
+    END IF;
+
+    RETURN QUERY
+    INSERT INTO events (tx_id, stream_id, stream_version, event_id, event_type, schema_version,
+                        payload, metadata)
+    SELECT pg_current_xact_id()::text::bigint, p_stream, new_version - n + e.ord, e.id, e.t, e.sv,
+           e.p, e.m
+    FROM unnest(p_event_ids, p_types, p_schema_versions, p_payloads, p_metadata)
+         WITH ORDINALITY AS e (id, t, sv, p, m, ord)
+    RETURNING position, tx_id, stream_version;
+END
+$$;

@@ -1,0 +1,216 @@
+//! A tenant panel row and how each tenant event changes it. It follows the aggregate's own
+//! `TenantState::apply` for status, name and plan (a test holds the two together), and adds what
+//! the panel shows besides: infrastructure names, domains, workers, the provisioning summary.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::types::Json;
+use tenantry_application::event_store::RecordedEvent;
+use tenantry_domain::{ProvisionedResource, ProvisioningStep, TenantEvent, TenantStatus};
+use uuid::Uuid;
+
+/// The columns of `tenant_panel`, in [`PanelRow`]'s order; the key first.
+pub(super) const COLUMNS: &str = "tenant_id, name, slug, plan, isolation, status, version, \
+    last_position, created_at, updated_at, database, schema_name, redis_namespace, queues, \
+    domains, workers, active_workers, provisioning_status, provisioning_attempt, \
+    provisioning_step, remaining_steps";
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(super) struct PanelRow {
+    pub(super) tenant_id: Uuid,
+    pub(super) name: String,
+    pub(super) slug: String,
+    pub(super) plan: String,
+    pub(super) isolation: String,
+    pub(super) status: String,
+    pub(super) version: i64,
+    pub(super) last_position: i64,
+    pub(super) created_at: DateTime<Utc>,
+    pub(super) updated_at: DateTime<Utc>,
+    pub(super) database: Option<String>,
+    pub(super) schema_name: Option<String>,
+    pub(super) redis_namespace: Option<String>,
+    pub(super) queues: Json<Vec<String>>,
+    pub(super) domains: Json<Vec<Domain>>,
+    pub(super) workers: Json<Vec<Uuid>>,
+    pub(super) active_workers: i32,
+    pub(super) provisioning_status: String,
+    pub(super) provisioning_attempt: i32,
+    pub(super) provisioning_step: Option<String>,
+    pub(super) remaining_steps: Json<Vec<ProvisioningStep>>,
+}
+
+/// One of the tenant's extra hosts, as stored in `domains`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct Domain {
+    pub(super) host: String,
+    /// `pending` until activated, then `active`.
+    pub(super) status: String,
+    pub(super) tls_expires_at: Option<DateTime<Utc>>,
+}
+
+impl PanelRow {
+    /// The row a `TenantCreated` starts; `None` for any other event (a stream that does not start
+    /// with one is not a tenant's).
+    pub(super) fn create(envelope: &RecordedEvent, event: &TenantEvent) -> Option<Self> {
+        let TenantEvent::TenantCreated(created) = event else {
+            return None;
+        };
+        Some(Self {
+            tenant_id: created.tenant_id.as_uuid(),
+            name: created.name.to_string(),
+            slug: created.slug.to_string(),
+            plan: created.plan.to_string(),
+            isolation: created.isolation.to_string(),
+            status: TenantStatus::Pending.to_string(),
+            version: envelope.stream_version as i64,
+            last_position: envelope.position as i64,
+            created_at: created.at,
+            updated_at: created.at,
+            database: None,
+            schema_name: None,
+            redis_namespace: None,
+            queues: Json(vec![]),
+            domains: Json(vec![]),
+            workers: Json(vec![]),
+            active_workers: 0,
+            provisioning_status: "not_started".into(),
+            provisioning_attempt: 0,
+            provisioning_step: None,
+            remaining_steps: Json(vec![]),
+        })
+    }
+
+    /// Applies one of the tenant's later events. An event at or below the row's version was
+    /// applied already and changes nothing.
+    pub(super) fn apply(&mut self, envelope: &RecordedEvent, event: &TenantEvent) {
+        if envelope.stream_version as i64 <= self.version {
+            return;
+        }
+        self.version = envelope.stream_version as i64;
+        self.last_position = envelope.position as i64;
+        self.updated_at = event.at();
+        if let Some(resource) = event.provisioned_resource() {
+            self.provisioned(resource);
+        } else {
+            self.apply_other(event);
+        }
+        self.active_workers = self.workers.0.len() as i32;
+        self.provisioning_step = self
+            .remaining_steps
+            .0
+            .first()
+            .map(|s| s.as_str().to_owned());
+    }
+
+    fn provisioned(&mut self, resource: ProvisionedResource) {
+        let step = resource.step();
+        match resource {
+            ProvisionedResource::Schema { schema, .. } => self.schema_name = Some(schema),
+            ProvisionedResource::Database { database, .. } => self.database = Some(database),
+            ProvisionedResource::RedisNamespace { namespace, .. } => {
+                self.redis_namespace = Some(namespace)
+            }
+            ProvisionedResource::Queue { queue } => {
+                if !self.queues.0.contains(&queue) {
+                    self.queues.0.push(queue);
+                }
+            }
+            ProvisionedResource::SharedTenant | ProvisionedResource::TenantMigrations { .. } => {}
+        }
+        self.remaining_steps.0.retain(|s| *s != step);
+        if self.provisioning_status == "retrying" {
+            self.provisioning_status = "running".into();
+        }
+    }
+
+    fn apply_other(&mut self, event: &TenantEvent) {
+        use TenantEvent as E;
+        match event {
+            E::ProvisioningRequested(e) => {
+                self.set_status(TenantStatus::Provisioning);
+                self.provisioning_status = "running".into();
+                self.provisioning_attempt = e.attempt as i32;
+                self.remaining_steps = Json(e.steps.clone());
+            }
+            E::ProvisioningStepFailed(_) | E::ProvisioningRetryScheduled(_) => {
+                self.provisioning_status = "retrying".into();
+            }
+            E::ProvisioningCompleted(_) => {
+                self.set_status(TenantStatus::Active);
+                self.provisioning_status = "completed".into();
+                self.remaining_steps.0.clear();
+            }
+            E::ProvisioningRollbackStarted(_) => {
+                self.set_status(TenantStatus::RollingBack);
+                self.provisioning_status = "rolling_back".into();
+            }
+            E::ResourceReleased(e) => self.released(&e.resource),
+            E::ProvisioningRolledBack(_) => {
+                self.set_status(TenantStatus::Failed);
+                self.provisioning_status = "failed".into();
+                self.remaining_steps.0.clear();
+            }
+            E::TenantRenamed(e) => self.name = e.name.to_string(),
+            E::PlanChanged(e) => self.plan = e.plan.to_string(),
+            E::TenantSuspended(_) => self.set_status(TenantStatus::Suspended),
+            E::TenantReactivated(_) => self.set_status(TenantStatus::Active),
+            E::TenantDeletionRequested(_) => self.set_status(TenantStatus::Deleting),
+            E::TenantDeleted(_) => {
+                self.set_status(TenantStatus::Deleted);
+                // Its hosts are free again (the directory forgets them too).
+                self.domains.0.clear();
+            }
+            E::DomainRegistered(e) => {
+                self.domain(&e.host);
+            }
+            E::DomainActivated(e) => self.domain(&e.host).status = "active".into(),
+            E::CertificateIssued(e) => self.domain(&e.host).tls_expires_at = Some(e.expires_at),
+            E::WorkerStarted(e) => {
+                if !self.workers.0.contains(&e.worker_id) {
+                    self.workers.0.push(e.worker_id);
+                }
+            }
+            E::WorkerStopped(e) => self.workers.0.retain(|w| *w != e.worker_id),
+            // A second `TenantCreated` cannot be decided; the step events went to `provisioned`.
+            E::TenantCreated(_)
+            | E::SharedTenantRegistered(_)
+            | E::SchemaProvisioned(_)
+            | E::DatabaseProvisioned(_)
+            | E::TenantMigrationsApplied(_)
+            | E::RedisNamespaceProvisioned(_)
+            | E::QueueProvisioned(_) => {}
+        }
+    }
+
+    fn released(&mut self, resource: &ProvisionedResource) {
+        match resource {
+            ProvisionedResource::Schema { .. } => self.schema_name = None,
+            ProvisionedResource::Database { .. } => self.database = None,
+            ProvisionedResource::RedisNamespace { .. } => self.redis_namespace = None,
+            ProvisionedResource::Queue { queue } => self.queues.0.retain(|q| q != queue),
+            ProvisionedResource::SharedTenant | ProvisionedResource::TenantMigrations { .. } => {}
+        }
+    }
+
+    fn set_status(&mut self, status: TenantStatus) {
+        self.status = status.to_string();
+    }
+
+    /// The domain named `host`, added (pending) if the row does not have it yet.
+    fn domain(&mut self, host: &str) -> &mut Domain {
+        let domains = &mut self.domains.0;
+        let index = match domains.iter().position(|d| d.host == host) {
+            Some(index) => index,
+            None => {
+                domains.push(Domain {
+                    host: host.to_owned(),
+                    status: "pending".into(),
+                    tls_expires_at: None,
+                });
+                domains.len() - 1
+            }
+        };
+        &mut domains[index]
+    }
+}

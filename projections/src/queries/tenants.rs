@@ -1,0 +1,296 @@
+//! The tenant panel's queries: one tenant (`GET /platform/api/tenants/{id}`) and the filtered,
+//! paginated list (`GET /platform/api/tenants`), newest first, with their provisioning steps.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::types::Json;
+use sqlx::{PgPool, Postgres, QueryBuilder};
+use tenantry_domain::{IsolationModel, TenantStatus};
+use uuid::Uuid;
+
+use super::{QueryError, cursor, page_size};
+
+/// A tenant, as `GET /platform/api/tenants/{id}` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TenantView {
+    pub id: Uuid,
+    pub name: String,
+    pub slug: String,
+    pub plan: String,
+    pub isolation: IsolationModel,
+    pub status: TenantStatus,
+    /// The tenant stream's version this view shows (for `If-Match`).
+    pub version: u64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub provisioning: ProvisioningView,
+    pub infrastructure: InfrastructureView,
+    pub domains: Vec<DomainView>,
+    pub active_workers: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProvisioningView {
+    /// `not_started`, `running`, `retrying`, `completed`, `rolling_back` or `failed`.
+    pub status: String,
+    /// 0 before the first request, then 1, 2, … one per (re)try of the whole provisioning.
+    pub attempt: u32,
+    /// The step in progress, while one is (an addition to API.md's shape).
+    pub current_step: Option<String>,
+    pub steps: Vec<StepView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepView {
+    pub name: String,
+    /// `pending`, `running`, `failed`, `retry_scheduled`, `succeeded`, `skipped` or `released`.
+    pub status: String,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InfrastructureView {
+    pub database: Option<String>,
+    pub schema: Option<String>,
+    pub redis_namespace: Option<String>,
+    pub queues: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DomainView {
+    pub host: String,
+    /// `pending` until proven, then `active`.
+    pub status: String,
+    /// `pending` (no certificate yet), `issued` or `expired`.
+    pub tls_status: String,
+}
+
+/// The list's filters; all optional.
+#[derive(Debug, Clone, Default)]
+pub struct TenantFilter {
+    pub status: Option<TenantStatus>,
+    pub plan: Option<String>,
+    /// Part of the name or slug, case-insensitive.
+    pub q: Option<String>,
+    pub limit: Option<u32>,
+    /// A page's `next_cursor`.
+    pub cursor: Option<String>,
+}
+
+/// One page of the list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TenantPage {
+    pub items: Vec<TenantView>,
+    /// Pass as `cursor` for the next page; `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+const COLUMNS: &str = "tenant_id, name, slug, plan, isolation, status, version, created_at, \
+    updated_at, database, schema_name, redis_namespace, queues, domains, active_workers, \
+    provisioning_status, provisioning_attempt, provisioning_step";
+
+#[derive(sqlx::FromRow)]
+struct PanelRow {
+    tenant_id: Uuid,
+    name: String,
+    slug: String,
+    plan: String,
+    isolation: String,
+    status: String,
+    version: i64,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    database: Option<String>,
+    schema_name: Option<String>,
+    redis_namespace: Option<String>,
+    queues: Json<Vec<String>>,
+    domains: Json<Vec<StoredDomain>>,
+    active_workers: i32,
+    provisioning_status: String,
+    provisioning_attempt: i32,
+    provisioning_step: Option<String>,
+}
+
+/// A domain as the panel stores it.
+#[derive(Deserialize)]
+struct StoredDomain {
+    host: String,
+    status: String,
+    tls_expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(sqlx::FromRow)]
+struct StepRow {
+    tenant_id: Uuid,
+    step: String,
+    status: String,
+    attempts: i32,
+    last_error: Option<String>,
+    started_at: Option<DateTime<Utc>>,
+    finished_at: Option<DateTime<Utc>>,
+}
+
+/// The tenant `id`, or `None` if the panel has no such tenant (yet).
+async fn get_once(pool: &PgPool, id: Uuid) -> Result<Option<TenantView>, QueryError> {
+    let row: Option<PanelRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM read.tenant_panel WHERE tenant_id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let mut steps = steps_of(pool, &[id]).await?;
+    let steps = steps.remove(&id).unwrap_or_default();
+    view(row, steps, Utc::now()).map(Some)
+}
+
+/// A page of tenants, newest first.
+async fn list_once(pool: &PgPool, filter: &TenantFilter) -> Result<TenantPage, QueryError> {
+    let limit = page_size(filter.limit);
+    let mut sql = QueryBuilder::<Postgres>::new(format!(
+        "SELECT {COLUMNS} FROM read.tenant_panel WHERE true"
+    ));
+    if let Some(status) = filter.status {
+        sql.push(" AND status = ").push_bind(status.as_str());
+    }
+    if let Some(plan) = &filter.plan {
+        sql.push(" AND plan = ").push_bind(plan.clone());
+    }
+    if let Some(q) = filter.q.as_deref().filter(|q| !q.is_empty()) {
+        let pattern = format!("%{}%", escape_like(q));
+        sql.push(" AND (name ILIKE ")
+            .push_bind(pattern.clone())
+            .push(" OR slug ILIKE ")
+            .push_bind(pattern)
+            .push(")");
+    }
+    if let Some(c) = &filter.cursor {
+        let [micros, id] = cursor::decode::<2>(c)?;
+        let at = micros
+            .parse::<i64>()
+            .ok()
+            .and_then(DateTime::<Utc>::from_timestamp_micros)
+            .ok_or(QueryError::InvalidCursor)?;
+        let id = Uuid::parse_str(&id).map_err(|_| QueryError::InvalidCursor)?;
+        sql.push(" AND (created_at, tenant_id) < (")
+            .push_bind(at)
+            .push(", ")
+            .push_bind(id)
+            .push(")");
+    }
+    sql.push(" ORDER BY created_at DESC, tenant_id DESC LIMIT ")
+        .push_bind(limit + 1);
+    let mut rows: Vec<PanelRow> = sql.build_query_as().fetch_all(pool).await?;
+    let next_cursor = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| {
+            cursor::encode(&format!(
+                "{}:{}",
+                r.created_at.timestamp_micros(),
+                r.tenant_id
+            ))
+        })
+    } else {
+        None
+    };
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.tenant_id).collect();
+    let mut steps = steps_of(pool, &ids).await?;
+    let now = Utc::now();
+    let items = rows
+        .into_iter()
+        .map(|row| {
+            let steps = steps.remove(&row.tenant_id).unwrap_or_default();
+            view(row, steps, now)
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(TenantPage { items, next_cursor })
+}
+
+async fn steps_of(pool: &PgPool, ids: &[Uuid]) -> Result<HashMap<Uuid, Vec<StepView>>, QueryError> {
+    let rows: Vec<StepRow> = sqlx::query_as(
+        "SELECT tenant_id, step, status, attempts, last_error, started_at, finished_at \
+         FROM read.provisioning_steps WHERE tenant_id = ANY($1) ORDER BY tenant_id, ordinal",
+    )
+    .bind(ids)
+    .fetch_all(pool)
+    .await?;
+    let mut steps: HashMap<Uuid, Vec<StepView>> = HashMap::new();
+    for r in rows {
+        steps.entry(r.tenant_id).or_default().push(StepView {
+            name: r.step,
+            status: r.status,
+            attempts: r.attempts.max(0) as u32,
+            last_error: r.last_error,
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+        });
+    }
+    Ok(steps)
+}
+
+fn view(row: PanelRow, steps: Vec<StepView>, now: DateTime<Utc>) -> Result<TenantView, QueryError> {
+    let corrupt = |what: String| QueryError::Corrupt(format!("tenant {}: {what}", row.tenant_id));
+    let status = row.status.parse().map_err(|e| corrupt(format!("{e}")))?;
+    let isolation = IsolationModel::parse(&row.isolation).map_err(|e| corrupt(format!("{e}")))?;
+    Ok(TenantView {
+        id: row.tenant_id,
+        name: row.name,
+        slug: row.slug,
+        plan: row.plan,
+        isolation,
+        status,
+        version: row.version.max(0) as u64,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+        provisioning: ProvisioningView {
+            status: row.provisioning_status,
+            attempt: row.provisioning_attempt.max(0) as u32,
+            current_step: row.provisioning_step,
+            steps,
+        },
+        infrastructure: InfrastructureView {
+            database: row.database,
+            schema: row.schema_name,
+            redis_namespace: row.redis_namespace,
+            queues: row.queues.0,
+        },
+        domains: row
+            .domains
+            .0
+            .into_iter()
+            .map(|d| DomainView {
+                host: d.host,
+                status: d.status,
+                tls_status: match d.tls_expires_at {
+                    None => "pending",
+                    Some(expires) if expires <= now => "expired",
+                    Some(_) => "issued",
+                }
+                .to_owned(),
+            })
+            .collect(),
+        active_workers: row.active_workers.max(0) as u32,
+    })
+}
+
+/// `q` with LIKE's wildcards taken literally.
+fn escape_like(q: &str) -> String {
+    q.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+/// See [`get_once`]; once more if the read lost a deadlock to a rebuild's swap.
+pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<TenantView>, QueryError> {
+    super::retry_deadlock(|| get_once(pool, id)).await
+}
+
+/// See [`list_once`]; once more if the read lost a deadlock to a rebuild's swap.
+pub async fn list(pool: &PgPool, filter: &TenantFilter) -> Result<TenantPage, QueryError> {
+    super::retry_deadlock(|| list_once(pool, filter)).await
+}

@@ -1,0 +1,204 @@
+//! Rebuild benchmark: `cargo bench -p tenantry-tests --bench projections_rebuild`.
+//!
+//! Seeds a fresh database with `BENCH_EVENTS` (default 1,000,000) real lifecycle events of about
+//! 50,000 tenants (made with the domain's commands, bulk-inserted with valid envelopes: per-stream
+//! versions, transaction ids, event ids), then rebuilds the tenant panel and the audit log from
+//! them (`BENCH_PROJECTORS=all` adds the provisioning steps and the directory) and prints, per
+//! projector, events/s, the batch size (`BENCH_BATCH`, default 5000) and the process's peak memory
+//! (VmHWM, reset before each phase). First it reads the whole log once, for the reading rate alone.
+
+use std::time::Instant;
+
+use sqlx::PgPool;
+use sqlx::types::Json;
+use tenantry_application::event_store::{Checkpoint, EventStore, Upcasters};
+use tenantry_infrastructure::event_store::PgEventStore;
+use tenantry_projections::{RebuildOptions, default_projectors, rebuild};
+use tenantry_tests::TestDb;
+use tenantry_tests::lifecycle::{Lifecycle, encode, lifecycle, metadata, staff};
+use uuid::Uuid;
+
+fn env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Resets the peak resident memory, so the next [`peak_rss`] covers only what follows.
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// Peak resident memory of this process, from /proc/self/status.
+fn peak_rss() -> String {
+    rss("VmHWM:")
+}
+
+fn rss(field: &str) -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .map(|l| l[field.len()..].trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// One row of `events`, ready to insert.
+struct Row {
+    stream_id: String,
+    version: i64,
+    event_id: Uuid,
+    event_type: &'static str,
+    payload: serde_json::Value,
+    metadata: serde_json::Value,
+}
+
+/// The rows of `lives`, tenants interleaved (each tenant's decisions in order, the tenants of a
+/// group taking turns), as the log of a busy control plane looks.
+fn rows_of(lives: &[Lifecycle]) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for group in lives.chunks(500) {
+        let rounds = group.iter().map(|l| l.appends.len()).max().unwrap_or(0);
+        let mut versions = vec![0i64; group.len()];
+        for round in 0..rounds {
+            for (i, life) in group.iter().enumerate() {
+                let Some(events) = life.appends.get(round) else {
+                    continue;
+                };
+                let meta = metadata(life.tenant, &staff());
+                for (event, new) in events.iter().zip(encode(events, &meta)) {
+                    versions[i] += 1;
+                    rows.push(Row {
+                        stream_id: life.tenant.stream_id(),
+                        version: versions[i],
+                        event_id: new.event_id,
+                        event_type: event.event_type(),
+                        payload: new.payload,
+                        metadata: serde_json::to_value(&new.metadata).expect("metadata"),
+                    });
+                }
+            }
+        }
+    }
+    rows
+}
+
+/// Inserts `rows` in chunks, each chunk one transaction (its own `tx_id`), in log order.
+async fn insert(pool: &PgPool, rows: &[Row]) {
+    for chunk in rows.chunks(10_000) {
+        sqlx::query(
+            "INSERT INTO events (tx_id, stream_id, stream_version, event_id, event_type, \
+             schema_version, payload, metadata) \
+             SELECT pg_current_xact_id()::text::bigint, s, v, i, t, 1, p, m \
+             FROM unnest($1::text[], $2::int8[], $3::uuid[], $4::text[], $5::jsonb[], $6::jsonb[]) \
+             AS e (s, v, i, t, p, m)",
+        )
+        .bind(
+            chunk
+                .iter()
+                .map(|r| r.stream_id.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(chunk.iter().map(|r| r.version).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|r| r.event_id).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|r| r.event_type).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|r| Json(&r.payload)).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|r| Json(&r.metadata)).collect::<Vec<_>>())
+        .execute(pool)
+        .await
+        .expect("bulk insert");
+    }
+}
+
+async fn seed(pool: &PgPool, target: usize) -> usize {
+    let started = Instant::now();
+    let mut total = 0;
+    let mut n = 0u64;
+    while total < target {
+        // Small chunks keep the seeding's memory out of the rebuild's figures.
+        let lives: Vec<Lifecycle> = (n..n + 500).map(lifecycle).collect();
+        n += 500;
+        let mut rows = rows_of(&lives);
+        rows.truncate(target - total);
+        insert(pool, &rows).await;
+        total += rows.len();
+    }
+    sqlx::query(
+        "INSERT INTO event_streams (stream_id, version) \
+         SELECT stream_id, max(stream_version) FROM events GROUP BY stream_id",
+    )
+    .execute(pool)
+    .await
+    .expect("stream versions");
+    sqlx::query("VACUUM ANALYZE events")
+        .execute(pool)
+        .await
+        .expect("vacuum");
+    println!(
+        "seeded {total} events of {n} tenants in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    total
+}
+
+#[tokio::main]
+async fn main() {
+    let target = env("BENCH_EVENTS", 1_000_000);
+    let batch_size = env("BENCH_BATCH", 5_000);
+    let all = std::env::var("BENCH_PROJECTORS").as_deref() == Ok("all");
+    let db = TestDb::new().await;
+    let events = seed(&db.pool, target).await;
+    let store = PgEventStore::new(db.pool.clone(), Upcasters::new());
+
+    println!("resident memory before reading: {}", rss("VmRSS:"));
+    reset_peak_rss();
+    let started = Instant::now();
+    let mut after = Checkpoint::START;
+    let mut read = 0;
+    loop {
+        let batch = store.read_all(after, batch_size).await.expect("read");
+        let Some(last) = batch.last() else { break };
+        after = last.checkpoint();
+        read += batch.len();
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "read the whole log: {read} events in {seconds:.1} s = {:.0} events/s (batch {batch_size}); peak RSS {}",
+        read as f64 / seconds,
+        peak_rss()
+    );
+
+    for projector in default_projectors() {
+        let name = projector.name();
+        if !all && !["tenant_panel", "audit_log"].contains(&name) {
+            continue;
+        }
+        let options = RebuildOptions {
+            batch_size,
+            ..RebuildOptions::default()
+        };
+        reset_peak_rss();
+        let report = rebuild(&db.pool, &store, &*projector, &options, |_| {})
+            .await
+            .expect("rebuild");
+        let seconds = report.elapsed.as_secs_f64();
+        let rows: i64 = sqlx::query_scalar(&format!(
+            "SELECT count(*) FROM read.{}",
+            projector.tables()[0]
+        ))
+        .fetch_one(&db.pool)
+        .await
+        .expect("count");
+        println!(
+            "rebuild {name:<18}: {} events in {seconds:.1} s = {:.0} events/s; batch {}; {rows} rows; peak RSS {}",
+            report.events,
+            report.events as f64 / seconds,
+            report.batch_size,
+            peak_rss()
+        );
+        assert_eq!(report.events as usize, events);
+    }
+}

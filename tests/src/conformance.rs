@@ -1,0 +1,524 @@
+//! The event store conformance suite: one set of checks that every adapter of the
+//! [`EventStore`] port must pass, written once and run against PostgreSQL always and against
+//! KurrentDB when `TENANTRY_KURRENTDB_URL` is set (`tests/tests/event_store_*.rs`).
+//!
+//! Each check uses streams named with a fresh prefix and looks only at its own streams in the
+//! global log, so it also works on a shared server that holds other data.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use rand::Rng;
+use serde_json::json;
+use tenantry_application::event_store::{
+    Checkpoint, EventMetadata, EventStore, EventStoreError, ExpectedVersion, NewEvent,
+    RecordedEvent, Upcasters,
+};
+use uuid::Uuid;
+
+/// The upcasters every store under test is built with: `ConformanceUpcast` v1 `{"name"}` becomes
+/// v2 `{"full_name"}`, then v3 adds `{"source": "upcast"}`.
+pub fn upcasters() -> Upcasters {
+    Upcasters::new()
+        .register("ConformanceUpcast", 1, |mut p| {
+            let name = p
+                .as_object_mut()
+                .and_then(|o| o.remove("name"))
+                .ok_or("no name")?;
+            Ok(json!({ "full_name": name }))
+        })
+        .register("ConformanceUpcast", 2, |mut p| {
+            p["source"] = json!("upcast");
+            Ok(p)
+        })
+}
+
+/// A fresh stream-name prefix for one check.
+fn prefix() -> String {
+    format!("conf{}", Uuid::new_v4().simple())
+}
+
+fn event(n: u64) -> NewEvent {
+    NewEvent::new(
+        "ConformanceHappened",
+        1,
+        json!({ "n": n }),
+        EventMetadata::system(),
+    )
+}
+
+fn events(count: u64) -> Vec<NewEvent> {
+    (0..count).map(event).collect()
+}
+
+async fn whole_stream(store: &dyn EventStore, stream: &str) -> Vec<RecordedEvent> {
+    store
+        .read_stream(stream, 1, 10_000)
+        .await
+        .expect("read_stream failed")
+}
+
+/// Every event of the log whose stream starts with `prefix`, read from the start in pages of
+/// `page`, once at least `expected` of them are readable. Readers see an append only once every
+/// transaction older than it has ended, anywhere on the server (other tests run in parallel), so
+/// the first reads right after an append may come up short; that is a wait, never a skip.
+async fn log_of(
+    store: &dyn EventStore,
+    prefix: &str,
+    page: usize,
+    expected: usize,
+) -> Vec<RecordedEvent> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut after = Checkpoint::START;
+        let mut out = Vec::new();
+        loop {
+            let batch = store.read_all(after, page).await.expect("read_all failed");
+            let Some(last) = batch.last() else { break };
+            after = last.checkpoint();
+            out.extend(
+                batch
+                    .into_iter()
+                    .filter(|e| e.stream_id.starts_with(prefix)),
+            );
+        }
+        if out.len() >= expected || tokio::time::Instant::now() > deadline {
+            return out;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn assert_conflict(result: Result<impl std::fmt::Debug, EventStoreError>, actual_version: u64) {
+    match result {
+        Err(EventStoreError::Conflict { actual, .. }) => assert_eq!(actual, actual_version),
+        other => panic!("expected a version conflict at {actual_version}, got {other:?}"),
+    }
+}
+
+/// Expected versions: `NoStream`, `Exact`, `Any`; a refused append writes nothing.
+pub async fn version_conflicts(store: &dyn EventStore) {
+    let s = format!("{}-a", prefix());
+    let r = store
+        .append(&s, ExpectedVersion::NoStream, events(2))
+        .await
+        .expect("the first append to a new stream succeeds");
+    assert_eq!(r.stream_version, 2);
+    assert!(!r.already_stored);
+
+    assert_conflict(
+        store.append(&s, ExpectedVersion::NoStream, events(1)).await,
+        2,
+    );
+    assert_conflict(
+        store.append(&s, ExpectedVersion::Exact(1), events(3)).await,
+        2,
+    );
+    assert_conflict(
+        store.append(&s, ExpectedVersion::Exact(3), events(3)).await,
+        2,
+    );
+    assert_eq!(
+        whole_stream(store, &s).await.len(),
+        2,
+        "refused appends wrote nothing"
+    );
+
+    let r = store
+        .append(&s, ExpectedVersion::Exact(2), events(3))
+        .await
+        .expect("the right expected version succeeds");
+    assert_eq!(r.stream_version, 5);
+    let r = store
+        .append(&s, ExpectedVersion::Any, events(1))
+        .await
+        .expect("any version succeeds");
+    assert_eq!(r.stream_version, 6);
+
+    let fresh = format!("{s}-fresh");
+    assert_conflict(
+        store
+            .append(&fresh, ExpectedVersion::Exact(4), events(1))
+            .await,
+        0,
+    );
+    assert!(whole_stream(store, &fresh).await.is_empty());
+    let r = store
+        .append(&fresh, ExpectedVersion::Exact(0), events(1))
+        .await
+        .expect("Exact(0) on a new stream means no stream");
+    assert_eq!(r.stream_version, 1);
+    let r = store
+        .append(&format!("{s}-any"), ExpectedVersion::Any, events(2))
+        .await
+        .expect("Any on a new stream succeeds");
+    assert_eq!(r.stream_version, 2);
+
+    let versions: Vec<u64> = whole_stream(store, &s)
+        .await
+        .iter()
+        .map(|e| e.stream_version)
+        .collect();
+    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6]);
+}
+
+/// Concurrent appends with one expected version to one stream: exactly one wins.
+pub async fn one_winner_per_expected_version(store: Arc<dyn EventStore>) {
+    let s = format!("{}-race", prefix());
+    store
+        .append(&s, ExpectedVersion::NoStream, events(1))
+        .await
+        .expect("first append");
+    let attempts = (0..8).map(|_| {
+        let (store, s) = (store.clone(), s.clone());
+        tokio::spawn(async move { store.append(&s, ExpectedVersion::Exact(1), events(2)).await })
+    });
+    let results = futures::future::join_all(attempts).await;
+    let (won, lost): (Vec<_>, Vec<_>) = results
+        .into_iter()
+        .map(|r| r.expect("task panicked"))
+        .partition(|r| r.is_ok());
+    assert_eq!(won.len(), 1, "exactly one append wins");
+    for r in lost {
+        assert_conflict(r, 3);
+    }
+    assert_eq!(whole_stream(&*store, &s).await.len(), 3);
+}
+
+/// Appending already-stored event ids is a no-op that reports where they are.
+pub async fn idempotent_append(store: &dyn EventStore) {
+    let s = format!("{}-idem", prefix());
+    let batch = events(3);
+    let first = store
+        .append(&s, ExpectedVersion::NoStream, batch.clone())
+        .await
+        .expect("first append");
+    for expected in [
+        ExpectedVersion::NoStream,
+        ExpectedVersion::Exact(0),
+        ExpectedVersion::Any,
+    ] {
+        let again = store
+            .append(&s, expected, batch.clone())
+            .await
+            .expect("a retry of the same events succeeds");
+        assert!(again.already_stored, "the retry wrote nothing");
+        assert_eq!(again.stream_version, first.stream_version);
+        assert_eq!(again.first_position, first.first_position);
+        assert_eq!(again.last, first.last);
+    }
+    assert_eq!(whole_stream(store, &s).await.len(), 3);
+
+    // Some stored ids mixed with new ones is a malformed append: nothing of it is written.
+    let mut mixed = batch[..2].to_vec();
+    mixed.push(event(99));
+    assert!(matches!(
+        store.append(&s, ExpectedVersion::Any, mixed).await,
+        Err(EventStoreError::InvalidAppend(_))
+    ));
+    let mut twice = events(1);
+    twice.push(twice[0].clone());
+    assert!(matches!(
+        store.append(&s, ExpectedVersion::Any, twice).await,
+        Err(EventStoreError::InvalidAppend(_))
+    ));
+    assert!(matches!(
+        store.append(&s, ExpectedVersion::Any, vec![]).await,
+        Err(EventStoreError::InvalidAppend(_))
+    ));
+    assert_eq!(whole_stream(store, &s).await.len(), 3);
+}
+
+/// Concurrent retries of one append store it once.
+pub async fn concurrent_retries_store_once(store: Arc<dyn EventStore>) {
+    let s = format!("{}-retry", prefix());
+    let batch = events(4);
+    let attempts = (0..6).map(|_| {
+        let (store, s, batch) = (store.clone(), s.clone(), batch.clone());
+        tokio::spawn(async move { store.append(&s, ExpectedVersion::Any, batch).await })
+    });
+    let results: Vec<_> = futures::future::join_all(attempts)
+        .await
+        .into_iter()
+        .map(|r| r.expect("task panicked").expect("every retry succeeds"))
+        .collect();
+    assert_eq!(results.iter().filter(|r| !r.already_stored).count(), 1);
+    assert!(results.iter().all(|r| r.last == results[0].last));
+    assert_eq!(whole_stream(&*store, &s).await.len(), 4);
+}
+
+/// Stream reads: versions, ranges, the envelope round trip, missing streams.
+pub async fn stream_reads(store: &dyn EventStore) {
+    let s = format!("{}-read", prefix());
+    let tenant = Uuid::now_v7();
+    let mut metadata = EventMetadata::system();
+    metadata.tenant_id = Some(tenant);
+    metadata.ip = Some("203.0.113.7".into());
+    let written: Vec<NewEvent> = (0..10)
+        .map(|n| {
+            let mut e = event(n);
+            e.metadata = metadata.clone();
+            e
+        })
+        .collect();
+    for chunk in written.chunks(4) {
+        store
+            .append(&s, ExpectedVersion::Any, chunk.to_vec())
+            .await
+            .expect("append");
+    }
+    let read = whole_stream(store, &s).await;
+    assert_eq!(read.len(), 10);
+    for (i, (r, w)) in read.iter().zip(&written).enumerate() {
+        assert_eq!(r.stream_version, i as u64 + 1);
+        assert_eq!(r.stream_id, s);
+        assert_eq!(r.event_id, w.event_id);
+        assert_eq!(r.event_type, w.event_type);
+        assert_eq!(r.schema_version, 1);
+        assert_eq!(r.payload, w.payload);
+        assert_eq!(r.metadata, metadata);
+    }
+    let middle: Vec<u64> = store
+        .read_stream(&s, 5, 3)
+        .await
+        .expect("read")
+        .iter()
+        .map(|e| e.stream_version)
+        .collect();
+    assert_eq!(middle, vec![5, 6, 7]);
+    assert!(store.read_stream(&s, 11, 5).await.expect("read").is_empty());
+    assert!(
+        whole_stream(store, &format!("{s}-missing"))
+            .await
+            .is_empty()
+    );
+}
+
+/// The global log: every event once, in an order that agrees with each stream's versions and
+/// with each append's order; checkpoints strictly increase; `checkpoint_of` finds each event.
+pub async fn all_stream_order(store: &dyn EventStore) {
+    let p = prefix();
+    let mut appended = Vec::new();
+    for round in 0..5u64 {
+        for s in 0..4 {
+            let stream = format!("{p}-{s}");
+            let r = store
+                .append(&stream, ExpectedVersion::Any, events(round % 3 + 1))
+                .await
+                .expect("append");
+            appended.push(r);
+        }
+    }
+    let total: u64 = (0..5u64).map(|round| 4 * (round % 3 + 1)).sum();
+    for page in [1, 3, 1000] {
+        let log = log_of(store, &p, page, total as usize).await;
+        assert_eq!(log.len() as u64, total, "page size {page}");
+        assert_log_consistent(&log);
+    }
+    let log = log_of(store, &p, 1000, total as usize).await;
+    for e in log.iter().step_by(7) {
+        assert_eq!(
+            store.checkpoint_of(e.position).await.expect("lookup"),
+            Some(e.checkpoint())
+        );
+    }
+    for r in appended {
+        assert!(log.iter().any(|e| e.checkpoint() == r.last));
+    }
+}
+
+/// Events read back through an upcaster arrive at the newest schema version.
+pub async fn upcasting(store: &dyn EventStore) {
+    let s = format!("{}-up", prefix());
+    let old = NewEvent::new(
+        "ConformanceUpcast",
+        1,
+        json!({ "name": "Clínica" }),
+        EventMetadata::system(),
+    );
+    let current = NewEvent::new(
+        "ConformanceUpcast",
+        3,
+        json!({ "full_name": "Padaria", "source": "app" }),
+        EventMetadata::system(),
+    );
+    store
+        .append(&s, ExpectedVersion::NoStream, vec![old, current])
+        .await
+        .expect("append");
+    let check = |read: &[RecordedEvent]| {
+        assert_eq!(read.len(), 2);
+        assert!(read.iter().all(|e| e.schema_version == 3));
+        assert_eq!(
+            read[0].payload,
+            json!({"full_name": "Clínica", "source": "upcast"})
+        );
+        assert_eq!(
+            read[1].payload,
+            json!({"full_name": "Padaria", "source": "app"})
+        );
+    };
+    check(&whole_stream(store, &s).await);
+    check(&log_of(store, &s, 100, 2).await);
+}
+
+/// Many writers append to many streams while a subscriber reads: the subscriber receives every
+/// committed event exactly once, in an order consistent with each stream's versions.
+///
+/// Appends of several events interleave their positions in the log table, and their
+/// transactions commit in any order; a reader that orders by position alone and moves past the
+/// highest one it has seen misses events here.
+pub async fn concurrent_writers_and_subscriber(store: Arc<dyn EventStore>) {
+    const WRITERS: usize = 16;
+    const APPENDS_PER_WRITER: usize = 100;
+    let p = prefix();
+    // The subscriber reads while the writers write, from its own task.
+    let (total_tx, total_rx) = tokio::sync::oneshot::channel::<usize>();
+    let subscriber = tokio::spawn(subscribe_until(store.clone(), p.clone(), total_rx));
+
+    let writers = (0..WRITERS).map(|w| {
+        let (store, p) = (store.clone(), p.clone());
+        tokio::spawn(async move {
+            let mut written = Vec::new();
+            for i in 0..APPENDS_PER_WRITER {
+                let (stream, size) = {
+                    let mut rng = rand::rng();
+                    // A few streams shared by all writers, and one of the writer's own.
+                    let stream = if rng.random_bool(0.5) {
+                        format!("{p}-shared{}", rng.random_range(0..4))
+                    } else {
+                        format!("{p}-own{w}")
+                    };
+                    // Mostly small appends, some large: a large append's positions interleave
+                    // with small ones that commit while it is still inserting.
+                    let size = if rng.random_bool(0.1) {
+                        rng.random_range(100..=300)
+                    } else {
+                        rng.random_range(1..=12)
+                    };
+                    (stream, size)
+                };
+                let batch: Vec<NewEvent> = (0..size)
+                    .map(|n| event((w * 1000 + i) as u64 * 100 + n))
+                    .collect();
+                let ids: Vec<Uuid> = batch.iter().map(|e| e.event_id).collect();
+                store
+                    .append(&stream, ExpectedVersion::Any, batch)
+                    .await
+                    .expect("append under concurrency");
+                written.extend(ids);
+                // A short pause now and then keeps the subscriber at the head of the log, where
+                // commits land out of order.
+                let pause = rand::rng().random_range(0..3);
+                tokio::time::sleep(Duration::from_millis(pause)).await;
+            }
+            written
+        })
+    });
+    let mut expected = HashSet::new();
+    for w in futures::future::join_all(writers).await {
+        expected.extend(w.expect("writer panicked"));
+    }
+
+    total_tx
+        .send(expected.len())
+        .expect("the subscriber is waiting");
+    let received = subscriber.await.expect("the subscriber panicked");
+    let mut seen = HashSet::new();
+    for e in &received {
+        assert!(
+            seen.insert(e.event_id),
+            "event {} received twice",
+            e.event_id
+        );
+    }
+    assert_eq!(seen, expected, "received exactly the committed events");
+    assert_log_consistent(&received);
+    // And a reader starting from scratch afterwards sees the same log in the same order.
+    let again = log_of(&*store, &p, 500, received.len()).await;
+    let ids = |log: &[RecordedEvent]| log.iter().map(|e| e.event_id).collect::<Vec<_>>();
+    assert_eq!(ids(&again), ids(&received));
+}
+
+/// Reads a subscription from the start, keeping the events of streams starting with `prefix`,
+/// until it holds as many as `total` says (sent once the writers are done).
+async fn subscribe_until(
+    store: Arc<dyn EventStore>,
+    prefix: String,
+    mut total: tokio::sync::oneshot::Receiver<usize>,
+) -> Vec<RecordedEvent> {
+    let mut subscription = store.subscribe_all(Checkpoint::START, 1000);
+    let mut received = Vec::new();
+    let mut want = None;
+    loop {
+        if want.is_none() {
+            want = total.try_recv().ok();
+        }
+        if want.is_some_and(|n| received.len() >= n) {
+            return received;
+        }
+        let Ok(next) = tokio::time::timeout(Duration::from_secs(10), subscription.next()).await
+        else {
+            panic!(
+                "the subscriber received {} of {want:?} events, then nothing for 10 s: it skipped some",
+                received.len(),
+            );
+        };
+        let batch = next
+            .expect("the subscription ended")
+            .expect("the subscription failed");
+        received.extend(
+            batch
+                .into_iter()
+                .filter(|e| e.stream_id.starts_with(&prefix)),
+        );
+    }
+}
+
+/// A subscription delivers what is appended after it has caught up.
+pub async fn subscription_follows_new_appends(store: &dyn EventStore) {
+    let p = prefix();
+    let s = format!("{p}-live");
+    let mut subscription = store.subscribe_all(Checkpoint::START, 10);
+    for round in 0..3u64 {
+        store
+            .append(&s, ExpectedVersion::Any, events(round + 1))
+            .await
+            .expect("append");
+        let mut got = 0;
+        while got < round + 1 {
+            let batch = tokio::time::timeout(Duration::from_secs(10), subscription.next())
+                .await
+                .expect("a new event arrives")
+                .expect("open")
+                .expect("ok");
+            assert!(batch.len() <= 10);
+            got += batch.iter().filter(|e| e.stream_id == s).count() as u64;
+        }
+        assert_eq!(got, round + 1);
+    }
+}
+
+/// Checkpoints strictly increase, and each stream's versions come in order without gaps.
+fn assert_log_consistent(log: &[RecordedEvent]) {
+    for pair in log.windows(2) {
+        assert!(
+            pair[0].checkpoint() < pair[1].checkpoint(),
+            "checkpoints increase: {} then {}",
+            pair[0].checkpoint(),
+            pair[1].checkpoint()
+        );
+    }
+    let mut next: HashMap<&str, u64> = HashMap::new();
+    for e in log {
+        let want = next.entry(&e.stream_id).or_insert(1);
+        assert_eq!(
+            e.stream_version, *want,
+            "stream {} comes in version order",
+            e.stream_id
+        );
+        *want += 1;
+    }
+}

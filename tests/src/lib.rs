@@ -1,0 +1,12 @@
+//! Test support for Tenantry's black-box tests: a fresh PostgreSQL database per test
+//! ([`TestDb`]), a running server on port 0 ([`TestApp`]), and the event store conformance suite
+//! that every adapter of the port must pass ([`conformance`]), and real tenant histories made with
+//! the domain's commands ([`lifecycle`]).
+
+pub mod conformance;
+pub mod lifecycle;
+mod test_app;
+mod test_db;
+
+pub use test_app::{STAFF_PASSWORD, TestApp};
+pub use test_db::TestDb;

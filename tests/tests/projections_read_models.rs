@@ -1,0 +1,608 @@
+//! What each read model shows a user for real histories (made with the domain's commands and
+//! appended as the application appends them), as the API's queries return it: the tenant view
+//! through a tenant's life, a rolled-back provisioning, the filtered and paginated tenant list, the
+//! audit log, and the tenant directory's host lookup.
+
+mod projections_support;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{Duration as Days, Utc};
+use tenantry_application::event_store::{Checkpoint, EventStore};
+use tenantry_domain::events::{DomainActivated, DomainRegistered};
+use tenantry_domain::{IsolationModel, TenantCommand, TenantStatus};
+use tenantry_projections::RuntimeHandle;
+use tenantry_projections::queries::audit::{self, AuditFilter};
+use tenantry_projections::queries::tenants::{self, TenantFilter, TenantView};
+use tenantry_projections::queries::{QueryError, directory};
+use tenantry_tests::TestDb;
+use tenantry_tests::lifecycle::{TenantScript, append};
+use uuid::Uuid;
+
+use projections_support::{caught_up, event_count, seed, start};
+
+/// A runtime over a fresh database, and a way to append a script's new decisions and see them.
+struct Fixture {
+    db: TestDb,
+    store: Arc<dyn EventStore>,
+    _runtime: RuntimeHandle,
+}
+
+impl Fixture {
+    async fn new() -> Self {
+        let db = TestDb::new().await;
+        let store: Arc<dyn EventStore> =
+            Arc::new(db.event_store_polling(Duration::from_millis(50)));
+        let runtime = start(&db.pool, store.clone());
+        Self {
+            db,
+            store,
+            _runtime: runtime,
+        }
+    }
+
+    /// Appends the decisions of `script` not appended yet, waits until they are projected, and
+    /// returns the tenant as the API shows it.
+    async fn sync(&self, script: &TenantScript, appended: &mut usize) -> TenantView {
+        let mut version: u64 = script.appends()[..*appended]
+            .iter()
+            .map(|a| a.len() as u64)
+            .sum();
+        let mut last = Checkpoint::START;
+        for events in &script.appends()[*appended..] {
+            last = append(&*self.store, script.tenant, version, events)
+                .await
+                .last;
+            version += events.len() as u64;
+        }
+        *appended = script.appends().len();
+        caught_up(&self.db.pool, &*self.store, last.position).await;
+        tenants::get(&self.db.pool, script.tenant.as_uuid())
+            .await
+            .expect("the query works")
+            .expect("the tenant is in the panel")
+    }
+}
+
+fn step_statuses(view: &TenantView) -> Vec<(&str, &str, u32)> {
+    view.provisioning
+        .steps
+        .iter()
+        .map(|s| (s.name.as_str(), s.status.as_str(), s.attempts))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_tenant_view_follows_a_tenant_through_its_life() {
+    let f = Fixture::new().await;
+    let mut appended = 0;
+    let mut s = TenantScript::create(1, "pro");
+    let id = s.tenant;
+
+    let view = f.sync(&s, &mut appended).await;
+    assert_eq!(view.status, TenantStatus::Provisioning);
+    assert_eq!(view.plan, "pro");
+    assert_eq!(view.isolation, IsolationModel::SchemaPerTenant);
+    assert_eq!(view.version, 2);
+    assert_eq!(view.provisioning.status, "running");
+    assert_eq!(view.provisioning.attempt, 1);
+    assert_eq!(view.provisioning.current_step.as_deref(), Some("schema"));
+    assert_eq!(
+        step_statuses(&view),
+        [
+            ("schema", "running", 0),
+            ("tenant_migrations", "pending", 0),
+            ("redis_namespace", "pending", 0),
+            ("queue", "pending", 0)
+        ]
+    );
+    assert_eq!(view.infrastructure.schema, None);
+
+    // The first step fails once; a retry is scheduled.
+    let step = s.state().tenant().unwrap().next_step().unwrap();
+    let at = s.tick();
+    s.decide_all([
+        TenantCommand::RecordStepFailed {
+            step,
+            error: "connection refused".into(),
+            at,
+        },
+        TenantCommand::ScheduleRetry {
+            step,
+            retry_at: at + Days::seconds(30),
+            at,
+        },
+    ]);
+    let view = f.sync(&s, &mut appended).await;
+    assert_eq!(view.provisioning.status, "retrying");
+    let first = &view.provisioning.steps[0];
+    assert_eq!(
+        (first.status.as_str(), first.attempts),
+        ("retry_scheduled", 1)
+    );
+    assert_eq!(first.last_error.as_deref(), Some("connection refused"));
+
+    // The retry succeeds, and so do the other steps.
+    s.provision(0);
+    let view = f.sync(&s, &mut appended).await;
+    assert_eq!(view.status, TenantStatus::Active);
+    assert_eq!(view.provisioning.status, "completed");
+    assert_eq!(view.provisioning.current_step, None);
+    assert_eq!(
+        step_statuses(&view),
+        [
+            ("schema", "succeeded", 2),
+            ("tenant_migrations", "succeeded", 1),
+            ("redis_namespace", "succeeded", 1),
+            ("queue", "succeeded", 1)
+        ]
+    );
+    assert!(
+        view.provisioning
+            .steps
+            .iter()
+            .all(|s| s.started_at.is_some() && s.finished_at.is_some())
+    );
+    assert_eq!(view.infrastructure.schema, Some(id.resource_name()));
+    assert_eq!(view.infrastructure.database, None);
+    assert_eq!(
+        view.infrastructure.redis_namespace,
+        Some(id.redis_namespace())
+    );
+    assert_eq!(
+        view.infrastructure.queues,
+        [format!("{}queue:default", id.redis_namespace())]
+    );
+
+    // A domain, workers, a new name and plan, a suspension.
+    let (w1, w2) = (Uuid::now_v7(), Uuid::now_v7());
+    s.domain("chat.clinica.example");
+    s.worker_started(w1).worker_started(w2).worker_stopped(w1);
+    let (at1, at2) = (s.tick(), s.tick());
+    s.decide_all([
+        TenantCommand::Rename {
+            name: tenantry_domain::TenantName::parse("Clínica Dr. Marco").unwrap(),
+            at: at1,
+        },
+        TenantCommand::ChangePlan {
+            plan: tenantry_domain::PlanCatalog::default()
+                .plan("enterprise")
+                .unwrap()
+                .clone(),
+            at: at2,
+        },
+    ]);
+    let at = s.tick();
+    s.decide(TenantCommand::Suspend { reason: None, at });
+    let view = f.sync(&s, &mut appended).await;
+    assert_eq!(view.name, "Clínica Dr. Marco");
+    assert_eq!(view.plan, "enterprise");
+    assert_eq!(
+        view.isolation,
+        IsolationModel::SchemaPerTenant,
+        "the model stays"
+    );
+    assert_eq!(view.status, TenantStatus::Suspended);
+    assert_eq!(view.active_workers, 1);
+    assert_eq!(view.domains.len(), 1);
+    let domain = &view.domains[0];
+    assert_eq!(
+        (
+            domain.host.as_str(),
+            domain.status.as_str(),
+            domain.tls_status.as_str()
+        ),
+        ("chat.clinica.example", "active", "issued")
+    );
+
+    // The panel agrees with the aggregate's own fold of the stream.
+    let tenant = s.state().tenant().unwrap();
+    assert_eq!(view.version, s.state().version());
+    assert_eq!(view.status, tenant.status);
+    assert_eq!(view.name, tenant.name.as_str());
+    assert_eq!(view.slug, tenant.slug.as_str());
+    assert_eq!(view.created_at, tenant.created_at);
+    assert_eq!(view.updated_at, tenant.updated_at);
+
+    // And serializes to API.md's shape.
+    let json = serde_json::to_value(&view).unwrap();
+    for key in [
+        "id",
+        "name",
+        "slug",
+        "plan",
+        "isolation",
+        "status",
+        "version",
+        "created_at",
+        "updated_at",
+        "provisioning",
+        "infrastructure",
+        "domains",
+        "active_workers",
+    ] {
+        assert!(json.get(key).is_some(), "Tenant has {key}");
+    }
+    assert_eq!(json["status"], "suspended");
+    assert_eq!(json["provisioning"]["steps"][0]["name"], "schema");
+    assert_eq!(
+        json["infrastructure"]["queues"].as_array().unwrap().len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_rolled_back_provisioning_shows_failed_with_everything_released() {
+    let f = Fixture::new().await;
+    let mut appended = 0;
+    let mut s = TenantScript::create(2, "free");
+    s.step(0).step(0).roll_back();
+    let view = f.sync(&s, &mut appended).await;
+    assert_eq!(view.status, TenantStatus::Failed);
+    assert_eq!(view.provisioning.status, "failed");
+    assert_eq!(
+        step_statuses(&view),
+        [
+            ("register_shared_tenant", "released", 1),
+            ("redis_namespace", "released", 1),
+            ("queue", "failed", 1)
+        ]
+    );
+    assert_eq!(
+        view.provisioning.steps[2].last_error.as_deref(),
+        Some("quota exceeded")
+    );
+    assert_eq!(view.infrastructure.redis_namespace, None);
+    assert!(view.infrastructure.queues.is_empty());
+
+    // An operator retries: a second attempt starts from the first step.
+    let at = s.tick();
+    s.decide(TenantCommand::RequestProvisioning { at });
+    let view = f.sync(&s, &mut appended).await;
+    assert_eq!(view.status, TenantStatus::Provisioning);
+    assert_eq!(view.provisioning.attempt, 2);
+    assert_eq!(
+        step_statuses(&view),
+        [
+            ("register_shared_tenant", "running", 0),
+            ("redis_namespace", "pending", 0),
+            ("queue", "pending", 0)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_tenant_list_filters_and_pages_through_every_tenant_once() {
+    let f = Fixture::new().await;
+    let (lives, last) = seed(&*f.store, 0, 30).await;
+    caught_up(&f.db.pool, &*f.store, last.position).await;
+
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = tenants::list(
+            &f.db.pool,
+            &TenantFilter {
+                limit: Some(7),
+                cursor: cursor.take(),
+                ..TenantFilter::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert!(page.items.len() <= 7);
+        seen.extend(page.items);
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    let ids: Vec<Uuid> = seen.iter().map(|t| t.id).collect();
+    assert_eq!(ids.len(), 30);
+    assert_eq!(
+        ids.iter().collect::<HashSet<_>>().len(),
+        30,
+        "no tenant twice"
+    );
+    assert!(
+        seen.windows(2).all(|w| w[0].created_at >= w[1].created_at),
+        "newest first"
+    );
+    // Each listed tenant is as the aggregate's fold says.
+    for life in &lives {
+        let state = tenantry_domain::TenantState::fold(life.events());
+        let view = seen.iter().find(|t| t.id == life.tenant.as_uuid()).unwrap();
+        let tenant = state.tenant().unwrap();
+        assert_eq!(view.status, tenant.status);
+        assert_eq!(view.plan, tenant.plan.as_str());
+        assert_eq!(view.version, state.version());
+        assert_eq!(view.active_workers as usize, tenant.active_workers.len());
+    }
+
+    let deleted = tenants::list(
+        &f.db.pool,
+        &TenantFilter {
+            status: Some(TenantStatus::Deleted),
+            ..TenantFilter::default()
+        },
+    )
+    .await
+    .unwrap();
+    let expected: HashSet<Uuid> = lives
+        .iter()
+        .enumerate()
+        .filter(|(n, _)| n % 7 == 6)
+        .map(|(_, l)| l.tenant.as_uuid())
+        .collect();
+    assert_eq!(
+        deleted.items.iter().map(|t| t.id).collect::<HashSet<_>>(),
+        expected
+    );
+    assert!(deleted.items.iter().all(|t| t.domains.is_empty()));
+
+    let pro = tenants::list(
+        &f.db.pool,
+        &TenantFilter {
+            plan: Some("pro".into()),
+            ..TenantFilter::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(!pro.items.is_empty() && pro.items.iter().all(|t| t.plan == "pro"));
+
+    let found = tenants::list(
+        &f.db.pool,
+        &TenantFilter {
+            q: Some("renomeada 12".into()),
+            ..TenantFilter::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(found.items.len(), 1);
+    assert_eq!(found.items[0].id, lives[12].tenant.as_uuid());
+
+    let wildcard = tenants::list(
+        &f.db.pool,
+        &TenantFilter {
+            q: Some("%".into()),
+            ..TenantFilter::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(wildcard.items.is_empty(), "% is taken literally");
+
+    let invalid = tenants::list(
+        &f.db.pool,
+        &TenantFilter {
+            cursor: Some("not a cursor".into()),
+            ..TenantFilter::default()
+        },
+    )
+    .await;
+    assert!(matches!(invalid, Err(QueryError::InvalidCursor)));
+    assert!(
+        tenants::get(&f.db.pool, Uuid::now_v7())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn the_audit_log_lists_every_event_filtered_and_paged() {
+    let f = Fixture::new().await;
+    let (lives, last) = seed(&*f.store, 0, 5).await;
+    caught_up(&f.db.pool, &*f.store, last.position).await;
+
+    let mut items = Vec::new();
+    let mut after = None;
+    loop {
+        let page = audit::list(
+            &f.db.pool,
+            &AuditFilter {
+                limit: Some(13),
+                after: after.take(),
+                ..AuditFilter::default()
+            },
+        )
+        .await
+        .unwrap();
+        items.extend(page.items);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(
+        items.len() as i64,
+        event_count(&f.db.pool).await,
+        "every event once"
+    );
+    let log = f.store.read_all(Checkpoint::START, 10_000).await.unwrap();
+    let log_order: Vec<u64> = log.iter().map(|e| e.position).collect();
+    assert_eq!(
+        items.iter().map(|i| i.position).collect::<Vec<_>>(),
+        log_order
+    );
+    for (item, event) in items.iter().zip(&log) {
+        assert_eq!(item.actor, "staff:ops@example.com");
+        assert_eq!(item.event_type, event.event_type);
+        assert_eq!(item.payload, event.payload);
+        assert_eq!(item.correlation_id, event.metadata.correlation_id);
+    }
+
+    let tenant = lives[3].tenant;
+    let history = audit::list(
+        &f.db.pool,
+        &AuditFilter {
+            tenant: Some(tenant.as_uuid()),
+            limit: Some(500),
+            ..AuditFilter::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(history.items.len(), lives[3].len());
+    assert!(
+        history
+            .items
+            .iter()
+            .all(|i| i.stream_id == tenant.stream_id())
+    );
+    let versions: Vec<u64> = history.items.iter().map(|i| i.stream_version).collect();
+    assert_eq!(versions, (1..=lives[3].len() as u64).collect::<Vec<_>>());
+    assert_eq!(history.next, None);
+
+    let created = audit::list(
+        &f.db.pool,
+        &AuditFilter {
+            event_type: Some("TenantCreated".into()),
+            ..AuditFilter::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(created.items.len(), 5);
+
+    let by_staff = audit::list(
+        &f.db.pool,
+        &AuditFilter {
+            actor: Some("staff:ops@example.com".into()),
+            limit: Some(3),
+            ..AuditFilter::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(by_staff.items.len(), 3);
+    let by_nobody = audit::list(
+        &f.db.pool,
+        &AuditFilter {
+            actor: Some("staff:nobody@example.com".into()),
+            ..AuditFilter::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(by_nobody.items.is_empty());
+
+    let hour = Days::hours(1);
+    let window = |from, to| AuditFilter {
+        from,
+        to,
+        limit: Some(500),
+        ..AuditFilter::default()
+    };
+    let now = Utc::now();
+    let recent = audit::list(&f.db.pool, &window(Some(now - hour), Some(now + hour)))
+        .await
+        .unwrap();
+    assert_eq!(recent.items.len(), items.len().min(500));
+    let future = audit::list(&f.db.pool, &window(Some(now + hour), None))
+        .await
+        .unwrap();
+    assert!(future.items.is_empty());
+    let past = audit::list(&f.db.pool, &window(None, Some(now - hour)))
+        .await
+        .unwrap();
+    assert!(past.items.is_empty());
+}
+
+#[tokio::test]
+async fn the_directory_resolves_hosts_to_tenants_and_their_data() {
+    let f = Fixture::new().await;
+    let (lives, last) = seed(&*f.store, 0, 8).await;
+    caught_up(&f.db.pool, &*f.store, last.position).await;
+    let base = "tenantry.test";
+    let slug = |n: usize| {
+        tenantry_domain::TenantState::fold(lives[n].events())
+            .tenant()
+            .unwrap()
+            .slug
+            .to_string()
+    };
+    let resolve = |host: String| {
+        let pool = f.db.pool.clone();
+        async move { directory::resolve(&pool, base, &host).await.unwrap() }
+    };
+
+    // Tenant 1 (basic): shared schema.
+    let entry = resolve(format!("{}.{base}", slug(1)))
+        .await
+        .expect("found by slug");
+    assert_eq!(entry.tenant_id, lives[1].tenant.as_uuid());
+    assert_eq!(entry.isolation, IsolationModel::SharedSchema);
+    assert_eq!(entry.status, TenantStatus::Active);
+    assert_eq!(
+        (entry.database.is_none(), entry.schema.is_none()),
+        (true, true)
+    );
+    assert!(entry.redis.is_some() && entry.queue.is_some());
+
+    // Tenant 2 (pro): its schema and role; found by its custom domain too, in any case, with a port.
+    let t2 = lives[2].tenant;
+    let entry = resolve(format!("{}.{base}", slug(2))).await.unwrap();
+    let schema = entry.schema.expect("a schema");
+    assert_eq!(
+        (schema.name, schema.role),
+        (t2.resource_name(), t2.resource_name())
+    );
+    let redis = entry.redis.unwrap();
+    assert_eq!(redis.namespace, t2.redis_namespace());
+    assert_eq!(redis.password_secret, format!("tenant/{t2}/redis"));
+    let by_domain = resolve("APP2.Customer.Example:443".into()).await.unwrap();
+    assert_eq!(by_domain.tenant_id, t2.as_uuid());
+
+    // Tenant 3 (enterprise): its database, with a secret reference only.
+    let t3 = lives[3].tenant;
+    let database = resolve(format!("{}.{base}", slug(3)))
+        .await
+        .unwrap()
+        .database
+        .unwrap();
+    assert_eq!(database.name, t3.resource_name());
+    assert_eq!(database.password_secret, format!("tenant/{t3}/postgres"));
+
+    // Tenant 6 was deleted: neither its slug nor its domain leads anywhere.
+    assert_eq!(resolve(format!("{}.{base}", slug(6))).await, None);
+    assert_eq!(resolve("app6.customer.example".into()).await, None);
+    // Unknown hosts, other base domains, nested names.
+    assert_eq!(resolve(format!("nobody.{base}")).await, None);
+    assert_eq!(resolve(format!("{}.elsewhere.test", slug(1))).await, None);
+    assert_eq!(resolve(format!("x.{}.{base}", slug(1))).await, None);
+
+    // A registered host routes only once it is proven.
+    let t1 = lives[1].tenant;
+    let version = lives[1].len() as u64;
+    let at = Utc::now();
+    let registered = DomainRegistered {
+        tenant_id: t1,
+        host: "shop.example.org".into(),
+        at,
+    };
+    let r = append(&*f.store, t1, version, &[registered.into()]).await;
+    caught_up(&f.db.pool, &*f.store, r.last.position).await;
+    assert_eq!(
+        resolve("shop.example.org".into()).await,
+        None,
+        "not proven yet"
+    );
+    let activated = DomainActivated {
+        tenant_id: t1,
+        host: "shop.example.org".into(),
+        at,
+    };
+    let r = append(&*f.store, t1, version + 1, &[activated.into()]).await;
+    caught_up(&f.db.pool, &*f.store, r.last.position).await;
+    assert_eq!(
+        resolve("shop.example.org".into())
+            .await
+            .map(|e| e.tenant_id),
+        Some(t1.as_uuid())
+    );
+}

@@ -1,0 +1,359 @@
+//! The provisioning and deletion saga end to end, over real PostgreSQL and Redis: through the
+//! API, with failures and crashes injected (`TENANTRY_FAULTS`), checked against what exists.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sqlx::Connection;
+use tenantry_application::doctor::Doctor;
+use tenantry_application::provisioning::{ExistingResource, Faults, tenant_secret_ref};
+use tenantry_domain::TenantId;
+use tenantry_infrastructure::provisioning::{ProvisioningAdapters, build};
+use tenantry_projections::ReadModelWork;
+use tenantry_tests::{TestApp, TestDb};
+
+struct Saga {
+    app: TestApp,
+    token: String,
+    adapters: ProvisioningAdapters,
+}
+
+impl Saga {
+    /// The service with the saga on, retrying fast, with `faults` injected.
+    async fn spawn(faults: &str, max_tries: u32, retry_base_ms: u64) -> Self {
+        Self::spawn_on(TestDb::new().await, faults, max_tries, retry_base_ms).await
+    }
+
+    /// The same, over an existing database (a restart).
+    async fn spawn_on(db: TestDb, faults: &str, max_tries: u32, retry_base_ms: u64) -> Self {
+        let faults = faults.to_owned();
+        let app = TestApp::spawn_with(db, move |s| {
+            s.run_sagas = true;
+            s.faults = faults;
+            s.provisioning_max_tries = max_tries;
+            s.provisioning_retry_base_ms = retry_base_ms;
+            s.provisioning_retry_max_ms = retry_base_ms * 4;
+        })
+        .await;
+        let token = app.staff_token().await;
+        let redis = redis::Client::open("redis://127.0.0.1:6379").expect("redis url");
+        let adapters = build(app.db.pool.clone(), redis, None, Faults::none())
+            .await
+            .expect("adapters");
+        Self {
+            app,
+            token,
+            adapters,
+        }
+    }
+
+    async fn create(&self, body: Value) -> TenantId {
+        let response = self
+            .app
+            .post_json_auth("/platform/api/tenants", &body, &self.token)
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body: Value = response.json().await.expect("json");
+        TenantId::from_uuid(body["id"].as_str().expect("id").parse().expect("uuid"))
+    }
+
+    async fn tenant(&self, id: TenantId) -> Value {
+        let response = self
+            .app
+            .get_auth(&format!("/platform/api/tenants/{id}"), &self.token)
+            .await;
+        response.json().await.unwrap_or(Value::Null)
+    }
+
+    /// Polls until the tenant's status is `status`, and answers with the tenant.
+    async fn wait_for(&self, id: TenantId, status: &str) -> Value {
+        until(&format!("tenant {id} {status}"), || async {
+            self.tenant(id).await["status"] == status
+        })
+        .await;
+        self.tenant(id).await
+    }
+
+    async fn delete(&self, id: TenantId) {
+        let response = self
+            .app
+            .delete_auth(&format!("/platform/api/tenants/{id}"), &self.token)
+            .await;
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+    }
+
+    /// Asks for `id`'s deletion and waits until it is deleted with nothing left of it.
+    async fn delete_and_wait(&self, id: TenantId) {
+        self.delete(id).await;
+        self.wait_for(id, "deleted").await;
+        self.assert_nothing_left(id).await;
+    }
+
+    async fn assert_nothing_left(&self, id: TenantId) {
+        let left = self.resources_of(id).await;
+        assert!(left.is_empty(), "left of {id}: {left:?}");
+    }
+
+    /// What exists of `id`'s, in PostgreSQL, Redis and the secret store.
+    async fn resources_of(&self, id: TenantId) -> Vec<ExistingResource> {
+        let all = self.adapters.inventory.list().await.expect("inventory");
+        all.into_iter().filter(|r| r.tenant == Some(id)).collect()
+    }
+
+    /// The drift report finds nothing of this control plane's.
+    async fn assert_no_drift(&self) {
+        let doctor = Doctor::new(
+            self.adapters.inventory.clone(),
+            self.adapters.provisioner.clone(),
+        );
+        let tenants = ReadModelWork::new(self.app.db.pool.clone())
+            .tenants()
+            .await
+            .expect("tenants");
+        let report = doctor.examine(&tenants).await.expect("doctor");
+        assert!(!report.has_drift(), "drift: {report:?}");
+    }
+
+    async fn event_types(&self, id: TenantId) -> Vec<String> {
+        sqlx::query_scalar(
+            "SELECT event_type FROM events WHERE stream_id = $1 ORDER BY stream_version",
+        )
+        .bind(id.stream_id())
+        .fetch_all(&self.app.db.pool)
+        .await
+        .expect("events")
+    }
+}
+
+/// Polls `check` until it holds (panics after 60 s, saying `what` never happened).
+async fn until<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !check().await {
+        assert!(Instant::now() < deadline, "{what} never happened");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_isolation_model_provisions_works_and_is_deleted_without_a_trace() {
+    let s = Saga::spawn("", 5, 100).await;
+    let shared = s.create(json!({"name": "Shared Co", "plan": "free"})).await;
+    let schema = s.create(json!({"name": "Schema Co", "plan": "pro"})).await;
+    let database = s
+        .create(json!({"name": "Database Co", "plan": "enterprise", "slug": "database-co"}))
+        .await;
+
+    for id in [shared, schema, database] {
+        let tenant = s.wait_for(id, "active").await;
+        assert_eq!(tenant["provisioning"]["status"], "completed", "{tenant}");
+        assert_eq!(
+            tenant["infrastructure"]["redis_namespace"],
+            id.redis_namespace()
+        );
+        assert_eq!(
+            tenant["infrastructure"]["queues"].as_array().map(Vec::len),
+            Some(1)
+        );
+    }
+    let t = s.tenant(schema).await;
+    assert_eq!(t["infrastructure"]["schema"], schema.resource_name());
+    let t = s.tenant(database).await;
+    assert_eq!(t["infrastructure"]["database"], database.resource_name());
+
+    // The database tenant's role logs in with its stored password and writes its database.
+    let password = s
+        .adapters
+        .secrets
+        .get(&tenant_secret_ref(database, "postgres"))
+        .await
+        .expect("secret store")
+        .expect("a password");
+    let name = database.resource_name();
+    let mut conn = sqlx::PgConnection::connect(&format!(
+        "postgres://{name}:{}@127.0.0.1:5432/{name}",
+        password.expose()
+    ))
+    .await
+    .expect("the tenant's login");
+    sqlx::query("INSERT INTO records (kind) VALUES ('probe')")
+        .execute(&mut conn)
+        .await
+        .expect("the tenant writes its own database");
+    conn.close().await.ok();
+
+    // The Redis user writes its namespace and nothing else.
+    let password = s
+        .adapters
+        .secrets
+        .get(&tenant_secret_ref(shared, "redis"))
+        .await
+        .expect("secret store")
+        .expect("a password");
+    let client = redis::Client::open(format!(
+        "redis://{}:{}@127.0.0.1:6379",
+        shared.resource_name(),
+        password.expose()
+    ))
+    .expect("url");
+    let mut redis = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("the tenant's Redis user");
+    let own: redis::RedisResult<()> = redis::cmd("SET")
+        .arg(format!("{}probe", shared.redis_namespace()))
+        .arg("1")
+        .query_async(&mut redis)
+        .await;
+    assert!(own.is_ok(), "{own:?}");
+    let other: redis::RedisResult<()> = redis::cmd("SET")
+        .arg(format!("{}probe", schema.redis_namespace()))
+        .arg("1")
+        .query_async(&mut redis)
+        .await;
+    assert!(other.is_err(), "another tenant's key is refused");
+    s.assert_no_drift().await;
+
+    for id in [shared, schema, database] {
+        s.delete(id).await;
+    }
+    for id in [shared, schema, database] {
+        s.wait_for(id, "deleted").await;
+        s.assert_nothing_left(id).await;
+    }
+    s.assert_no_drift().await;
+    // A deleted tenant's slug may be taken again.
+    let again = s
+        .create(json!({"name": "Database Co again", "slug": "database-co"}))
+        .await;
+    s.wait_for(again, "active").await;
+    s.delete_and_wait(again).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_that_fails_twice_then_succeeds_ends_active_with_two_failures() {
+    let s = Saga::spawn("queue:2", 5, 50).await;
+    let id = s
+        .create(json!({"name": "Flaky Queue", "plan": "free"}))
+        .await;
+    s.wait_for(id, "active").await;
+    let types = s.event_types(id).await;
+    let failures = types
+        .iter()
+        .filter(|t| *t == "ProvisioningStepFailed")
+        .count();
+    let retries = types
+        .iter()
+        .filter(|t| *t == "ProvisioningRetryScheduled")
+        .count();
+    assert_eq!((failures, retries), (2, 2), "{types:?}");
+    s.delete_and_wait(id).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_that_always_fails_rolls_back_and_leaves_nothing() {
+    let s = Saga::spawn("redis_namespace:always", 3, 50).await;
+    let id = s.create(json!({"name": "Doomed", "plan": "pro"})).await;
+    let tenant = s.wait_for(id, "failed").await;
+    assert_eq!(tenant["provisioning"]["status"], "failed", "{tenant}");
+    let types = s.event_types(id).await;
+    assert!(
+        types.contains(&"ProvisioningRolledBack".to_owned()),
+        "{types:?}"
+    );
+    assert!(
+        types.contains(&"ResourceReleased".to_owned()),
+        "the schema was released: {types:?}"
+    );
+    s.assert_nothing_left(id).await;
+    s.assert_no_drift().await;
+    // A failed tenant can be deleted.
+    s.delete_and_wait(id).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_at_each_named_point_resumes_to_the_end() {
+    // Each entry panics the saga's task once per tenant at its point; the runner finds the tenant
+    // again (its sweep) and carries on from what the events say.
+    let faults = [
+        "panic:before_apply:schema:1",
+        "panic:during_apply:database:1",
+        "panic:after_apply:tenant_migrations:1",
+        "panic:after_record:redis_namespace:1",
+        "panic:after_apply:register_shared_tenant:1",
+        "panic:before_release:queue:1",
+        "panic:during_release:redis_namespace:1",
+        "panic:after_release:schema:1",
+        "panic:after_release:database:1",
+    ]
+    .join(",");
+    let s = Saga::spawn(&faults, 5, 50).await;
+    let tenants = [
+        s.create(json!({"name": "Crash Shared", "plan": "free"}))
+            .await,
+        s.create(json!({"name": "Crash Schema", "plan": "pro"}))
+            .await,
+        s.create(json!({"name": "Crash Database", "plan": "enterprise"}))
+            .await,
+    ];
+    for id in tenants {
+        s.wait_for(id, "active").await;
+    }
+    s.assert_no_drift().await;
+    for id in tenants {
+        s.delete(id).await;
+    }
+    for id in tenants {
+        s.wait_for(id, "deleted").await;
+        s.assert_nothing_left(id).await;
+    }
+    s.assert_no_drift().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_tenant_whose_provisioning_is_still_running() {
+    // The Redis step keeps failing, with long waits between tries: the tenant stays provisioning.
+    let s = Saga::spawn("redis_namespace:always", 10, 3_000).await;
+    let id = s
+        .create(json!({"name": "Half Made", "plan": "enterprise"}))
+        .await;
+    until("a scheduled retry", || async {
+        s.event_types(id)
+            .await
+            .contains(&"ProvisioningRetryScheduled".to_owned())
+    })
+    .await;
+    s.wait_for(id, "provisioning").await;
+    s.delete_and_wait(id).await;
+    s.assert_no_drift().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_service_finishes_what_a_crashed_one_left() {
+    // The first service's saga dies every time right after it made the schema, before recording it.
+    let first = Saga::spawn("panic:after_apply:schema", 5, 50).await;
+    let id = first
+        .create(json!({"name": "Interrupted", "plan": "pro"}))
+        .await;
+    until("the schema", || async {
+        first
+            .resources_of(id)
+            .await
+            .iter()
+            .any(|r| r.kind == tenantry_application::provisioning::ResourceKind::Schema)
+    })
+    .await;
+    assert_eq!(first.tenant(id).await["status"], "provisioning");
+
+    // The service stops; a new one starts on the same database, without the fault.
+    let db = first.app.db.clone();
+    drop(first);
+    let second = Saga::spawn_on(db, "", 5, 50).await;
+    second.wait_for(id, "active").await;
+    second.assert_no_drift().await;
+    second.delete_and_wait(id).await;
+}
