@@ -1,7 +1,6 @@
 //! `tenantry tenant create|list|show`, run as the binary's code runs them, against a fresh database.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde_json::Value;
 use tenantry_api::Settings;
@@ -49,7 +48,7 @@ async fn a_script_creates_lists_and_shows_tenants() {
         &*store,
         position,
         &["tenant_panel"],
-        Duration::from_secs(10),
+        tenantry_tests::conformance::HORIZON_WAIT,
     )
     .await
     .expect("wait");

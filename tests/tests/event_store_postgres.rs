@@ -101,7 +101,7 @@ async fn notify_wakes_a_subscriber_in_another_process() {
             )
             .await
             .expect("append");
-        let batch = tokio::time::timeout(Duration::from_secs(10), subscription.next())
+        let batch = tokio::time::timeout(conformance::HORIZON_WAIT, subscription.next())
             .await
             .expect("woken by NOTIFY, not by the hourly poll")
             .expect("open")

@@ -31,6 +31,11 @@ pub(super) const READ_ALL: &str = concat!(
      ORDER BY tx_id, position LIMIT $3"
 );
 
+/// Whether any committed event lies past a checkpoint, horizon or not: when [`READ_ALL`] finds
+/// nothing but this finds something, those events wait for an older transaction to end.
+pub(super) const PENDING: &str =
+    "SELECT EXISTS (SELECT 1 FROM events WHERE (tx_id, position) > ($1, $2))";
+
 #[derive(sqlx::FromRow)]
 pub(super) struct EventRow {
     position: i64,
