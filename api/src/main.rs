@@ -4,6 +4,11 @@
 use clap::{Parser, Subcommand};
 use tenantry_api::{Application, Settings, cli, startup, telemetry};
 
+/// mimalloc, not the system allocator: reading the log allocates a handful of small strings and
+/// JSON nodes per event, and mimalloc reads it about 10% faster (README: Choices).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "tenantry",

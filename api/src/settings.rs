@@ -91,6 +91,18 @@ pub struct Settings {
     )]
     pub base_domain: String,
 
+    /// How long a query with `min_position` waits for its read models before answering 503, in
+    /// milliseconds. They are usually there within milliseconds; a long transaction anywhere on
+    /// the PostgreSQL server holds them back (README: "Positions and checkpoints").
+    #[arg(
+        long,
+        global = true,
+        env = "TENANTRY_READ_MODEL_WAIT_MS",
+        default_value_t = 5_000,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub read_model_wait_ms: u64,
+
     /// A JSON file with the plan catalog (`{"default_plan", "plans": [...]}`); the built-in
     /// catalog (free, basic, pro, enterprise) when unset.
     #[arg(long, global = true, env = "TENANTRY_PLANS_FILE")]

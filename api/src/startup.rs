@@ -79,6 +79,7 @@ impl Application {
                     Arc::new(SystemClock),
                 ),
                 base_domain: settings.base_domain.clone(),
+                read_model_wait: Duration::from_millis(settings.read_model_wait_ms),
             },
         })
     }

@@ -6,7 +6,9 @@
 -- the transaction that wrote it (`tx_id`, the xid8 of pg_current_xact_id()), and readers walk
 -- `(tx_id, position)` and only read rows whose transaction is older than the oldest transaction
 -- still running (pg_snapshot_xmin of the current snapshot): every such transaction has finished,
--- so no row can ever appear behind that horizon again. A reader's checkpoint is the pair.
+-- so no row can ever appear behind that horizon again. A reader's checkpoint is the pair. Within
+-- one stream, tx_id grows with the version (append_events queues appends to a stream before their
+-- transaction has an id), so that order is also each stream's version order.
 
 CREATE TABLE event_streams (
     stream_id text PRIMARY KEY,
@@ -23,8 +25,11 @@ CREATE TABLE events (
     event_id       uuid        NOT NULL,
     event_type     text        NOT NULL,
     schema_version integer     NOT NULL CHECK (schema_version > 0),
-    payload        jsonb       NOT NULL,
-    metadata       jsonb       NOT NULL,
+    -- json, not jsonb: stored and sent back as the writer's text. Events are written once and
+    -- read by every projector, subscription and replay, and turning jsonb back into text on each
+    -- read was the read path's largest server-side cost; nothing queries inside payloads.
+    payload        json        NOT NULL,
+    metadata       json        NOT NULL,
     recorded_at    timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT events_event_id_key UNIQUE (event_id),
     CONSTRAINT events_stream_version_key UNIQUE (stream_id, stream_version)
@@ -47,8 +52,9 @@ CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events
     FOR EACH STATEMENT EXECUTE FUNCTION events_refuse_change();
 
 -- Appends a batch of events to one stream in one round trip and one transaction (the caller's
--- statement). p_expected: NULL = any version, 0 = the stream must not exist, n = the stream must
--- be at version n. Returns one row per event.
+-- statement, which must be its transaction's first write: see the stream lock below). p_expected: NULL = any version, 0 = the stream must not exist, n = the stream must
+-- be at version n. Returns one row: the first and last position the events took (not always
+-- contiguous: concurrent appends interleave), the transaction id and the stream's new version.
 --
 -- Raises SQLSTATE 'TY409' (DETAIL: the stream's current version) on a wrong expected version,
 -- and the unique violation of events_event_id_key when an event id is stored already. Both are
@@ -60,10 +66,11 @@ CREATE FUNCTION append_events(
     p_event_ids       uuid[],
     p_types           text[],
     p_schema_versions integer[],
-    p_payloads        jsonb[],
-    p_metadata        jsonb[]
+    p_payloads        text[],
+    p_metadata        text[]
 ) RETURNS TABLE (
-    out_position       bigint,
+    out_first_position bigint,
+    out_last_position  bigint,
     out_tx_id          bigint,
     out_stream_version bigint
 ) LANGUAGE plpgsql AS $$
@@ -71,13 +78,26 @@ DECLARE
     n               integer := cardinality(p_event_ids);
     new_version     bigint;
     current_version bigint;
+    tx              bigint;
 BEGIN
-    -- Advancing the stream's row takes its row lock: appends to one stream queue up here, and
-    -- each sees the version the previous one left.
+    -- Appends to one stream queue up on this lock, which lasts until commit, and each then sees
+    -- the version the previous one left. It is an advisory lock because taking one needs no
+    -- transaction id: the id is handed out by the first write below, after the previous append
+    -- to the stream has committed, so within a stream a later version always has a larger tx_id
+    -- and readers (who walk tx_id order) meet a stream's events in version order. Queueing on the
+    -- event_streams row lock instead would not do: the row lock needs the id first, and waiters
+    -- do not get the row in the order of their ids. (The two-int key space is apart from the
+    -- one-bigint space of other advisory locks; 1163285587 spells 'EVTS'.)
+    PERFORM pg_advisory_xact_lock(1163285587, hashtext(p_stream));
+
+    -- Holding the lock, this append is alone on the stream: no ON CONFLICT is needed.
     IF p_expected IS NULL THEN
-        INSERT INTO event_streams AS s (stream_id, version) VALUES (p_stream, n)
-            ON CONFLICT (stream_id) DO UPDATE SET version = s.version + n
-            RETURNING s.version INTO new_version;
+        UPDATE event_streams SET version = version + n WHERE stream_id = p_stream
+            RETURNING version INTO new_version;
+        IF new_version IS NULL THEN
+            INSERT INTO event_streams (stream_id, version) VALUES (p_stream, n)
+                RETURNING version INTO new_version;
+        END IF;
     ELSIF p_expected = 0 THEN
         INSERT INTO event_streams (stream_id, version) VALUES (p_stream, n)
             ON CONFLICT (stream_id) DO NOTHING
@@ -94,13 +114,17 @@ BEGIN
             ERRCODE = 'TY409', DETAIL = coalesce(current_version, 0)::text;
     END IF;
 
+    -- The transaction's id, handed out by the write above (after the stream lock), once.
+    tx := pg_current_xact_id()::text::bigint;
     RETURN QUERY
-    INSERT INTO events (tx_id, stream_id, stream_version, event_id, event_type, schema_version,
-                        payload, metadata)
-    SELECT pg_current_xact_id()::text::bigint, p_stream, new_version - n + e.ord, e.id, e.t, e.sv,
-           e.p, e.m
-    FROM unnest(p_event_ids, p_types, p_schema_versions, p_payloads, p_metadata)
-         WITH ORDINALITY AS e (id, t, sv, p, m, ord)
-    RETURNING position, tx_id, stream_version;
+    WITH inserted AS (
+        INSERT INTO events (tx_id, stream_id, stream_version, event_id, event_type,
+                            schema_version, payload, metadata)
+        SELECT tx, p_stream, new_version - n + e.ord, e.id, e.t, e.sv, e.p::json, e.m::json
+        FROM unnest(p_event_ids, p_types, p_schema_versions, p_payloads, p_metadata)
+             WITH ORDINALITY AS e (id, t, sv, p, m, ord)
+        RETURNING position
+    )
+    SELECT min(position), max(position), tx, new_version FROM inserted;
 END
 $$;

@@ -452,6 +452,40 @@ pub async fn concurrent_writers_and_subscriber(store: Arc<dyn EventStore>) {
     assert_eq!(ids(&again), ids(&received));
 }
 
+/// Many writers append to one hot stream at once: however the appends queue, the log meets the
+/// stream's events in version order. (An append that waits for the stream must not be ordered by
+/// when it started waiting: the PostgreSQL adapter once gave a waiting append its transaction id
+/// before the wait, and a later waiter could take the stream first.)
+pub async fn hot_stream_keeps_version_order(store: Arc<dyn EventStore>) {
+    const WRITERS: usize = 24;
+    const APPENDS_PER_WRITER: usize = 150;
+    // At most 7,200 events: `whole_stream` reads them in one go.
+    let p = prefix();
+    let stream = format!("{p}-hot");
+    let writers = (0..WRITERS).map(|w| {
+        let (store, stream) = (store.clone(), stream.clone());
+        tokio::spawn(async move {
+            for i in 0..APPENDS_PER_WRITER {
+                let size = rand::rng().random_range(1..=2);
+                let batch = (0..size)
+                    .map(|n| event((w * 1000 + i) as u64 * 10 + n))
+                    .collect();
+                store
+                    .append(&stream, ExpectedVersion::Any, batch)
+                    .await
+                    .expect("append to the hot stream");
+            }
+        })
+    });
+    for w in futures::future::join_all(writers).await {
+        w.expect("writer panicked");
+    }
+    let length = whole_stream(&*store, &stream).await.len();
+    let log = log_of(&*store, &p, 1000, length).await;
+    assert_eq!(log.len(), length, "the log holds the whole stream");
+    assert_log_consistent(&log);
+}
+
 /// How long a test waits for events that were appended to become readable. Readers see an append
 /// only once every older transaction in the cluster has ended; tests in parallel create and drop
 /// databases, and `DROP DATABASE` holds its transaction across a forced checkpoint, which takes

@@ -3,6 +3,11 @@
 //! that every adapter of the port must pass ([`conformance`]), and real tenant histories made with
 //! the domain's commands ([`lifecycle`]).
 
+/// The allocator of the `tenantry` binary (`api/src/main.rs`), so that tests and benchmarks run
+/// the code as the service does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub mod conformance;
 pub mod lifecycle;
 mod test_app;

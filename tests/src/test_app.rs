@@ -42,6 +42,9 @@ impl TestApp {
         // The provisioning saga makes real databases and Redis users: only the tests about it
         // turn it on.
         settings.run_sagas = false;
+        // Tests in parallel create and drop databases, which can hold the read side back for
+        // seconds (see `conformance::HORIZON_WAIT`); `min_position` waits that long.
+        settings.read_model_wait_ms = crate::conformance::HORIZON_WAIT.as_millis() as u64;
         configure(&mut settings);
         let app = Application::build(&settings)
             .await

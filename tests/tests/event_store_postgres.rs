@@ -34,7 +34,7 @@ conformance_tests!(
     by_ref: version_conflicts, idempotent_append, stream_reads, all_stream_order, upcasting,
         subscription_follows_new_appends;
     shared: one_winner_per_expected_version, concurrent_retries_store_once,
-        concurrent_writers_and_subscriber
+        concurrent_writers_and_subscriber, hot_stream_keeps_version_order
 );
 
 #[tokio::test]

@@ -1,5 +1,5 @@
 //! Read-your-writes (API.md "Consistency"): any GET may carry `min_position=N`; the server waits,
-//! up to 5 s, until the read models the query uses have processed global position N, then
+//! up to `TENANTRY_READ_MODEL_WAIT_MS` (5 s by default), until the read models the query uses have processed global position N, then
 //! answers, or answers 503 with `Retry-After`.
 
 use std::time::Duration;
@@ -7,9 +7,6 @@ use std::time::Duration;
 use tenantry_projections::wait_for_position;
 
 use super::{ApiError, AppState};
-
-/// How long a query waits for its read models.
-pub(crate) const MAX_WAIT: Duration = Duration::from_secs(5);
 
 /// Waits until `projectors` have passed `position` (when given).
 pub(crate) async fn wait(
@@ -20,9 +17,15 @@ pub(crate) async fn wait(
     let Some(position) = position else {
         return Ok(());
     };
-    let caught_up = wait_for_position(&state.pool, &*state.store, position, projectors, MAX_WAIT)
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
+    let caught_up = wait_for_position(
+        &state.pool,
+        &*state.store,
+        position,
+        projectors,
+        state.read_model_wait,
+    )
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))?;
     if caught_up {
         Ok(())
     } else {

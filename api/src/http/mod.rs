@@ -39,6 +39,8 @@ pub struct AppState {
     pub invitations: InvitationService,
     /// `TENANTRY_BASE_DOMAIN`: tenants live on `{slug}.{base_domain}`.
     pub base_domain: String,
+    /// `TENANTRY_READ_MODEL_WAIT_MS`: how long `min_position` waits before 503.
+    pub read_model_wait: std::time::Duration,
 }
 
 /// The largest request body the API reads; larger ones get 413.

@@ -59,7 +59,7 @@ pub(crate) async fn find(
 #[utoipa::path(get, path = "/platform/api/tenants/{id}", tag = "tenants",
     params(("id" = uuid::Uuid, Path), Consistency),
     responses((status = 200, description = "the tenant (see API.md for the shape)"),
-        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody, description = "min_position not reached in 5 s")),
+        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody, description = "min_position not reached in time (TENANTRY_READ_MODEL_WAIT_MS, 5 s by default)")),
     security(("bearer" = [])))]
 pub(crate) async fn get(
     State(state): State<AppState>,

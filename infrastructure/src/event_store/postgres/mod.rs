@@ -9,6 +9,13 @@
 //! reader has reached. A plain "position > last seen" reader does not have this property: a
 //! transaction that took position 10 can commit after one that took 11.
 //!
+//! Why each stream's events come in version order: `append_events` queues the appends to one
+//! stream on an advisory lock before their transaction has an id, so an append that follows
+//! another to the same stream gets its id after that one committed, hence a larger one. (Queueing
+//! on the stream's row lock would not: the row lock needs the id first, and waiters are not
+//! served in the order of their ids. The concurrency conformance test caught that.) This holds
+//! because the append is its transaction's first write.
+//!
 //! The cost is that a long-running transaction anywhere in the cluster holds the horizon back:
 //! readers wait (they never skip) until it ends. Keep write transactions short.
 
@@ -91,7 +98,7 @@ impl PgEventStore {
         stream_id: &str,
         expected: ExpectedVersion,
         events: &[NewEvent],
-    ) -> Result<Vec<AppendedRow>, sqlx::Error> {
+    ) -> Result<Appended, sqlx::Error> {
         let expected_param: Option<i64> = match expected {
             ExpectedVersion::Any => None,
             ExpectedVersion::NoStream => Some(0),
@@ -106,19 +113,26 @@ impl PgEventStore {
             ids.push(e.event_id);
             types.push(e.event_type.as_str());
             schema_versions.push(e.schema_version as i32);
-            payloads.push(sqlx::types::Json(&e.payload));
-            metadata.push(sqlx::types::Json(&e.metadata));
+            // As text: the columns are `json` (see the migration).
+            payloads.push(e.payload.to_string());
+            metadata.push(
+                serde_json::to_string(&e.metadata).map_err(|e| sqlx::Error::Encode(e.into()))?,
+            );
         }
-        sqlx::query_as("SELECT * FROM append_events($1, $2, $3, $4, $5, $6, $7)")
-            .bind(stream_id)
-            .bind(expected_param)
-            .bind(ids)
-            .bind(types)
-            .bind(schema_versions)
-            .bind(payloads)
-            .bind(metadata)
-            .fetch_all(&self.inner.pool)
-            .await
+        sqlx::query_as(
+            "SELECT out_first_position AS first_position, out_last_position AS last_position, \
+                    out_tx_id AS tx_id, out_stream_version AS stream_version \
+             FROM append_events($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(stream_id)
+        .bind(expected_param)
+        .bind(ids)
+        .bind(types)
+        .bind(schema_versions)
+        .bind(payloads)
+        .bind(metadata)
+        .fetch_one(&self.inner.pool)
+        .await
     }
 
     fn decode(&self, rows: Vec<EventRow>) -> Result<Vec<RecordedEvent>, EventStoreError> {
@@ -181,29 +195,37 @@ fn classify(error: sqlx::Error) -> AppendFailure {
     AppendFailure::Backend(error)
 }
 
-/// `(position, tx_id, stream_version)` of appended events.
-type AppendedRow = (i64, i64, i64);
+/// Where an append's events went: `append_events`' answer, or the same read back for events
+/// stored already.
+#[derive(sqlx::FromRow)]
+struct Appended {
+    first_position: i64,
+    last_position: i64,
+    tx_id: i64,
+    stream_version: i64,
+}
 
-fn append_result(
-    rows: &[AppendedRow],
-    already_stored: bool,
-) -> Result<AppendResult, EventStoreError> {
-    let first = rows.iter().map(|r| r.0).min();
-    let last = rows.iter().max_by_key(|r| r.0);
-    let (Some(first), Some(&(position, tx_id, version))) = (first, last) else {
-        return Err(EventStoreError::Backend(anyhow::anyhow!(
-            "append_events returned no rows"
-        )));
-    };
-    Ok(AppendResult {
-        stream_version: version as u64,
-        first_position: first as u64,
-        last: Checkpoint {
-            commit: tx_id as u64,
-            position: position as u64,
-        },
-        already_stored,
-    })
+/// The events of an append that are stored already (the slow path), when any are.
+#[derive(sqlx::FromRow)]
+struct Stored {
+    count: i64,
+    all_in_stream: bool,
+    #[sqlx(flatten)]
+    appended: Appended,
+}
+
+impl Appended {
+    fn result(&self, already_stored: bool) -> AppendResult {
+        AppendResult {
+            stream_version: self.stream_version as u64,
+            first_position: self.first_position as u64,
+            last: Checkpoint {
+                commit: self.tx_id as u64,
+                position: self.last_position as u64,
+            },
+            already_stored,
+        }
+    }
 }
 
 #[async_trait]
@@ -217,10 +239,10 @@ impl EventStore for PgEventStore {
     ) -> Result<AppendResult, EventStoreError> {
         validate(stream_id, &events)?;
         let failure = match self.append_once(stream_id, expected, &events).await {
-            Ok(rows) => {
+            Ok(appended) => {
                 self.inner.wakeup.appended();
-                metrics::counter!("tenantry_events_appended_total").increment(rows.len() as u64);
-                return append_result(&rows, false);
+                metrics::counter!("tenantry_events_appended_total").increment(events.len() as u64);
+                return Ok(appended.result(false));
             }
             Err(error) => classify(error),
         };
@@ -232,29 +254,29 @@ impl EventStore for PgEventStore {
         // The slow path: a wrong version or a stored id may mean this very append committed
         // before (a retry whose first answer was lost, or a concurrent twin).
         let ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
-        let stored: Vec<(i64, i64, i64, String)> = sqlx::query_as(
-            "SELECT position, tx_id, stream_version, stream_id FROM events \
-             WHERE event_id = ANY ($1)",
+        let stored: Option<Stored> = sqlx::query_as(
+            "SELECT count(*) AS count, bool_and(stream_id = $2) AS all_in_stream, \
+                    min(position) AS first_position, max(position) AS last_position, \
+                    max(tx_id) AS tx_id, max(stream_version) AS stream_version \
+             FROM events WHERE event_id = ANY ($1) HAVING count(*) > 0",
         )
         .bind(&ids)
-        .fetch_all(&self.inner.pool)
+        .bind(stream_id)
+        .fetch_optional(&self.inner.pool)
         .await
         .context("failed to look up stored event ids")?;
-        if stored.len() == ids.len() && stored.iter().all(|r| r.3 == stream_id) {
-            let rows: Vec<AppendedRow> = stored.iter().map(|r| (r.0, r.1, r.2)).collect();
-            return append_result(&rows, true);
-        }
-        match failure {
-            AppendFailure::WrongVersion(actual) if stored.is_empty() => {
-                Err(EventStoreError::Conflict {
-                    stream_id: stream_id.to_owned(),
-                    expected,
-                    actual,
-                })
+        match (stored, failure) {
+            (Some(stored), _) if stored.count == ids.len() as i64 && stored.all_in_stream => {
+                Ok(stored.appended.result(true))
             }
-            _ => Err(EventStoreError::InvalidAppend(format!(
+            (None, AppendFailure::WrongVersion(actual)) => Err(EventStoreError::Conflict {
+                stream_id: stream_id.to_owned(),
+                expected,
+                actual,
+            }),
+            (stored, _) => Err(EventStoreError::InvalidAppend(format!(
                 "{} of the {} event ids are stored already, not all in this stream by one append",
-                stored.len(),
+                stored.map_or(0, |s| s.count),
                 ids.len()
             ))),
         }
