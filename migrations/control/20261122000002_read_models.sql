@@ -112,7 +112,8 @@ CREATE TABLE read.audit_log (
     causation_id   uuid,
     ip             text,
     user_agent     text,
-    payload        jsonb       NOT NULL,
+    -- json like the log's own column: copied as text, shown as stored, never queried inside.
+    payload        json        NOT NULL,
     PRIMARY KEY (commit, position)
 );
 -- One per filter of `/platform/api/audit`, each ending in the listing order.

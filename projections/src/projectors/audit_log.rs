@@ -4,7 +4,6 @@
 use anyhow::Context;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::types::Json;
 use sqlx::{Postgres, Transaction};
 use tenantry_application::event_store::RecordedEvent;
 use tenantry_domain::TenantId;
@@ -66,14 +65,16 @@ impl Projector for AuditLog {
             causation_id.push(e.metadata.causation_id);
             ip.push(e.metadata.ip.as_deref());
             user_agent.push(e.metadata.user_agent.as_deref());
-            payload.push(Json(&e.payload));
+            payload.push(e.payload.to_string());
         }
         sqlx::query(
             "INSERT INTO audit_log (commit, position, recorded_at, stream_id, stream_version, \
              event_id, event_type, tenant_id, actor, correlation_id, causation_id, ip, user_agent, \
-             payload) SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::timestamptz[], $4::text[], \
-             $5::int8[], $6::uuid[], $7::text[], $8::uuid[], $9::text[], $10::uuid[], \
-             $11::uuid[], $12::text[], $13::text[], $14::jsonb[])",
+             payload) \
+             SELECT c, p, r, s, sv, e, t, tn, a, co, ca, i, u, pl::json FROM UNNEST($1::int8[], \
+             $2::int8[], $3::timestamptz[], $4::text[], $5::int8[], $6::uuid[], $7::text[], \
+             $8::uuid[], $9::text[], $10::uuid[], $11::uuid[], $12::text[], $13::text[], \
+             $14::text[]) AS x (c, p, r, s, sv, e, t, tn, a, co, ca, i, u, pl)",
         )
         .bind(commit)
         .bind(position)

@@ -4,10 +4,10 @@
 //! A read can come back empty while committed events are already there: they sit behind the
 //! transaction horizon because an older transaction somewhere in the cluster is still running (a
 //! slow append, or a `CREATE`/`DROP DATABASE`, which holds its transaction across a checkpoint).
-//! The subscription then asks whether anything committed lies past its checkpoint at all
-//! ([`PENDING`](super::rows::PENDING)) and, if so, reads again soon with a growing pause, instead
-//! of sleeping until the next wake-up: such events arrive within [`HELD_BACK_MAX`] of the horizon
-//! moving, whatever the poll interval.
+//! So after a wake-up that found nothing the subscription reads again a few times, soon; and
+//! before it goes idle it asks whether anything committed lies past its checkpoint at all
+//! ([`PENDING`](super::rows::PENDING)): while something does, it keeps reading every
+//! [`QUICK_RETRY`] instead of sleeping until the next poll.
 
 use std::time::Duration;
 
@@ -16,33 +16,36 @@ use tenantry_application::event_store::{Checkpoint, EventStore, Subscription};
 
 use super::PgEventStore;
 
-/// The first pause before reading again when committed events are held back by the horizon; it
-/// doubles up to [`HELD_BACK_MAX`].
-const HELD_BACK_FIRST: Duration = Duration::from_millis(5);
-const HELD_BACK_MAX: Duration = Duration::from_millis(100);
+/// After a wake-up that found nothing new, read again this soon, a few times: the new events may
+/// still be behind the transaction horizon because another append is committing at that moment.
+const QUICK_RETRY: Duration = Duration::from_millis(10);
+const QUICK_RETRIES: u32 = 5;
 
 pub(super) fn catch_up(store: PgEventStore, after: Checkpoint, batch_size: usize) -> Subscription {
     let batch_size = batch_size.max(1);
     let wake = store.inner.wakeup.subscribe();
+    let state = (store, after, wake, 0u32);
     futures::stream::try_unfold(
-        (store, after, wake),
-        move |(store, mut after, mut wake)| async move {
-            let mut held_back = HELD_BACK_FIRST;
+        state,
+        move |(store, mut after, mut wake, mut quick)| async move {
             loop {
                 wake.borrow_and_update();
                 let batch = store.read_all(after, batch_size).await?;
                 if let Some(last) = batch.last() {
                     after = last.checkpoint();
-                    return Ok(Some((batch, (store, after, wake))));
+                    return Ok(Some((batch, (store, after, wake, quick))));
                 }
-                if store.has_pending(after).await? {
-                    tokio::time::sleep(held_back).await;
-                    held_back = (held_back * 2).min(HELD_BACK_MAX);
+                if quick > 0 || store.has_pending(after).await? {
+                    quick = quick.saturating_sub(1);
+                    tokio::time::sleep(QUICK_RETRY).await;
                     continue;
                 }
-                held_back = HELD_BACK_FIRST;
                 tokio::select! {
-                    _ = wake.changed() => {}
+                    changed = wake.changed() => {
+                        if changed.is_ok() {
+                            quick = QUICK_RETRIES;
+                        }
+                    }
                     () = tokio::time::sleep(store.inner.poll_interval) => {}
                 }
             }
