@@ -84,13 +84,13 @@ impl PgEventStore {
     /// Whether committed events lie past `after` that [`EventStore::read_all`] does not return yet
     /// because an older transaction is still running (see the module docs).
     async fn has_pending(&self, after: Checkpoint) -> Result<bool, EventStoreError> {
-        let pending = sqlx::query_scalar(rows::PENDING)
+        let pending: Option<i32> = sqlx::query_scalar(rows::PENDING)
             .bind(after.commit as i64)
             .bind(after.position as i64)
-            .fetch_one(&self.inner.pool)
+            .fetch_optional(&self.inner.pool)
             .await
             .context("failed to look past the horizon")?;
-        Ok(pending)
+        Ok(pending.is_some())
     }
 
     async fn append_once(

@@ -31,10 +31,12 @@ pub(super) const READ_ALL: &str = concat!(
      ORDER BY tx_id, position LIMIT $3"
 );
 
-/// Whether any committed event lies past a checkpoint, horizon or not: when [`READ_ALL`] finds
-/// nothing but this finds something, those events wait for an older transaction to end.
+/// A row when any committed event lies past a checkpoint, horizon or not: when [`READ_ALL`] finds
+/// nothing but this finds something, those events wait for an older transaction to end. Not
+/// `EXISTS (…)`: PostgreSQL drops the `ORDER BY … LIMIT` inside it, and the generic plan of the
+/// prepared statement then scans the whole table.
 pub(super) const PENDING: &str =
-    "SELECT EXISTS (SELECT 1 FROM events WHERE (tx_id, position) > ($1, $2))";
+    "SELECT 1 FROM events WHERE (tx_id, position) > ($1, $2) ORDER BY tx_id, position LIMIT 1";
 
 #[derive(sqlx::FromRow)]
 pub(super) struct EventRow {

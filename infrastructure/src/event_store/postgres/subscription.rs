@@ -6,8 +6,8 @@
 //! slow append, or a `CREATE`/`DROP DATABASE`, which holds its transaction across a checkpoint).
 //! So after a wake-up that found nothing the subscription reads again a few times, soon; and
 //! before it goes idle it asks whether anything committed lies past its checkpoint at all
-//! ([`PENDING`](super::rows::PENDING)): while something does, it keeps reading every
-//! [`QUICK_RETRY`] instead of sleeping until the next poll.
+//! ([`PENDING`](super::rows::PENDING)): while something does, it idles for [`QUICK_RETRY`] instead
+//! of the poll interval. A wake-up ends the idle wait either way.
 
 use std::time::Duration;
 
@@ -35,18 +35,23 @@ pub(super) fn catch_up(store: PgEventStore, after: Checkpoint, batch_size: usize
                     after = last.checkpoint();
                     return Ok(Some((batch, (store, after, wake, quick))));
                 }
-                if quick > 0 || store.has_pending(after).await? {
-                    quick = quick.saturating_sub(1);
+                if quick > 0 {
+                    quick -= 1;
                     tokio::time::sleep(QUICK_RETRY).await;
                     continue;
                 }
+                let idle = if store.has_pending(after).await? {
+                    QUICK_RETRY
+                } else {
+                    store.inner.poll_interval
+                };
                 tokio::select! {
                     changed = wake.changed() => {
                         if changed.is_ok() {
                             quick = QUICK_RETRIES;
                         }
                     }
-                    () = tokio::time::sleep(store.inner.poll_interval) => {}
+                    () = tokio::time::sleep(idle) => {}
                 }
             }
         },
