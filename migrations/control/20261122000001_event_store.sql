@@ -12,6 +12,9 @@
 
 CREATE TABLE event_streams (
     stream_id text PRIMARY KEY,
+    -- A short key for the stream, so that the index on the events of a stream holds 16-byte keys
+    -- instead of the stream's name: it is the costliest index an append writes.
+    stream_no bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
     -- the version of the stream's last event (1, 2, 3 …)
     version   bigint NOT NULL CHECK (version > 0)
 );
@@ -21,6 +24,9 @@ CREATE TABLE events (
     -- pg_current_xact_id() of the appending transaction, as bigint (xid8 is 64-bit, epoch included)
     tx_id          bigint      NOT NULL,
     stream_id      text        NOT NULL,
+    -- event_streams.stream_no of stream_id (set by append_events; no foreign key, which would
+    -- look the stream up once per event)
+    stream_no      bigint      NOT NULL,
     stream_version bigint      NOT NULL CHECK (stream_version > 0),
     event_id       uuid        NOT NULL,
     event_type     text        NOT NULL,
@@ -32,7 +38,7 @@ CREATE TABLE events (
     metadata       json        NOT NULL,
     recorded_at    timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT events_event_id_key UNIQUE (event_id),
-    CONSTRAINT events_stream_version_key UNIQUE (stream_id, stream_version)
+    CONSTRAINT events_stream_version_key UNIQUE (stream_no, stream_version)
 );
 
 CREATE INDEX events_log_order ON events (tx_id, position);
@@ -77,6 +83,7 @@ CREATE FUNCTION append_events(
 DECLARE
     n               integer := cardinality(p_event_ids);
     new_version     bigint;
+    stream          bigint;
     current_version bigint;
     tx              bigint;
 BEGIN
@@ -93,19 +100,19 @@ BEGIN
     -- Holding the lock, this append is alone on the stream: no ON CONFLICT is needed.
     IF p_expected IS NULL THEN
         UPDATE event_streams SET version = version + n WHERE stream_id = p_stream
-            RETURNING version INTO new_version;
+            RETURNING version, stream_no INTO new_version, stream;
         IF new_version IS NULL THEN
             INSERT INTO event_streams (stream_id, version) VALUES (p_stream, n)
-                RETURNING version INTO new_version;
+                RETURNING version, stream_no INTO new_version, stream;
         END IF;
     ELSIF p_expected = 0 THEN
         INSERT INTO event_streams (stream_id, version) VALUES (p_stream, n)
             ON CONFLICT (stream_id) DO NOTHING
-            RETURNING version INTO new_version;
+            RETURNING version, stream_no INTO new_version, stream;
     ELSE
         UPDATE event_streams SET version = version + n
             WHERE stream_id = p_stream AND version = p_expected
-            RETURNING version INTO new_version;
+            RETURNING version, stream_no INTO new_version, stream;
     END IF;
 
     IF new_version IS NULL THEN
@@ -118,9 +125,10 @@ BEGIN
     tx := pg_current_xact_id()::text::bigint;
     RETURN QUERY
     WITH inserted AS (
-        INSERT INTO events (tx_id, stream_id, stream_version, event_id, event_type,
+        INSERT INTO events (tx_id, stream_id, stream_no, stream_version, event_id, event_type,
                             schema_version, payload, metadata)
-        SELECT tx, p_stream, new_version - n + e.ord, e.id, e.t, e.sv, e.p::json, e.m::json
+        SELECT tx, p_stream, stream, new_version - n + e.ord, e.id, e.t, e.sv, e.p::json,
+               e.m::json
         FROM unnest(p_event_ids, p_types, p_schema_versions, p_payloads, p_metadata)
              WITH ORDINALITY AS e (id, t, sv, p, m, ord)
         RETURNING position

@@ -90,11 +90,17 @@ fn rows_of(lives: &[Lifecycle]) -> Vec<Row> {
 async fn insert(pool: &PgPool, rows: &[Row]) {
     for chunk in rows.chunks(10_000) {
         sqlx::query(
-            "INSERT INTO events (tx_id, stream_id, stream_version, event_id, event_type, \
-             schema_version, payload, metadata) \
-             SELECT pg_current_xact_id()::text::bigint, s, v, i, t, 1, p, m \
-             FROM unnest($1::text[], $2::int8[], $3::uuid[], $4::text[], $5::jsonb[], $6::jsonb[]) \
-             AS e (s, v, i, t, p, m)",
+            "WITH e AS (SELECT * FROM unnest($1::text[], $2::int8[], $3::uuid[], $4::text[], \
+                                            $5::jsonb[], $6::jsonb[]) WITH ORDINALITY AS e (s, v, i, t, p, m, o)), \
+                  streams AS (INSERT INTO event_streams (stream_id, version) \
+                              SELECT s, max(v) FROM e GROUP BY s \
+                              ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version \
+                              RETURNING stream_id, stream_no) \
+             INSERT INTO events (tx_id, stream_id, stream_no, stream_version, event_id, \
+                                 event_type, schema_version, payload, metadata) \
+             SELECT pg_current_xact_id()::text::bigint, e.s, streams.stream_no, e.v, e.i, e.t, 1, \
+                    e.p, e.m \
+             FROM e JOIN streams ON streams.stream_id = e.s ORDER BY e.o",
         )
         .bind(
             chunk
@@ -126,13 +132,6 @@ async fn seed(pool: &PgPool, target: usize) -> usize {
         insert(pool, &rows).await;
         total += rows.len();
     }
-    sqlx::query(
-        "INSERT INTO event_streams (stream_id, version) \
-         SELECT stream_id, max(stream_version) FROM events GROUP BY stream_id",
-    )
-    .execute(pool)
-    .await
-    .expect("stream versions");
     sqlx::query("VACUUM ANALYZE events")
         .execute(pool)
         .await

@@ -17,7 +17,10 @@ macro_rules! columns {
 pub(super) const READ_STREAM: &str = concat!(
     "SELECT ",
     columns!(),
-    " FROM events WHERE stream_id = $1 AND stream_version >= $2 ORDER BY stream_version LIMIT $3"
+    " FROM events \
+     WHERE stream_no = (SELECT stream_no FROM event_streams WHERE stream_id = $1) \
+       AND stream_version >= $2 \
+     ORDER BY stream_version LIMIT $3"
 );
 
 /// All streams' events after a checkpoint. `tx_id < xmin` keeps out every transaction that may
