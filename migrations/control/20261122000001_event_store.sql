@@ -58,8 +58,9 @@ CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events
     FOR EACH STATEMENT EXECUTE FUNCTION events_refuse_change();
 
 -- Appends a batch of events to one stream in one round trip and one transaction (the caller's
--- statement, which must be its transaction's first write: see the stream lock below). p_expected: NULL = any version, 0 = the stream must not exist, n = the stream must
--- be at version n. Returns one row: the first and last position the events took (not always
+-- statement, which must be its transaction's first write: see the stream lock below).
+-- p_expected: NULL = any version, 0 = the stream must not exist, n = the stream must be at
+-- version n. Returns one row: the first and last position the events took (not always
 -- contiguous: concurrent appends interleave), the transaction id and the stream's new version.
 --
 -- Raises SQLSTATE 'TY409' (DETAIL: the stream's current version) on a wrong expected version,
@@ -97,7 +98,8 @@ BEGIN
     -- one-bigint space of other advisory locks; 1163285587 spells 'EVTS'.)
     PERFORM pg_advisory_xact_lock(1163285587, hashtext(p_stream));
 
-    -- Holding the lock, this append is alone on the stream: no ON CONFLICT is needed.
+    -- Holding the lock, this append is alone on the stream: nothing else can create or advance
+    -- its row meanwhile, so "update, else insert" needs no ON CONFLICT.
     IF p_expected IS NULL THEN
         UPDATE event_streams SET version = version + n WHERE stream_id = p_stream
             RETURNING version, stream_no INTO new_version, stream;

@@ -1,6 +1,6 @@
 //! Read-your-writes (API.md "Consistency"): any GET may carry `min_position=N`; the server waits,
-//! up to `TENANTRY_READ_MODEL_WAIT_MS` (5 s by default), until the read models the query uses have processed global position N, then
-//! answers, or answers 503 with `Retry-After`.
+//! up to `TENANTRY_READ_MODEL_WAIT_MS` (5 s by default), until the read models the query uses
+//! have processed global position N, then answers, or answers 503 with `Retry-After`.
 
 use std::time::Duration;
 

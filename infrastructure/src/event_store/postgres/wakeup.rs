@@ -4,8 +4,9 @@
 //! learn of it through `NOTIFY tenantry_events`, sent by a background task *after* the append's
 //! transaction: a `NOTIFY` inside the append would take PostgreSQL's global notify lock for the
 //! whole commit and serialize every append. The notifier coalesces: however many appends happen
-//! while one `NOTIFY` is in flight or in the [`NOTIFY_INTERVAL`] after it, one more follows. A `LISTEN` task turns notifications from any
-//! process into local wake-ups. Subscribers also poll, so a lost notification only delays.
+//! while one `NOTIFY` is in flight or in the [`NOTIFY_INTERVAL`] after it, one more follows. A
+//! `LISTEN` task turns notifications from any process into local wake-ups. Subscribers also poll,
+//! so a lost notification only delays.
 
 use std::sync::Arc;
 use std::time::Duration;
