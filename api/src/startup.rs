@@ -16,7 +16,7 @@ use tower_http::normalize_path::NormalizePathLayer;
 use tenantry_application::clock::SystemClock;
 use tenantry_application::event_store::{EventStore, Upcasters};
 use tenantry_application::invitations::InvitationService;
-use tenantry_application::sagas::{Backoff, SagaConfig, SagaRunner, TenantSaga};
+use tenantry_application::sagas::{Backoff, SagaConfig, SagaHints, SagaRunner, TenantSaga};
 use tenantry_application::staff::StaffService;
 use tenantry_application::tenants::TenantService;
 use tenantry_domain::{PlanCatalog, ReservedSubdomains};
@@ -55,10 +55,15 @@ impl Application {
             .with_context(|| format!("failed to listen on {}", settings.http_addr))?;
         let store: Arc<dyn EventStore> =
             Arc::new(PgEventStore::new(pool.clone(), Upcasters::new()));
-        let tenants = tenant_service(settings, store.clone())?;
+        let mut tenants = tenant_service(settings, store.clone())?;
         let auth = Auth::new(settings, staff_service(&pool, &store), &pool).await?;
         let saga = if settings.run_sagas {
-            Some(saga_runner(settings, &pool, &redis, &store, &tenants).await?)
+            // The runner drives what this process's commands start without waiting to read it
+            // from the log.
+            let (hints, hinted) = SagaHints::channel();
+            let runner = saga_runner(settings, &pool, &redis, &store, &tenants).await?;
+            tenants = tenants.with_saga_hints(hints);
+            Some(runner.with_hints(hinted))
         } else {
             None
         };

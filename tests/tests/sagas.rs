@@ -357,3 +357,38 @@ async fn a_restarted_service_finishes_what_a_crashed_one_left() {
     second.assert_no_drift().await;
     second.delete_and_wait(id).await;
 }
+
+/// The saga does not wait for the log to be readable past a long transaction: the command that
+/// creates a tenant hints the runner in its process, and provisioning reads only the tenant's own
+/// stream. (The read models do wait: the panel shows the tenant once the transaction ends.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provisioning_starts_while_a_long_transaction_holds_the_log_back() {
+    let s = Saga::spawn("", 3, 50).await;
+    let mut holder = sqlx::PgConnection::connect(&s.app.db.url)
+        .await
+        .expect("connect");
+    let mut long = holder.begin().await.expect("begin");
+    sqlx::query("SELECT pg_current_xact_id()")
+        .execute(&mut *long)
+        .await
+        .expect("an xid");
+
+    let id = s.create(json!({"name": "Early Bird", "plan": "free"})).await;
+    until(&format!("tenant {id} provisioned behind the horizon"), || async {
+        s.event_types(id)
+            .await
+            .contains(&"ProvisioningCompleted".to_owned())
+    })
+    .await;
+    let panel: Option<String> =
+        sqlx::query_scalar("SELECT status FROM read.tenant_panel WHERE tenant_id = $1")
+            .bind(id.as_uuid())
+            .fetch_optional(&s.app.db.pool)
+            .await
+            .expect("panel");
+    assert_eq!(panel, None, "the panel read past an open transaction");
+
+    long.commit().await.expect("commit");
+    s.wait_for(id, "active").await;
+    s.delete_and_wait(id).await;
+}

@@ -12,14 +12,17 @@
 //!
 //! [`SagaRunner`] runs the saga for many tenants at once (bounded), as one instance across
 //! processes (a [`Lease`]), woken by new events and by a periodic sweep of the tenants the read
-//! models say are in flight ([`SagaWork`]).
+//! models say are in flight ([`SagaWork`]); the commands of its own process hint it directly
+//! ([`SagaHints`]).
 
 mod backoff;
+mod hints;
 mod ports;
 mod runner;
 mod tenant;
 
 pub use backoff::Backoff;
+pub use hints::SagaHints;
 pub use ports::{Lease, SagaWork};
 pub use runner::{SagaConfig, SagaHandle, SagaRunner};
 pub use tenant::{Outcome, SagaError, TenantSaga};

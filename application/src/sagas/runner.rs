@@ -1,8 +1,9 @@
 //! Running the saga for every tenant that needs it: as one instance across processes (the
 //! [`Lease`]), for many tenants at once (bounded), woken at once by the events that start work
-//! (`TenantCreated`, `ProvisioningRequested`, `TenantDeletionRequested`), at the retry times the
-//! saga names, and by a periodic sweep of the tenants the read models say are in flight — which is
-//! also how work interrupted by a crash is found again after a restart.
+//! (`TenantCreated`, `ProvisioningRequested`, `TenantDeletionRequested`) and, sooner, by hints
+//! from the commands of this process, at the retry times the saga names, and by a periodic sweep
+//! of the tenants the read models say are in flight — which is also how work interrupted by a
+//! crash is found again after a restart.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
@@ -10,7 +11,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use tenantry_domain::TenantId;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::{Lease, Outcome, SagaWork, TenantSaga};
@@ -49,6 +50,7 @@ pub struct SagaRunner {
     work: Arc<dyn SagaWork>,
     lease: Arc<dyn Lease>,
     config: SagaConfig,
+    hints: Option<mpsc::Receiver<TenantId>>,
 }
 
 /// A running [`SagaRunner`].
@@ -85,7 +87,16 @@ impl SagaRunner {
             work,
             lease,
             config,
+            hints: None,
         }
+    }
+
+    /// Also drives the tenants hinted by this process's commands (see [`SagaHints`]).
+    ///
+    /// [`SagaHints`]: super::SagaHints
+    pub fn with_hints(mut self, hints: mpsc::Receiver<TenantId>) -> Self {
+        self.hints = Some(hints);
+        self
     }
 
     pub fn start(self) -> SagaHandle {
@@ -94,11 +105,12 @@ impl SagaRunner {
         SagaHandle { stop, task }
     }
 
-    async fn run(self, mut stopped: watch::Receiver<bool>) {
+    async fn run(mut self, mut stopped: watch::Receiver<bool>) {
+        let mut hints = self.hints.take();
         while !*stopped.borrow() {
             match self.lease.try_acquire().await {
                 Ok(true) => {
-                    if let Err(error) = self.lead(&mut stopped).await {
+                    if let Err(error) = self.lead(&mut stopped, hints.as_mut()).await {
                         tracing::warn!(
                             error = format!("{error:#}"),
                             "the saga runner failed; restarting"
@@ -117,7 +129,11 @@ impl SagaRunner {
     }
 
     /// Runs while this process holds the lease.
-    async fn lead(&self, stopped: &mut watch::Receiver<bool>) -> anyhow::Result<()> {
+    async fn lead(
+        &self,
+        stopped: &mut watch::Receiver<bool>,
+        mut hints: Option<&mut mpsc::Receiver<TenantId>>,
+    ) -> anyhow::Result<()> {
         tracing::info!("leading the provisioning saga");
         let mut events = self.store.subscribe_all(self.work.checkpoint().await?, 500);
         let mut state = Drives::new(self.config.concurrency);
@@ -139,6 +155,9 @@ impl SagaRunner {
                     }
                     state.wanted.extend(self.work.tenants_in_flight().await?);
                 }
+                Some(tenant) = next_hint(&mut hints) => {
+                    state.wanted.insert(tenant);
+                }
                 () = sleep_until(next_timer) => state.fire_timers(),
                 Some(done) = state.running.join_next_with_id() => state.finished(done),
             }
@@ -156,6 +175,13 @@ fn starter(event: &RecordedEvent) -> Option<TenantId> {
         .contains(&event.event_type.as_str())
         .then(|| TenantId::from_stream_id(&event.stream_id))
         .flatten()
+}
+
+async fn next_hint(hints: &mut Option<&mut mpsc::Receiver<TenantId>>) -> Option<TenantId> {
+    match hints {
+        Some(hints) => hints.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn sleep_until(at: Option<tokio::time::Instant>) {

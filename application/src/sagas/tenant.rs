@@ -10,10 +10,18 @@ use super::Backoff;
 use crate::clock::Clock;
 use crate::event_store::Actor;
 use crate::provisioning::{FaultPoint, Faults, ProvisionError, Provisioner, TenantSpec};
-use crate::tenants::{CommandContext, CommandError, TenantService};
+use crate::tenants::{CommandContext, CommandError, Loaded, TenantService};
 
 /// Turns of one drive; a tenant needs about two per step.
 const MAX_TURNS: usize = 64;
+
+/// What a turn of a drive leads to.
+enum Turn {
+    /// Take the next turn, from this state (`None`: load the tenant).
+    Continue(Option<Box<Loaded>>),
+    /// Stop driving for now.
+    Wait(Outcome),
+}
 
 /// Where a drive left the tenant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,74 +85,92 @@ impl TenantSaga {
         release_failures: &mut u32,
     ) -> Result<Outcome, SagaError> {
         let context = Self::context();
+        // The tenant as the last turn's append left it: the next turn starts from it instead of
+        // loading the stream again (an append from a stale state is refused and decided again).
+        let mut known: Option<Loaded> = None;
         // A bound, so that a refusal the saga does not foresee cannot spin it.
         for _ in 0..MAX_TURNS {
-            let state = self.tenants.state(tenant).await?;
-            let Some(current) = state.tenant() else {
+            let loaded = match known.take() {
+                Some(loaded) => loaded,
+                None => self.tenants.load(tenant).await?,
+            };
+            let Some(current) = loaded.state.tenant() else {
                 return Ok(Outcome::AtRest);
             };
-            match current.status {
+            known = match current.status {
                 TenantStatus::Pending => {
                     // Provisioning starts by itself once a tenant is created.
                     let at = self.clock.now();
-                    self.record(tenant, &context, TenantCommand::RequestProvisioning { at })
-                        .await?;
+                    let command = TenantCommand::RequestProvisioning { at };
+                    self.record(tenant, &context, Some(&loaded), vec![command])
+                        .await?
                 }
-                TenantStatus::Provisioning => {
-                    if let Some(wait) = self.provision_next(current, &context).await? {
-                        return Ok(wait);
-                    }
-                }
+                TenantStatus::Provisioning => match self.provision_next(&loaded, &context).await? {
+                    Turn::Continue(known) => known.map(|known| *known),
+                    Turn::Wait(outcome) => return Ok(outcome),
+                },
                 TenantStatus::RollingBack | TenantStatus::Deleting => {
-                    match self.release_all(current, &context).await {
-                        Ok(()) => *release_failures = 0,
+                    let released = match self.release_all(&loaded, &context).await {
+                        Ok(released) => {
+                            *release_failures = 0;
+                            released
+                        }
                         Err(error) => {
                             *release_failures += 1;
                             let delay = self.backoff.delay(*release_failures);
                             tracing::warn!(%tenant, error = %error, ?delay, "releasing failed; will retry");
                             return Ok(Outcome::RetryAt(self.clock.now() + delay));
                         }
-                    }
+                    };
                     let at = self.clock.now();
                     if current.status == TenantStatus::RollingBack {
-                        self.record(tenant, &context, TenantCommand::CompleteRollback { at })
-                            .await?;
+                        let command = TenantCommand::CompleteRollback { at };
+                        self.record(tenant, &context, released.as_ref(), vec![command])
+                            .await?
                     } else {
-                        self.record(tenant, &context, TenantCommand::MarkDeleted { at })
+                        let command = TenantCommand::MarkDeleted { at };
+                        let known = self
+                            .record(tenant, &context, released.as_ref(), vec![command])
                             .await?;
                         // The slug may be taken by a new tenant now.
                         self.tenants
                             .release_slug(&current.slug, tenant, &context)
                             .await?;
+                        known
                     }
                 }
                 TenantStatus::Active
                 | TenantStatus::Suspended
                 | TenantStatus::Failed
                 | TenantStatus::Deleted => return Ok(Outcome::AtRest),
-            }
+            };
         }
         tracing::warn!(%tenant, "the saga made no progress in {MAX_TURNS} turns; will look again");
         Ok(Outcome::RetryAt(self.clock.now() + self.backoff.max))
     }
 
-    /// Runs the next step of a `provisioning` tenant, or completes it. `Some`: wait until then.
+    /// Runs the next step of a `provisioning` tenant, or completes it.
     async fn provision_next(
         &self,
-        tenant: &Tenant,
+        loaded: &Loaded,
         context: &CommandContext,
-    ) -> Result<Option<Outcome>, SagaError> {
+    ) -> Result<Turn, SagaError> {
+        let Some(tenant) = loaded.state.tenant() else {
+            return Ok(Turn::Continue(None));
+        };
         let id = tenant.id;
         let now = self.clock.now();
         let Some(step) = tenant.next_step() else {
-            self.record(id, context, TenantCommand::CompleteProvisioning { at: now })
+            let command = TenantCommand::CompleteProvisioning { at: now };
+            let known = self
+                .record(id, context, Some(loaded), vec![command])
                 .await?;
-            return Ok(None);
+            return Ok(Turn::Continue(known.map(Box::new)));
         };
         if let Some(retry_at) = tenant.provisioning.next_retry_at
             && retry_at > now
         {
-            return Ok(Some(Outcome::RetryAt(retry_at)));
+            return Ok(Turn::Wait(Outcome::RetryAt(retry_at)));
         }
         let spec = TenantSpec {
             id,
@@ -159,42 +185,40 @@ impl TenantSaga {
             Ok(resource) => {
                 metrics::histogram!("tenantry_provisioning_step_duration_seconds", "step" => step.as_str(), "outcome" => "ok")
                     .record(seconds);
-                self.record(
-                    id,
-                    context,
-                    TenantCommand::RecordStepSucceeded { resource, at },
-                )
-                .await?;
+                let command = TenantCommand::RecordStepSucceeded { resource, at };
+                let known = self
+                    .record(id, context, Some(loaded), vec![command])
+                    .await?;
                 self.faults.checkpoint(FaultPoint::AfterRecord, id, step);
-                Ok(None)
+                Ok(Turn::Continue(known.map(Box::new)))
             }
             Err(error) => {
                 metrics::histogram!("tenantry_provisioning_step_duration_seconds", "step" => step.as_str(), "outcome" => "failed")
                     .record(seconds);
                 metrics::counter!("tenantry_provisioning_step_failures_total", "step" => step.as_str())
                     .increment(1);
-                let tries = tenant
-                    .provisioning
-                    .failures
-                    .get(&step)
-                    .copied()
-                    .unwrap_or(0)
-                    + 1;
-                self.failed(tenant, step, error, tries, at, context).await
+                self.failed(tenant, loaded, step, error, at, context).await
             }
         }
     }
 
-    /// Records a failed try of `step`, and either schedules the next try or starts the rollback.
+    /// Records a failed try of `step` (`tenant` is `loaded`'s), and either schedules the next try or starts the rollback.
     async fn failed(
         &self,
         tenant: &Tenant,
+        loaded: &Loaded,
         step: ProvisioningStep,
         error: ProvisionError,
-        tries: u32,
         at: DateTime<Utc>,
         context: &CommandContext,
-    ) -> Result<Option<Outcome>, SagaError> {
+    ) -> Result<Turn, SagaError> {
+        let tries = tenant
+            .provisioning
+            .failures
+            .get(&step)
+            .copied()
+            .unwrap_or(0)
+            + 1;
         let message = error.to_string();
         tracing::warn!(tenant = %tenant.id, %step, tries, error = %message, "provisioning step failed");
         let give_up = !error.is_retryable() || tries >= self.max_tries;
@@ -212,18 +236,29 @@ impl TenantSaga {
         } else {
             TenantCommand::ScheduleRetry { step, retry_at, at }
         });
-        self.record_all(tenant.id, context, commands).await?;
-        Ok((!give_up).then_some(Outcome::RetryAt(retry_at)))
+        let known = self
+            .record(tenant.id, context, Some(loaded), commands)
+            .await?;
+        Ok(if give_up {
+            Turn::Continue(known.map(Box::new))
+        } else {
+            Turn::Wait(Outcome::RetryAt(retry_at))
+        })
     }
 
     /// Releases everything the tenant's isolation model may have made, in reverse order, and
     /// records `ResourceReleased` for what the tenant held. Steps never recorded are released too:
-    /// a step can have done its work and crashed before its event.
+    /// a step can have done its work and crashed before its event. Gives the tenant as the last
+    /// record left it.
     async fn release_all(
         &self,
-        tenant: &Tenant,
+        loaded: &Loaded,
         context: &CommandContext,
-    ) -> Result<(), SagaError> {
+    ) -> Result<Option<Loaded>, SagaError> {
+        let Some(tenant) = loaded.state.tenant() else {
+            return Ok(None);
+        };
+        let mut known = Some(loaded.clone());
         for &step in ProvisioningStep::sequence(tenant.isolation).iter().rev() {
             self.provisioner
                 .release(tenant.id, step)
@@ -233,46 +268,38 @@ impl TenantSaga {
                 })?;
             if tenant.resources.contains_key(&step) {
                 let at = self.clock.now();
-                self.record(
-                    tenant.id,
-                    context,
-                    TenantCommand::RecordResourceReleased { step, at },
-                )
-                .await?;
+                let command = TenantCommand::RecordResourceReleased { step, at };
+                known = self
+                    .record(tenant.id, context, known.as_ref(), vec![command])
+                    .await?;
             }
         }
-        Ok(())
+        Ok(known)
     }
 
+    /// Appends what `commands` decide, starting from `from` (the tenant as the saga last had it;
+    /// `None`: load it), and gives the tenant as the append left it. A refusal because the tenant moved
+    /// on meanwhile (an operator deleted it while a step ran, a late step success arrived during
+    /// a rollback) is not an error: it gives `None`, and the next turn loads the tenant and
+    /// decides from the new state.
     async fn record(
         &self,
         tenant: TenantId,
         context: &CommandContext,
-        command: TenantCommand,
-    ) -> Result<(), SagaError> {
-        self.record_all(tenant, context, vec![command]).await
-    }
-
-    /// Appends what `commands` decide. A refusal because the tenant moved on meanwhile (an
-    /// operator deleted it while a step ran, say) is not an error: the next loop sees the new
-    /// state.
-    async fn record_all(
-        &self,
-        tenant: TenantId,
-        context: &CommandContext,
+        from: Option<&Loaded>,
         commands: Vec<TenantCommand>,
-    ) -> Result<(), SagaError> {
+    ) -> Result<Option<Loaded>, SagaError> {
         match self
             .tenants
-            .execute(tenant, context, None, |_| Ok(commands.clone()))
+            .execute_from(from.cloned(), tenant, context, None, |_| {
+                Ok(commands.clone())
+            })
             .await
         {
-            Ok(_) => Ok(()),
-            // The tenant moved on meanwhile (an operator deleted it while a step ran, a late step
-            // success arrived during a rollback): the next loop decides from the new state.
+            Ok((_, loaded)) => Ok(Some(loaded)),
             Err(CommandError::Rejected(refused)) => {
                 tracing::info!(%tenant, %refused, "the tenant moved on; reconsidering");
-                Ok(())
+                Ok(None)
             }
             Err(other) => Err(other.into()),
         }

@@ -37,15 +37,18 @@ impl TenantService {
             .decide(TenantCommand::Create(command))
             .map_err(CommandError::Rejected)?;
         match self.save(tenant, 0, &events, context).await {
-            Ok(appended) => Ok(CommandOutcome {
-                tenant_id: tenant,
-                slug: slug.to_string(),
-                status: TenantState::fold(&events)
-                    .status()
-                    .unwrap_or(tenantry_domain::TenantStatus::Pending),
-                version: appended.stream_version,
-                position: appended.last.position,
-            }),
+            Ok(appended) => {
+                self.hint_saga(tenant);
+                Ok(CommandOutcome {
+                    tenant_id: tenant,
+                    slug: slug.to_string(),
+                    status: TenantState::fold(&events)
+                        .status()
+                        .unwrap_or(tenantry_domain::TenantStatus::Pending),
+                    version: appended.stream_version,
+                    position: appended.last.position,
+                })
+            }
             Err(error) => {
                 // Best effort: a claim left behind is taken over once abandoned anyway.
                 if let Err(release) = self.release_slug(&slug, tenant, context).await {

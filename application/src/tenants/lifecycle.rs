@@ -50,8 +50,11 @@ impl TenantService {
         context: &CommandContext,
     ) -> Result<CommandOutcome, CommandError> {
         let at = self.clock.now();
-        self.run(tenant, context, TenantCommand::RequestProvisioning { at })
-            .await
+        let outcome = self
+            .run(tenant, context, TenantCommand::RequestProvisioning { at })
+            .await?;
+        self.hint_saga(tenant);
+        Ok(outcome)
     }
 
     pub async fn suspend(
@@ -83,12 +86,15 @@ impl TenantService {
         context: &CommandContext,
     ) -> Result<CommandOutcome, CommandError> {
         let at = self.clock.now();
-        self.run(
-            tenant,
-            context,
-            TenantCommand::RequestDeletion { reason, at },
-        )
-        .await
+        let outcome = self
+            .run(
+                tenant,
+                context,
+                TenantCommand::RequestDeletion { reason, at },
+            )
+            .await?;
+        self.hint_saga(tenant);
+        Ok(outcome)
     }
 
     /// Runs one command, decided again on each attempt.

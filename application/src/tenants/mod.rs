@@ -15,7 +15,7 @@ mod stream;
 pub use context::CommandContext;
 pub use create::CreateTenantInput;
 pub use error::{CommandError, InvalidInput};
-pub use stream::encode;
+pub use stream::{Loaded, encode};
 
 use std::sync::Arc;
 
@@ -23,6 +23,7 @@ use tenantry_domain::{PlanCatalog, ReservedSubdomains, TenantId, TenantStatus};
 
 use crate::clock::Clock;
 use crate::event_store::EventStore;
+use crate::sagas::SagaHints;
 
 /// How often a command is decided again after a concurrent append to the same stream.
 const MAX_ATTEMPTS: usize = 5;
@@ -45,6 +46,8 @@ pub struct TenantService {
     clock: Arc<dyn Clock>,
     catalog: PlanCatalog,
     reserved: ReservedSubdomains,
+    /// Told of the tenants that commands gave saga work to, when this process runs the saga.
+    saga_hints: Option<SagaHints>,
 }
 
 impl TenantService {
@@ -59,6 +62,20 @@ impl TenantService {
             clock,
             catalog,
             reserved,
+            saga_hints: None,
+        }
+    }
+
+    /// Tells `hints` of every tenant that a command gives saga work to (creation, provisioning,
+    /// deletion), once the command's events are stored.
+    pub fn with_saga_hints(mut self, hints: SagaHints) -> Self {
+        self.saga_hints = Some(hints);
+        self
+    }
+
+    fn hint_saga(&self, tenant: TenantId) {
+        if let Some(hints) = &self.saga_hints {
+            hints.wanted(tenant);
         }
     }
 

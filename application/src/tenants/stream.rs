@@ -12,9 +12,10 @@ use crate::event_store::{
 const PAGE: usize = 1000;
 
 /// A tenant as loaded: its state and the global position of its last event.
-pub(super) struct Loaded {
-    pub(super) state: TenantState,
-    pub(super) position: u64,
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub state: TenantState,
+    pub position: u64,
 }
 
 /// Every event of a stream, in order.
@@ -58,7 +59,8 @@ impl TenantService {
         Ok(self.load(tenant).await?.state)
     }
 
-    pub(super) async fn load(&self, tenant: TenantId) -> anyhow::Result<Loaded> {
+    /// The tenant's state now and the position of its last event.
+    pub async fn load(&self, tenant: TenantId) -> anyhow::Result<Loaded> {
         let events = read_whole(self, &tenant.stream_id()).await?;
         let position = events.last().map_or(0, |e| e.position);
         let decoded = events

@@ -5,8 +5,9 @@
 //! transaction: a `NOTIFY` inside the append would take PostgreSQL's global notify lock for the
 //! whole commit and serialize every append. The notifier coalesces: however many appends happen
 //! while one `NOTIFY` is in flight or in the [`NOTIFY_INTERVAL`] after it, one more follows. A
-//! `LISTEN` task turns notifications from any process into local wake-ups. Subscribers also poll,
-//! so a lost notification only delays.
+//! `LISTEN` task turns notifications from other processes into local wake-ups (each `NOTIFY`
+//! carries a token of the process that sent it, and a process ignores its own: its subscribers
+//! were woken at the append already). Subscribers also poll, so a lost notification only delays.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,8 +37,9 @@ impl Wakeup {
     pub(super) fn start(pool: PgPool) -> Self {
         let local = Arc::new(watch::Sender::new(0u64));
         let outgoing = Arc::new(Notify::new());
-        let notifier = tokio::spawn(notify_loop(pool.clone(), outgoing.clone()));
-        let listener = tokio::spawn(listen_loop(pool, local.clone()));
+        let token = uuid::Uuid::new_v4().to_string();
+        let notifier = tokio::spawn(notify_loop(pool.clone(), outgoing.clone(), token.clone()));
+        let listener = tokio::spawn(listen_loop(pool, local.clone(), token));
         Self {
             local,
             outgoing,
@@ -64,7 +66,7 @@ impl Drop for Wakeup {
     }
 }
 
-async fn notify_loop(pool: PgPool, outgoing: Arc<Notify>) {
+async fn notify_loop(pool: PgPool, outgoing: Arc<Notify>, token: String) {
     let mut conn: Option<PgConnection> = None;
     loop {
         outgoing.notified().await;
@@ -72,8 +74,9 @@ async fn notify_loop(pool: PgPool, outgoing: Arc<Notify>) {
             conn = notifier_connection(&pool).await;
         }
         let Some(c) = conn.as_mut() else { continue };
-        if let Err(error) = sqlx::query("SELECT pg_notify($1, '')")
+        if let Err(error) = sqlx::query("SELECT pg_notify($1, $2)")
             .bind(CHANNEL)
+            .bind(&token)
             .execute(&mut *c)
             .await
         {
@@ -105,7 +108,7 @@ async fn notifier_connection(pool: &PgPool) -> Option<PgConnection> {
     }
 }
 
-async fn listen_loop(pool: PgPool, local: Arc<watch::Sender<u64>>) {
+async fn listen_loop(pool: PgPool, local: Arc<watch::Sender<u64>>, token: String) {
     let wake = || local.send_modify(|n| *n = n.wrapping_add(1));
     loop {
         let mut listener = match PgListener::connect_with(&pool).await {
@@ -125,6 +128,7 @@ async fn listen_loop(pool: PgPool, local: Arc<watch::Sender<u64>>) {
         wake();
         loop {
             match listener.try_recv().await {
+                Ok(Some(notification)) if notification.payload() == token => {}
                 Ok(Some(_)) => wake(),
                 // The connection dropped; `try_recv` reconnects on the next call. Notifications
                 // sent meanwhile are lost, so wake everyone to read.

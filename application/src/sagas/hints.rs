@@ -1,0 +1,32 @@
+//! A shortcut from the commands that give the saga work to the saga runner in the same process.
+
+use tenantry_domain::TenantId;
+use tokio::sync::mpsc;
+
+/// Hints kept for a runner that is not reading them (it does not hold the lease); more are
+/// dropped, which costs nothing but the shortcut.
+const CAPACITY: usize = 1024;
+
+/// Tenants that a command in this process just gave saga work to (created, asked to provision,
+/// asked to delete). The local runner drives them at once, instead of when it reads the starting
+/// event from the log: a subscription reads only below the transaction horizon, so any long
+/// transaction on the server (tenant migrations, `CREATE DATABASE`) would hold the start back.
+/// Only a shortcut: the runner still finds every starting event in the log, and a runner in
+/// another process relies on that alone.
+#[derive(Debug, Clone)]
+pub struct SagaHints {
+    sender: mpsc::Sender<TenantId>,
+}
+
+impl SagaHints {
+    /// The hints and their receiving end, for [`SagaRunner::with_hints`](super::SagaRunner).
+    pub fn channel() -> (Self, mpsc::Receiver<TenantId>) {
+        let (sender, receiver) = mpsc::channel(CAPACITY);
+        (Self { sender }, receiver)
+    }
+
+    /// `tenant` has saga work (its starting event is committed).
+    pub fn wanted(&self, tenant: TenantId) {
+        let _ = self.sender.try_send(tenant);
+    }
+}
