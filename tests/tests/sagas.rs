@@ -373,12 +373,17 @@ async fn provisioning_starts_while_a_long_transaction_holds_the_log_back() {
         .await
         .expect("an xid");
 
-    let id = s.create(json!({"name": "Early Bird", "plan": "free"})).await;
-    until(&format!("tenant {id} provisioned behind the horizon"), || async {
-        s.event_types(id)
-            .await
-            .contains(&"ProvisioningCompleted".to_owned())
-    })
+    let id = s
+        .create(json!({"name": "Early Bird", "plan": "free"}))
+        .await;
+    until(
+        &format!("tenant {id} provisioned behind the horizon"),
+        || async {
+            s.event_types(id)
+                .await
+                .contains(&"ProvisioningCompleted".to_owned())
+        },
+    )
     .await;
     let panel: Option<String> =
         sqlx::query_scalar("SELECT status FROM read.tenant_panel WHERE tenant_id = $1")

@@ -45,11 +45,11 @@ pub(super) async fn apply(
                 .acquire()
                 .await
                 .or_fail(|| "failed to connect to the control-plane database")?;
-            migrate(&mut conn, target, target, role).await?
+            migrate(&mut conn, target, target, role, Grants::ByDefault).await?
         }
         IsolationModel::DatabasePerTenant => {
             let mut conn = ctx.connect_to(target).await?;
-            let migrated = migrate(&mut conn, target, "public", role).await;
+            let migrated = migrate(&mut conn, target, "public", role, Grants::All).await;
             conn.close().await.ok();
             migrated?
         }
@@ -65,13 +65,25 @@ pub(super) async fn apply(
     })
 }
 
+/// How `role` comes to use what the migrations made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Grants {
+    /// The schema step's default privileges gave it everything made in the schema: only the
+    /// migration history is taken back.
+    ByDefault,
+    /// Grant it everything in the schema (a database copied from the template, whose default
+    /// privileges know nothing of this role).
+    All,
+}
+
 /// Runs the tenant migrations into `schema` over `conn` (connected to the right database) in one
-/// transaction, grants `role` the use of what they made, and returns the applied version.
+/// transaction, gives `role` the use of what they made, and returns the applied version.
 async fn migrate(
     conn: &mut PgConnection,
     target: &str,
     schema: &str,
     role: &str,
+    grants: Grants,
 ) -> Result<i64, ProvisionError> {
     let mut tx = conn
         .begin()
@@ -105,7 +117,10 @@ async fn migrate(
         .run_direct(&mut *tx)
         .await
         .or_fail(|| format!("failed to apply the tenant migrations to {target}"))?;
-    grant_use(&mut tx, schema, role).await?;
+    if grants == Grants::All {
+        grant_use(&mut tx, schema, role).await?;
+    }
+    revoke_history(&mut tx, schema, role).await?;
     let version: Option<i64> =
         sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
             .fetch_one(&mut *tx)
@@ -118,7 +133,7 @@ async fn migrate(
 }
 
 /// Gives `role` the use of every table, sequence and function in `schema` (made by the migrations
-/// as the control plane's user), now and for objects made later; but not the migration history.
+/// as the control plane's user), now and for objects made later.
 async fn grant_use(
     conn: &mut PgConnection,
     schema: &str,
@@ -135,10 +150,24 @@ async fn grant_use(
              GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON TABLES TO {role};
          ALTER DEFAULT PRIVILEGES IN SCHEMA {schema}
              GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO {role};
-         ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT EXECUTE ON FUNCTIONS TO {role};
-         REVOKE ALL ON {schema}._sqlx_migrations FROM {role};"
+         ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT EXECUTE ON FUNCTIONS TO {role};"
     )))
     .await
     .or_fail(|| format!("failed to grant {role} the use of schema {schema}"))?;
+    Ok(())
+}
+
+/// The migration history is the control plane's: `role` may not read or change it.
+async fn revoke_history(
+    conn: &mut PgConnection,
+    schema: &str,
+    role: &str,
+) -> Result<(), ProvisionError> {
+    let (schema, role) = (quote_ident(schema), quote_ident(role));
+    conn.execute(sqlx::raw_sql(&format!(
+        "REVOKE ALL ON {schema}._sqlx_migrations FROM {role}"
+    )))
+    .await
+    .or_fail(|| format!("failed to keep {role} out of the migration history"))?;
     Ok(())
 }
