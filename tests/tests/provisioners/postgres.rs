@@ -5,7 +5,7 @@ use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use sqlx::{ConnectOptions, Connection, Executor};
-use tenantry_application::provisioning::{SecretValue, tenant_secret_ref};
+use tenantry_application::provisioning::{Provisioner, SecretValue, tenant_secret_ref};
 use tenantry_domain::{IsolationModel, ProvisionedResource, ProvisioningStep};
 use tenantry_infrastructure::provisioning::latest_version;
 
@@ -262,6 +262,80 @@ async fn a_database_per_tenant_login_works_with_its_stored_password_and_only_the
                 "the password is forgotten"
             );
             h.release_all(&b).await;
+        })
+        .await;
+}
+
+/// Tenant databases are copied from the template side by side, and a template that no longer
+/// matches the migrations is rebuilt once, before any of them is copied from it.
+#[tokio::test]
+async fn database_tenants_are_copied_at_once_and_a_stale_template_is_rebuilt_first() {
+    Harness::new()
+        .await
+        .run(|h| async move {
+            // A template of this test's own, so that other tests' copies are not disturbed.
+            let template = format!("tenantry_template_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+            let provisioner = h.restarted().with_template_database(&template);
+            let first = h.tenant(IsolationModel::DatabasePerTenant);
+            provisioner
+                .apply(&first, ProvisioningStep::Database)
+                .await
+                .expect("the first copy builds the template");
+            let mut admin = h.connect().await;
+            admin
+                .execute(sqlx::raw_sql(&format!("COMMENT ON DATABASE \"{template}\" IS 'stale'")))
+                .await
+                .unwrap();
+
+            let tenants: Vec<_> = (0..4)
+                .map(|_| h.tenant(IsolationModel::DatabasePerTenant))
+                .collect();
+            let made = futures::future::join_all(tenants.iter().map(|tenant| {
+                let provisioner = &provisioner;
+                async move {
+                    provisioner.apply(tenant, ProvisioningStep::Database).await?;
+                    provisioner.apply(tenant, ProvisioningStep::TenantMigrations).await
+                }
+            }))
+            .await;
+            for (tenant, made) in tenants.iter().zip(made) {
+                let made = made.unwrap_or_else(|e| panic!("{}: {e}", tenant.id));
+                assert!(
+                    matches!(made, ProvisionedResource::TenantMigrations { latest_version: v, .. } if v == latest_version()),
+                    "{made:?}"
+                );
+                let mut conn = h
+                    .options()
+                    .database(&tenant.id.resource_name())
+                    .connect()
+                    .await
+                    .expect("the tenant database exists");
+                let records: i64 = sqlx::query_scalar("SELECT count(*) FROM records")
+                    .fetch_one(&mut conn)
+                    .await
+                    .expect("copied with the migrated tables");
+                assert_eq!(records, 0);
+                conn.close().await.unwrap();
+            }
+            let stamp: Option<String> = sqlx::query_scalar(
+                "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1",
+            )
+            .bind(&template)
+            .fetch_one(&mut admin)
+            .await
+            .unwrap();
+            assert!(
+                stamp.as_deref().is_some_and(|s| s.starts_with("tenantry tenant template")),
+                "the template was rebuilt: {stamp:?}"
+            );
+
+            for tenant in tenants.iter().chain([&first]) {
+                h.release_all(tenant).await;
+            }
+            admin
+                .execute(sqlx::raw_sql(&format!("DROP DATABASE \"{template}\"")))
+                .await
+                .unwrap();
         })
         .await;
 }
