@@ -427,3 +427,88 @@ async fn the_one_shot_provision_creates_invites_and_instructs() {
             .expect("count");
     assert_eq!(invited, 1);
 }
+
+/// A command decided from a state the caller kept (as the saga keeps what its last append left)
+/// goes through while that state is current, and is decided again from the stream when someone
+/// appended meanwhile.
+#[tokio::test]
+async fn a_command_from_a_kept_state_is_decided_again_when_the_stream_moved_on() {
+    use std::sync::Arc;
+    use tenantry_application::clock::SystemClock;
+    use tenantry_application::event_store::{Actor, EventStore, Upcasters};
+    use tenantry_application::tenants::{
+        CommandContext, CommandError, CreateTenantInput, TenantService,
+    };
+    use tenantry_domain::{PlanCatalog, ReservedSubdomains, TenantCommand};
+    use tenantry_infrastructure::event_store::PgEventStore;
+
+    let db = tenantry_tests::TestDb::new().await;
+    let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(db.pool.clone(), Upcasters::new()));
+    let tenants = TenantService::new(
+        store,
+        Arc::new(SystemClock),
+        PlanCatalog::default(),
+        ReservedSubdomains::default(),
+    );
+    let context = CommandContext::new(Actor::Saga {
+        name: "test".into(),
+    });
+    let create = |name: &str| CreateTenantInput {
+        name: name.into(),
+        ..CreateTenantInput::default()
+    };
+    let provision = |_: &_| {
+        Ok(vec![TenantCommand::RequestProvisioning {
+            at: chrono::Utc::now(),
+        }])
+    };
+    let types = |stream: String| {
+        let pool = db.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, String>(
+                "SELECT event_type FROM events WHERE stream_id = $1 ORDER BY stream_version",
+            )
+            .bind(stream)
+            .fetch_all(&pool)
+            .await
+            .expect("events")
+        }
+    };
+
+    // Current: no load needed, and the state given back is what a load gives.
+    let current = tenants
+        .create(create("Kept State"), &context)
+        .await
+        .unwrap();
+    let known = tenants.load(current.tenant_id).await.unwrap();
+    let (outcome, after) = tenants
+        .execute_from(Some(known), current.tenant_id, &context, None, provision)
+        .await
+        .expect("appended from the kept state");
+    assert_eq!(outcome.version, 2);
+    let loaded = tenants.load(current.tenant_id).await.unwrap();
+    assert_eq!(
+        (after.state, after.position),
+        (loaded.state, loaded.position)
+    );
+
+    // Stale: the tenant was asked to be deleted meanwhile, so provisioning is refused, and
+    // nothing decided from the old state is stored.
+    let moved = tenants.create(create("Moved On"), &context).await.unwrap();
+    let stale = tenants.load(moved.tenant_id).await.unwrap();
+    tenants
+        .request_deletion(moved.tenant_id, None, &context)
+        .await
+        .unwrap();
+    let refused = tenants
+        .execute_from(Some(stale), moved.tenant_id, &context, None, provision)
+        .await;
+    assert!(
+        matches!(refused, Err(CommandError::Rejected(_))),
+        "{refused:?}"
+    );
+    assert_eq!(
+        types(moved.tenant_id.stream_id()).await,
+        ["TenantCreated", "TenantDeletionRequested"]
+    );
+}

@@ -46,8 +46,9 @@ impl TenantService {
                 .try_once(loaded, tenant, context, if_match, &commands)
                 .await
             {
-                Err(EventStoreError::Conflict { .. }) if if_match.is_none() => continue,
-                Err(_) if !fresh => continue,
+                // Someone appended meanwhile: decide again from the new state (with `If-Match`,
+                // a fresh load tells whether the caller's version is stale).
+                Err(EventStoreError::Conflict { .. }) if if_match.is_none() || !fresh => continue,
                 Ok(Err(refusal)) if !fresh => {
                     tracing::debug!(%tenant, %refusal, "refused from a known state; loading");
                     continue;
