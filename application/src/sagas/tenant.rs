@@ -202,7 +202,8 @@ impl TenantSaga {
         }
     }
 
-    /// Records a failed try of `step` (`tenant` is `loaded`'s), and either schedules the next try or starts the rollback.
+    /// Records a failed try of `step` (`tenant` is `loaded`'s), and either schedules the next try
+    /// or starts the rollback.
     async fn failed(
         &self,
         tenant: &Tenant,
@@ -278,10 +279,10 @@ impl TenantSaga {
     }
 
     /// Appends what `commands` decide, starting from `from` (the tenant as the saga last had it;
-    /// `None`: load it), and gives the tenant as the append left it. A refusal because the tenant moved
-    /// on meanwhile (an operator deleted it while a step ran, a late step success arrived during
-    /// a rollback) is not an error: it gives `None`, and the next turn loads the tenant and
-    /// decides from the new state.
+    /// `None`: load it), and gives the tenant as the append left it. A refusal because the tenant
+    /// moved on meanwhile (an operator deleted it while a step ran, a late step success arrived
+    /// during a rollback) is not an error: it gives `None`, and the next turn loads the tenant
+    /// and decides from the new state.
     async fn record(
         &self,
         tenant: TenantId,
