@@ -66,7 +66,7 @@ pub(super) async fn apply(
 }
 
 /// How `role` comes to use what the migrations made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 enum Grants {
     /// The schema step's default privileges gave it everything made in the schema: only the
     /// migration history is taken back.
@@ -117,10 +117,7 @@ async fn migrate(
         .run_direct(&mut *tx)
         .await
         .or_fail(|| format!("failed to apply the tenant migrations to {target}"))?;
-    if grants == Grants::All {
-        grant_use(&mut tx, schema, role).await?;
-    }
-    revoke_history(&mut tx, schema, role).await?;
+    grant_use(&mut tx, schema, role, grants).await?;
     let version: Option<i64> =
         sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
             .fetch_one(&mut *tx)
@@ -132,15 +129,16 @@ async fn migrate(
     Ok(version.unwrap_or(0))
 }
 
-/// Gives `role` the use of every table, sequence and function in `schema` (made by the migrations
-/// as the control plane's user), now and for objects made later.
+/// Gives `role` the use of what the migrations made in `schema` (see [`Grants`]), but not the
+/// migration history, which is the control plane's.
 async fn grant_use(
     conn: &mut PgConnection,
     schema: &str,
     role: &str,
+    grants: Grants,
 ) -> Result<(), ProvisionError> {
     let (schema, role) = (quote_ident(schema), quote_ident(role));
-    conn.execute(sqlx::raw_sql(&format!(
+    let everything = format!(
         "GRANT USAGE ON SCHEMA {schema} TO {role};
          GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER
              ON ALL TABLES IN SCHEMA {schema} TO {role};
@@ -151,23 +149,14 @@ async fn grant_use(
          ALTER DEFAULT PRIVILEGES IN SCHEMA {schema}
              GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO {role};
          ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT EXECUTE ON FUNCTIONS TO {role};"
-    )))
-    .await
-    .or_fail(|| format!("failed to grant {role} the use of schema {schema}"))?;
-    Ok(())
-}
-
-/// The migration history is the control plane's: `role` may not read or change it.
-async fn revoke_history(
-    conn: &mut PgConnection,
-    schema: &str,
-    role: &str,
-) -> Result<(), ProvisionError> {
-    let (schema, role) = (quote_ident(schema), quote_ident(role));
-    conn.execute(sqlx::raw_sql(&format!(
-        "REVOKE ALL ON {schema}._sqlx_migrations FROM {role}"
-    )))
-    .await
-    .or_fail(|| format!("failed to keep {role} out of the migration history"))?;
+    );
+    let history = format!("REVOKE ALL ON {schema}._sqlx_migrations FROM {role};");
+    let sql = match grants {
+        Grants::All => format!("{everything}\n{history}"),
+        Grants::ByDefault => history,
+    };
+    conn.execute(sqlx::raw_sql(&sql))
+        .await
+        .or_fail(|| format!("failed to grant {role} the use of schema {schema}"))?;
     Ok(())
 }
