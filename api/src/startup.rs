@@ -62,7 +62,7 @@ impl Application {
             // from the log.
             let (hints, hinted) = SagaHints::channel();
             let runner = saga_runner(settings, &pool, &redis, &store, &tenants).await?;
-            tenants = tenants.with_saga_hints(hints);
+            tenants = tenants.observed_by(Arc::new(hints));
             Some(runner.with_hints(hinted))
         } else {
             None

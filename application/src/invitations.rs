@@ -1,7 +1,10 @@
 //! Invitations for a tenant's first admin: a random token, shown once to whoever provisioned the
-//! tenant, that the tenant portal will accept to let the admin set a password. Only a SHA-256 of
-//! the token is stored, and the event log records that an invitation was issued (to whom, until
-//! when), never the token.
+//! tenant, that the tenant portal will accept to let the admin set a password. An invitation is
+//! an aggregate (`tenantry_domain::invitation`, stream `invitation-{uuid}`) whose events record
+//! that it was issued (to whom, until when), never the token. The SHA-256 of the token, by which
+//! the portal will find the invitation, is kept in a lookup table behind [`InvitationStore`] that
+//! this handler writes in the same command: it must not enter the append-only log, so the table
+//! cannot be a read model rebuilt from it.
 //!
 //! Accepting an invitation belongs to the tenant portal, which is not built yet.
 
@@ -12,14 +15,14 @@ use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
-use serde_json::json;
 use sha2::{Digest, Sha256};
+use tenantry_domain::invitation::{InvitationCommand, InvitationState, TenantAdminInvited};
 use tenantry_domain::{Email, TenantId};
 use uuid::Uuid;
 
 use crate::clock::Clock;
-use crate::event_store::{EventStore, ExpectedVersion, NewEvent};
-use crate::tenants::CommandContext;
+use crate::event_store::EventStore;
+use crate::kernel::{CommandContext, Loaded, Repository};
 
 /// How long an invitation can be accepted.
 pub const INVITATION_TTL: Duration = Duration::days(7);
@@ -43,7 +46,7 @@ pub trait InvitationStore: Send + Sync {
 #[derive(Clone)]
 pub struct InvitationService {
     invitations: Arc<dyn InvitationStore>,
-    store: Arc<dyn EventStore>,
+    repository: Repository<InvitationState>,
     clock: Arc<dyn Clock>,
 }
 
@@ -55,7 +58,7 @@ impl InvitationService {
     ) -> Self {
         Self {
             invitations,
-            store,
+            repository: Repository::new(store),
             clock,
         }
     }
@@ -76,23 +79,19 @@ impl InvitationService {
         };
         let hash: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         self.invitations.save(&invitation, &hash).await?;
-        let metadata = context.metadata_for(tenant);
-        let event = NewEvent::new(
-            "TenantAdminInvited",
-            1,
-            json!({
-                "invitation_id": invitation.id,
-                "tenant_id": tenant,
-                "email": invitation.email.as_str(),
-                "expires_at": invitation.expires_at,
-            }),
-            metadata,
-        );
-        self.store
-            .append(
-                &format!("invitation-{}", invitation.id),
-                ExpectedVersion::NoStream,
-                vec![event],
+        let command = InvitationCommand::InviteAdmin(TenantAdminInvited {
+            invitation_id: invitation.id,
+            tenant_id: tenant,
+            email: invitation.email.clone(),
+            expires_at: invitation.expires_at,
+        });
+        self.repository
+            .execute(
+                &invitation.id,
+                vec![command],
+                context,
+                None,
+                Some(Loaded::new_stream()),
             )
             .await
             .context("failed to record the invitation")?;

@@ -6,6 +6,7 @@ pub mod clock;
 pub mod doctor;
 pub mod event_store;
 pub mod invitations;
+pub mod kernel;
 pub mod provisioning;
 pub mod sagas;
 pub mod staff;

@@ -6,10 +6,14 @@
 //! A tour: the value objects first ([`Slug`], [`TenantName`], [`Email`], [`PlanCatalog`]: what
 //! valid input is), then [`TenantStatus`] (the lifecycle), [`TenantCommand`] and
 //! [`TenantState::decide`] (the rules), [`TenantEvent`] and [`events`] (the facts), and
-//! [`TenantState::apply`] / [`TenantState::fold`] (how history becomes state).
+//! [`TenantState::apply`] / [`TenantState::fold`] (how history becomes state). Every aggregate
+//! (tenant, slug claim, staff account, invitation) is written with the [`kernel`].
 
 mod error;
+pub mod invitation;
+pub mod kernel;
 pub mod slug_claim;
+pub mod staff;
 mod tenant;
 mod values;
 
@@ -24,15 +28,20 @@ pub use values::{
     SecretRef, SecretRefError, Slug, SlugError, TenantName, TenantNameError,
 };
 
-/// The payload types of the tenant's events, one struct per event type, and their codec.
+pub use kernel::{
+    Aggregate, DomainEvent, EncodedEvent, EventDecodeError, EventEncodeError, EventPayload,
+};
+
+/// The payload types of the tenant's events, one struct per event type.
 pub mod events {
+    pub use crate::kernel::EventPayload;
     pub use crate::tenant::events::{
-        CertificateIssued, DatabaseProvisioned, DomainActivated, DomainRegistered, EncodedEvent,
-        EventDecodeError, EventPayload, PlanChanged, ProvisioningCompleted, ProvisioningRequested,
-        ProvisioningRetryScheduled, ProvisioningRollbackStarted, ProvisioningRolledBack,
-        ProvisioningStepFailed, QueueProvisioned, RedisNamespaceProvisioned, ResourceReleased,
-        SchemaProvisioned, SharedTenantRegistered, TenantCreated, TenantDeleted,
-        TenantDeletionRequested, TenantMigrationsApplied, TenantReactivated, TenantRenamed,
-        TenantSuspended, WorkerStarted, WorkerStopped,
+        CertificateIssued, DatabaseProvisioned, DomainActivated, DomainRegistered, PlanChanged,
+        ProvisioningCompleted, ProvisioningRequested, ProvisioningRetryScheduled,
+        ProvisioningRollbackStarted, ProvisioningRolledBack, ProvisioningStepFailed,
+        QueueProvisioned, RedisNamespaceProvisioned, ResourceReleased, SchemaProvisioned,
+        SharedTenantRegistered, TenantCreated, TenantDeleted, TenantDeletionRequested,
+        TenantMigrationsApplied, TenantReactivated, TenantRenamed, TenantSuspended, WorkerStarted,
+        WorkerStopped,
     };
 }

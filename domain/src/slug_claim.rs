@@ -6,38 +6,62 @@
 //! Creating a tenant is two appends (claim the slug, then create the tenant), so a crash between
 //! them leaves a claim whose tenant never came to be. Such a claim is *abandoned*: once the claimant
 //! has no stream and the claim is older than [`ABANDONED_AFTER`], another tenant may take it over.
+//!
+//! [`SlugClaim`] is an [`Aggregate`]: its commands are [`SlugClaimCommand`]s, and whether the holder
+//! exists is looked up by the caller before it decides.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::kernel::Aggregate;
 use crate::{Slug, TenantId};
 
 /// How long a claim whose tenant does not exist is kept before another tenant may take it.
 pub const ABANDONED_AFTER: Duration = Duration::seconds(60);
 
-/// An event of a slug's claim stream.
+/// A tenant took the slug.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "event_type", content = "payload")]
-pub enum SlugClaimEvent {
-    SlugClaimed {
-        slug: Slug,
-        tenant_id: TenantId,
-        at: DateTime<Utc>,
-    },
-    SlugReleased {
-        slug: Slug,
-        tenant_id: TenantId,
-        at: DateTime<Utc>,
-    },
+pub struct SlugClaimed {
+    pub slug: Slug,
+    pub tenant_id: TenantId,
+    pub at: DateTime<Utc>,
 }
 
-impl SlugClaimEvent {
-    pub fn event_type(&self) -> &'static str {
-        match self {
-            Self::SlugClaimed { .. } => "SlugClaimed",
-            Self::SlugReleased { .. } => "SlugReleased",
-        }
-    }
+/// The tenant that held the slug gave it up (deleted, or its creation failed), or its abandoned
+/// claim was taken over.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlugReleased {
+    pub slug: Slug,
+    pub tenant_id: TenantId,
+    pub at: DateTime<Utc>,
+}
+
+crate::domain_events! {
+    /// An event of a slug's claim stream (`slug-{slug}`).
+    pub enum SlugClaimEvent;
+    common { slug: Slug, tenant_id: TenantId, at: DateTime<Utc> }
+    tenant: |event| Some(event.tenant_id());
+    SlugClaimed = 1,
+    SlugReleased = 1,
+}
+
+/// What may be done with a slug's claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SlugClaimCommand {
+    /// `tenant` claims the slug. `holder_exists` says whether the current holder (if any) has a
+    /// tenant stream, looked up by the caller.
+    Claim {
+        slug: Slug,
+        tenant: TenantId,
+        holder_exists: bool,
+        at: DateTime<Utc>,
+    },
+    /// `tenant` gives the slug up; only its holder can, anyone else decides nothing.
+    Release {
+        slug: Slug,
+        tenant: TenantId,
+        at: DateTime<Utc>,
+    },
 }
 
 /// Who holds a slug now, and since when.
@@ -58,10 +82,7 @@ impl SlugClaim {
     pub fn fold<'a>(events: impl IntoIterator<Item = &'a SlugClaimEvent>) -> Self {
         let mut claim = Self::default();
         for event in events {
-            claim.holder = match event {
-                SlugClaimEvent::SlugClaimed { tenant_id, at, .. } => Some((*tenant_id, *at)),
-                SlugClaimEvent::SlugReleased { .. } => None,
-            };
+            claim.apply(event);
         }
         claim
     }
@@ -75,20 +96,21 @@ impl SlugClaim {
         holder_exists: bool,
         now: DateTime<Utc>,
     ) -> Result<Vec<SlugClaimEvent>, SlugTaken> {
-        let claimed = SlugClaimEvent::SlugClaimed {
+        let claimed = SlugClaimEvent::from(SlugClaimed {
             slug: slug.clone(),
             tenant_id: tenant,
             at: now,
-        };
+        });
         match self.holder {
             None => Ok(vec![claimed]),
             Some((holder, _)) if holder == tenant => Ok(vec![]),
             Some((holder, since)) if !holder_exists && now - since >= ABANDONED_AFTER => Ok(vec![
-                SlugClaimEvent::SlugReleased {
+                SlugReleased {
                     slug: slug.clone(),
                     tenant_id: holder,
                     at: now,
-                },
+                }
+                .into(),
                 claimed,
             ]),
             Some((holder, _)) => Err(SlugTaken {
@@ -106,13 +128,43 @@ impl SlugClaim {
         now: DateTime<Utc>,
     ) -> Vec<SlugClaimEvent> {
         match self.holder {
-            Some((holder, _)) if holder == tenant => vec![SlugClaimEvent::SlugReleased {
-                slug: slug.clone(),
-                tenant_id: tenant,
-                at: now,
-            }],
+            Some((holder, _)) if holder == tenant => vec![
+                SlugReleased {
+                    slug: slug.clone(),
+                    tenant_id: tenant,
+                    at: now,
+                }
+                .into(),
+            ],
             _ => vec![],
         }
+    }
+}
+
+impl Aggregate for SlugClaim {
+    type Id = Slug;
+    type Command = SlugClaimCommand;
+    type Event = SlugClaimEvent;
+    type Error = SlugTaken;
+    const STREAM_PREFIX: &'static str = "slug-";
+
+    fn decide(&self, command: SlugClaimCommand) -> Result<Vec<SlugClaimEvent>, SlugTaken> {
+        match command {
+            SlugClaimCommand::Claim {
+                slug,
+                tenant,
+                holder_exists,
+                at,
+            } => self.claim(&slug, tenant, holder_exists, at),
+            SlugClaimCommand::Release { slug, tenant, at } => Ok(self.release(&slug, tenant, at)),
+        }
+    }
+
+    fn apply(&mut self, event: &SlugClaimEvent) {
+        self.holder = match event {
+            SlugClaimEvent::SlugClaimed(claimed) => Some((claimed.tenant_id, claimed.at)),
+            SlugClaimEvent::SlugReleased(_) => None,
+        };
     }
 }
 

@@ -9,7 +9,8 @@ use tenantry_domain::events::{
     TenantRenamed, TenantSuspended,
 };
 use tenantry_domain::{
-    DomainError, Email, IsolationModel, ProvisioningStep, TenantCommand, TenantState, TenantStatus,
+    Aggregate, DomainError, DomainEvent, Email, IsolationModel, ProvisioningStep, TenantCommand,
+    TenantState, TenantStatus,
 };
 
 fn created(isolation: IsolationModel) -> TenantCreated {

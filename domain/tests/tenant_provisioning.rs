@@ -10,8 +10,8 @@ use tenantry_domain::events::{
     TenantDeleted, TenantMigrationsApplied,
 };
 use tenantry_domain::{
-    DomainError, IsolationModel, ProvisionedResource, ProvisioningStep, TenantCommand, TenantEvent,
-    TenantState, TenantStatus,
+    Aggregate, DomainError, DomainEvent, IsolationModel, ProvisionedResource, ProvisioningStep,
+    TenantCommand, TenantEvent, TenantState, TenantStatus,
 };
 
 use ProvisioningStep as Step;

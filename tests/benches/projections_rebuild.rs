@@ -12,6 +12,7 @@ use std::time::Instant;
 use sqlx::PgPool;
 use sqlx::types::Json;
 use tenantry_application::event_store::{Checkpoint, EventStore, Upcasters};
+use tenantry_domain::DomainEvent;
 use tenantry_infrastructure::event_store::PgEventStore;
 use tenantry_projections::{RebuildOptions, default_projectors, rebuild};
 use tenantry_tests::TestDb;

@@ -7,14 +7,15 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use tenantry_application::event_store::{
-    Actor, AppendResult, EventMetadata, EventStore, ExpectedVersion,
+    Actor, AppendResult, EventMetadata, EventStore, ExpectedVersion, NewEvent,
 };
 use tenantry_domain::events::{
     CertificateIssued, DomainActivated, DomainRegistered, WorkerStarted, WorkerStopped,
 };
 use tenantry_domain::{
-    CreateTenant, PlanCatalog, ProvisionedResource, ProvisioningStep, ReservedSubdomains,
-    SecretRef, Slug, TenantCommand, TenantEvent, TenantId, TenantName, TenantState,
+    Aggregate, CreateTenant, DomainEvent, PlanCatalog, ProvisionedResource, ProvisioningStep,
+    ReservedSubdomains, SecretRef, Slug, TenantCommand, TenantEvent, TenantId, TenantName,
+    TenantState,
 };
 use uuid::Uuid;
 
@@ -370,8 +371,21 @@ pub fn staff() -> Actor {
     }
 }
 
-/// `events` encoded for the event store, with `metadata` (as the command handlers do).
-pub use tenantry_application::tenants::encode;
+/// `events` encoded for the event store, with `metadata` (as the kernel's repository does).
+pub fn encode(events: &[TenantEvent], metadata: &EventMetadata) -> Vec<NewEvent> {
+    events
+        .iter()
+        .map(|event| {
+            let encoded = event.encode().expect("tenant events encode");
+            NewEvent::new(
+                encoded.event_type,
+                encoded.schema_version,
+                encoded.payload,
+                metadata.clone(),
+            )
+        })
+        .collect()
+}
 
 /// Appends one decision of `tenant` as the application would (expected version checked).
 pub async fn append(

@@ -457,10 +457,10 @@ async fn a_command_from_a_kept_state_is_decided_again_when_the_stream_moved_on()
         name: name.into(),
         ..CreateTenantInput::default()
     };
-    let provision = |_: &_| {
-        Ok(vec![TenantCommand::RequestProvisioning {
+    let provision = || {
+        vec![TenantCommand::RequestProvisioning {
             at: chrono::Utc::now(),
-        }])
+        }]
     };
     let types = |stream: String| {
         let pool = db.pool.clone();
@@ -481,11 +481,11 @@ async fn a_command_from_a_kept_state_is_decided_again_when_the_stream_moved_on()
         .await
         .unwrap();
     let known = tenants.load(current.tenant_id).await.unwrap();
-    let (outcome, after) = tenants
-        .execute_from(Some(known), current.tenant_id, &context, None, provision)
+    let after = tenants
+        .execute_from(Some(known), current.tenant_id, provision(), None, &context)
         .await
         .expect("appended from the kept state");
-    assert_eq!(outcome.version, 2);
+    assert_eq!(after.version, 2);
     let loaded = tenants.load(current.tenant_id).await.unwrap();
     assert_eq!(
         (after.state, after.position),
@@ -501,7 +501,7 @@ async fn a_command_from_a_kept_state_is_decided_again_when_the_stream_moved_on()
         .await
         .unwrap();
     let refused = tenants
-        .execute_from(Some(stale), moved.tenant_id, &context, None, provision)
+        .execute_from(Some(stale), moved.tenant_id, provision(), None, &context)
         .await;
     assert!(
         matches!(refused, Err(CommandError::Rejected(_))),

@@ -5,7 +5,7 @@
 use anyhow::Context;
 use futures::StreamExt;
 use tenantry_application::event_store::{Checkpoint, EventStore, RecordedEvent};
-use tenantry_domain::{TenantEvent, TenantId, TenantState};
+use tenantry_domain::{DomainEvent, TenantEvent, TenantId, TenantState};
 
 use crate::Settings;
 
@@ -108,9 +108,7 @@ async fn replay(settings: &Settings, stream: &str, until: Option<u64>) -> anyhow
     if TenantId::from_stream_id(stream).is_some() {
         let decoded = events
             .iter()
-            .map(|e| {
-                TenantEvent::decode_versioned(&e.event_type, e.schema_version, e.payload.clone())
-            })
+            .map(|e| TenantEvent::decode(&e.event_type, e.schema_version, e.payload.clone()))
             .collect::<Result<Vec<_>, _>>()
             .context("failed to decode the tenant's events")?;
         let last = events.last().map_or(0, |e| e.position);

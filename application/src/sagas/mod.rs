@@ -13,7 +13,11 @@
 //! [`SagaRunner`] runs the saga for many tenants at once (bounded), as one instance across
 //! processes (a [`Lease`]), woken by new events and by a periodic sweep of the tenants the read
 //! models say are in flight ([`SagaWork`]); the commands of its own process hint it directly
-//! ([`SagaHints`]).
+//! ([`SagaHints`], an observer of the tenant repository's appends).
+//!
+//! Everything the saga appends carries the correlation id of the request that started the work
+//! and, as causation, the id of the event it reacted to; its actor is `saga:provisioning`, or
+//! `saga:deletion` while it deletes.
 
 mod backoff;
 mod hints;
@@ -26,3 +30,14 @@ pub use hints::SagaHints;
 pub use ports::{Lease, SagaWork};
 pub use runner::{SagaConfig, SagaHandle, SagaRunner};
 pub use tenant::{Outcome, SagaError, TenantSaga};
+
+use tenantry_domain::EventPayload;
+use tenantry_domain::events::{ProvisioningRequested, TenantCreated, TenantDeletionRequested};
+
+/// The event types that start the sagas' work on a tenant: a tenant needs the saga at once after
+/// one, and everything the saga appends for that work carries its correlation.
+pub const STARTERS: [&str; 3] = [
+    TenantCreated::EVENT_TYPE,
+    ProvisioningRequested::EVENT_TYPE,
+    TenantDeletionRequested::EVENT_TYPE,
+];

@@ -14,15 +14,8 @@ use tenantry_domain::TenantId;
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
-use super::{Lease, Outcome, SagaWork, TenantSaga};
+use super::{Lease, Outcome, STARTERS, SagaWork, TenantSaga};
 use crate::event_store::{EventStore, RecordedEvent};
-
-/// Event types after which a tenant needs the saga at once.
-const STARTERS: [&str; 3] = [
-    "TenantCreated",
-    "ProvisioningRequested",
-    "TenantDeletionRequested",
-];
 
 #[derive(Debug, Clone)]
 pub struct SagaConfig {

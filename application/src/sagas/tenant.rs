@@ -4,13 +4,24 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use tenantry_domain::{ProvisioningStep, Tenant, TenantCommand, TenantId, TenantStatus};
+use tenantry_domain::{
+    ProvisioningStep, Tenant, TenantCommand, TenantId, TenantState, TenantStatus,
+};
 
-use super::Backoff;
+use super::{Backoff, STARTERS};
 use crate::clock::Clock;
 use crate::event_store::Actor;
+use crate::kernel::{CommandContext, Loaded};
 use crate::provisioning::{FaultPoint, Faults, ProvisionError, Provisioner, TenantSpec};
-use crate::tenants::{CommandContext, CommandError, Loaded, TenantService};
+use crate::tenants::{CommandError, TenantService};
+
+/// A tenant as the saga loaded it, or as its last append left it.
+type Known = Loaded<TenantState>;
+
+/// The saga's actor names: deletion releases a `deleting` tenant; provisioning does the rest
+/// (including the rollback of a failed attempt).
+const PROVISIONING: &str = "provisioning";
+const DELETION: &str = "deletion";
 
 /// Turns of one drive; a tenant needs about two per step.
 const MAX_TURNS: usize = 64;
@@ -18,7 +29,7 @@ const MAX_TURNS: usize = 64;
 /// What a turn of a drive leads to.
 enum Turn {
     /// Take the next turn, from this state (`None`: load the tenant).
-    Continue(Option<Box<Loaded>>),
+    Continue(Option<Box<Known>>),
     /// Stop driving for now.
     Wait(Outcome),
 }
@@ -70,24 +81,36 @@ impl TenantSaga {
         }
     }
 
-    fn context() -> CommandContext {
-        CommandContext::new(Actor::Saga {
-            name: "provisioning".into(),
-        })
+    /// The context of what the saga appends in reaction to `known`'s last event: that event is
+    /// the causation, and the correlation is that of the request that started the work (the
+    /// latest `TenantCreated`, `ProvisioningRequested` or `TenantDeletionRequested`), however many
+    /// steps, retries and operator changes came since.
+    fn context(known: &Known) -> CommandContext {
+        let name = match known.state.status() {
+            Some(TenantStatus::Deleting | TenantStatus::Deleted) => DELETION,
+            _ => PROVISIONING,
+        };
+        let actor = Actor::Saga { name: name.into() };
+        match (known.latest_of(&STARTERS), known.last) {
+            (Some(started), Some(last)) => {
+                CommandContext::caused_by(actor, started.correlation_id, last)
+            }
+            _ => CommandContext::new(actor),
+        }
     }
 
     /// Advances `tenant` until it is at rest or waits for a retry. `release_failures`: how many
     /// times in a row releasing this tenant's resources has failed (kept by the caller), for the
     /// backoff of releases, which are retried for as long as it takes.
+    #[tracing::instrument(skip_all, fields(tenant_id = %tenant), err(Display))]
     pub async fn drive(
         &self,
         tenant: TenantId,
         release_failures: &mut u32,
     ) -> Result<Outcome, SagaError> {
-        let context = Self::context();
         // The tenant as the last turn's append left it: the next turn starts from it instead of
         // loading the stream again (an append from a stale state is refused and decided again).
-        let mut known: Option<Loaded> = None;
+        let mut known: Option<Known> = None;
         // A bound, so that a refusal the saga does not foresee cannot spin it.
         for _ in 0..MAX_TURNS {
             let loaded = match known.take() {
@@ -102,18 +125,23 @@ impl TenantSaga {
                     // Provisioning starts by itself once a tenant is created.
                     let at = self.clock.now();
                     let command = TenantCommand::RequestProvisioning { at };
-                    self.record(tenant, &context, Some(&loaded), vec![command])
-                        .await?
+                    self.record(&loaded, vec![command]).await?
                 }
-                TenantStatus::Provisioning => match self.provision_next(&loaded, &context).await? {
+                TenantStatus::Provisioning => match self.provision_next(&loaded).await? {
                     Turn::Continue(known) => known.map(|known| *known),
                     Turn::Wait(outcome) => return Ok(outcome),
                 },
                 TenantStatus::RollingBack | TenantStatus::Deleting => {
-                    let released = match self.release_all(&loaded, &context).await {
-                        Ok(released) => {
+                    let released = match self.release_all(&loaded).await {
+                        Ok(Some(released)) => {
                             *release_failures = 0;
                             released
+                        }
+                        // The tenant moved on meanwhile: decide again from a fresh load.
+                        Ok(None) => {
+                            *release_failures = 0;
+                            known = None;
+                            continue;
                         }
                         Err(error) => {
                             *release_failures += 1;
@@ -125,18 +153,16 @@ impl TenantSaga {
                     let at = self.clock.now();
                     if current.status == TenantStatus::RollingBack {
                         let command = TenantCommand::CompleteRollback { at };
-                        self.record(tenant, &context, released.as_ref(), vec![command])
-                            .await?
+                        self.record(&released, vec![command]).await?
                     } else {
                         let command = TenantCommand::MarkDeleted { at };
-                        let known = self
-                            .record(tenant, &context, released.as_ref(), vec![command])
-                            .await?;
+                        let deleted = self.record(&released, vec![command]).await?;
                         // The slug may be taken by a new tenant now.
+                        let context = Self::context(deleted.as_ref().unwrap_or(&released));
                         self.tenants
                             .release_slug(&current.slug, tenant, &context)
                             .await?;
-                        known
+                        deleted
                     }
                 }
                 TenantStatus::Active
@@ -150,11 +176,7 @@ impl TenantSaga {
     }
 
     /// Runs the next step of a `provisioning` tenant, or completes it.
-    async fn provision_next(
-        &self,
-        loaded: &Loaded,
-        context: &CommandContext,
-    ) -> Result<Turn, SagaError> {
+    async fn provision_next(&self, loaded: &Known) -> Result<Turn, SagaError> {
         let Some(tenant) = loaded.state.tenant() else {
             return Ok(Turn::Continue(None));
         };
@@ -162,9 +184,7 @@ impl TenantSaga {
         let now = self.clock.now();
         let Some(step) = tenant.next_step() else {
             let command = TenantCommand::CompleteProvisioning { at: now };
-            let known = self
-                .record(id, context, Some(loaded), vec![command])
-                .await?;
+            let known = self.record(loaded, vec![command]).await?;
             return Ok(Turn::Continue(known.map(Box::new)));
         };
         if let Some(retry_at) = tenant.provisioning.next_retry_at
@@ -186,9 +206,7 @@ impl TenantSaga {
                 metrics::histogram!("tenantry_provisioning_step_duration_seconds", "step" => step.as_str(), "outcome" => "ok")
                     .record(seconds);
                 let command = TenantCommand::RecordStepSucceeded { resource, at };
-                let known = self
-                    .record(id, context, Some(loaded), vec![command])
-                    .await?;
+                let known = self.record(loaded, vec![command]).await?;
                 self.faults.checkpoint(FaultPoint::AfterRecord, id, step);
                 Ok(Turn::Continue(known.map(Box::new)))
             }
@@ -197,7 +215,7 @@ impl TenantSaga {
                     .record(seconds);
                 metrics::counter!("tenantry_provisioning_step_failures_total", "step" => step.as_str())
                     .increment(1);
-                self.failed(tenant, loaded, step, error, at, context).await
+                self.failed(tenant, loaded, step, error, at).await
             }
         }
     }
@@ -207,11 +225,10 @@ impl TenantSaga {
     async fn failed(
         &self,
         tenant: &Tenant,
-        loaded: &Loaded,
+        loaded: &Known,
         step: ProvisioningStep,
         error: ProvisionError,
         at: DateTime<Utc>,
-        context: &CommandContext,
     ) -> Result<Turn, SagaError> {
         let tries = tenant
             .provisioning
@@ -237,9 +254,7 @@ impl TenantSaga {
         } else {
             TenantCommand::ScheduleRetry { step, retry_at, at }
         });
-        let known = self
-            .record(tenant.id, context, Some(loaded), commands)
-            .await?;
+        let known = self.record(loaded, commands).await?;
         Ok(if give_up {
             Turn::Continue(known.map(Box::new))
         } else {
@@ -250,16 +265,12 @@ impl TenantSaga {
     /// Releases everything the tenant's isolation model may have made, in reverse order, and
     /// records `ResourceReleased` for what the tenant held. Steps never recorded are released too:
     /// a step can have done its work and crashed before its event. Gives the tenant as the last
-    /// record left it.
-    async fn release_all(
-        &self,
-        loaded: &Loaded,
-        context: &CommandContext,
-    ) -> Result<Option<Loaded>, SagaError> {
+    /// record left it, or `None` when the tenant moved on meanwhile.
+    async fn release_all(&self, loaded: &Known) -> Result<Option<Known>, SagaError> {
         let Some(tenant) = loaded.state.tenant() else {
             return Ok(None);
         };
-        let mut known = Some(loaded.clone());
+        let mut known = loaded.clone();
         for &step in ProvisioningStep::sequence(tenant.isolation).iter().rev() {
             self.provisioner
                 .release(tenant.id, step)
@@ -270,34 +281,35 @@ impl TenantSaga {
             if tenant.resources.contains_key(&step) {
                 let at = self.clock.now();
                 let command = TenantCommand::RecordResourceReleased { step, at };
-                known = self
-                    .record(tenant.id, context, known.as_ref(), vec![command])
-                    .await?;
+                match self.record(&known, vec![command]).await? {
+                    Some(next) => known = next,
+                    None => return Ok(None),
+                }
             }
         }
-        Ok(known)
+        Ok(Some(known))
     }
 
-    /// Appends what `commands` decide, starting from `from` (the tenant as the saga last had it;
-    /// `None`: load it), and gives the tenant as the append left it. A refusal because the tenant
-    /// moved on meanwhile (an operator deleted it while a step ran, a late step success arrived
-    /// during a rollback) is not an error: it gives `None`, and the next turn loads the tenant
-    /// and decides from the new state.
+    /// Appends what `commands` decide, starting from `from` (the tenant as the saga last had it),
+    /// in reaction to its last event, and gives the tenant as the append left it. A refusal
+    /// because the tenant moved on meanwhile (an operator deleted it while a step ran, a late step
+    /// success arrived during a rollback) is not an error: it gives `None`, and the next turn
+    /// loads the tenant and decides from the new state.
     async fn record(
         &self,
-        tenant: TenantId,
-        context: &CommandContext,
-        from: Option<&Loaded>,
+        from: &Known,
         commands: Vec<TenantCommand>,
-    ) -> Result<Option<Loaded>, SagaError> {
+    ) -> Result<Option<Known>, SagaError> {
+        let Some(tenant) = from.state.tenant().map(|t| t.id) else {
+            return Ok(None);
+        };
+        let context = Self::context(from);
         match self
             .tenants
-            .execute_from(from.cloned(), tenant, context, None, |_| {
-                Ok(commands.clone())
-            })
+            .execute_from(Some(from.clone()), tenant, commands, None, &context)
             .await
         {
-            Ok((_, loaded)) => Ok(Some(loaded)),
+            Ok(loaded) => Ok(Some(loaded)),
             Err(CommandError::Rejected(refused)) => {
                 tracing::info!(%tenant, %refused, "the tenant moved on; reconsidering");
                 Ok(None)

@@ -8,10 +8,12 @@ use chrono::Utc;
 use tenantry_domain::{Email, EmailError};
 use uuid::Uuid;
 
-use super::events::{STAFF_ACCOUNT_CREATED, StaffAccountCreated, staff_stream};
+use tenantry_domain::staff::{StaffAccountState, StaffCommand};
+
 use super::password::{self, NewPassword, PasswordPolicyError};
 use super::port::{StaffAccount, StaffAccounts, StaffError, StoredStaff};
-use crate::event_store::{EventMetadata, EventStore, ExpectedVersion, NewEvent};
+use crate::event_store::{Actor, EventStore};
+use crate::kernel::{CommandContext, Loaded, Repository};
 
 /// Why a staff account was not created.
 #[derive(Debug, thiserror::Error)]
@@ -40,12 +42,15 @@ impl From<StaffError> for CreateStaffError {
 #[derive(Clone)]
 pub struct StaffService {
     accounts: Arc<dyn StaffAccounts>,
-    store: Arc<dyn EventStore>,
+    staff: Repository<StaffAccountState>,
 }
 
 impl StaffService {
     pub fn new(accounts: Arc<dyn StaffAccounts>, store: Arc<dyn EventStore>) -> Self {
-        Self { accounts, store }
+        Self {
+            accounts,
+            staff: Repository::new(store),
+        }
     }
 
     /// Creates an account and records `StaffAccountCreated` (actor: system) in its stream
@@ -85,17 +90,17 @@ impl StaffService {
     }
 
     async fn record_created(&self, account: &StaffAccount) -> anyhow::Result<()> {
-        let payload = serde_json::to_value(StaffAccountCreated {
+        let command = StaffCommand::Create {
             staff_id: account.id,
             email: account.email.clone(),
-        })
-        .context("failed to encode StaffAccountCreated")?;
-        let event = NewEvent::new(STAFF_ACCOUNT_CREATED, 1, payload, EventMetadata::system());
-        self.store
-            .append(
-                &staff_stream(account.id),
-                ExpectedVersion::NoStream,
-                vec![event],
+        };
+        self.staff
+            .execute(
+                &account.id,
+                vec![command],
+                &CommandContext::new(Actor::System),
+                None,
+                Some(Loaded::new_stream()),
             )
             .await
             .context("failed to record StaffAccountCreated")?;

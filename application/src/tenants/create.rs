@@ -2,12 +2,13 @@
 //! Provisioning then starts by itself (the provisioning saga reacts to `TenantCreated`).
 
 use tenantry_domain::{
-    CreateTenant, Email, IsolationModel, Slug, TenantCommand, TenantId, TenantName, TenantState,
+    CreateTenant, Email, IsolationModel, Slug, TenantCommand, TenantId, TenantName,
 };
 use uuid::Uuid;
 
+use super::execute::outcome;
 use super::{CommandContext, CommandError, CommandOutcome, InvalidInput, TenantService};
-use crate::event_store::EventStoreError;
+use crate::kernel::Loaded;
 
 /// The raw fields of a create request, as the API and CLI receive them.
 #[derive(Debug, Clone, Default)]
@@ -23,6 +24,7 @@ pub struct CreateTenantInput {
 }
 
 impl TenantService {
+    #[tracing::instrument(skip_all, fields(correlation_id = %context.correlation_id), err(Display))]
     pub async fn create(
         &self,
         input: CreateTenantInput,
@@ -33,31 +35,23 @@ impl TenantService {
         let slug = command.slug.clone();
         self.claim_slug(&slug, tenant, context).await?;
 
-        let events = TenantState::default()
-            .decide(TenantCommand::Create(command))
-            .map_err(CommandError::Rejected)?;
-        match self.save(tenant, 0, &events, context).await {
-            Ok(appended) => {
-                self.hint_saga(tenant);
-                Ok(CommandOutcome {
-                    tenant_id: tenant,
-                    slug: slug.to_string(),
-                    status: TenantState::fold(&events)
-                        .status()
-                        .unwrap_or(tenantry_domain::TenantStatus::Pending),
-                    version: appended.stream_version,
-                    position: appended.last.position,
-                })
-            }
+        let created = self
+            .execute_from(
+                Some(Loaded::new_stream()),
+                tenant,
+                vec![TenantCommand::Create(command)],
+                None,
+                context,
+            )
+            .await;
+        match created {
+            Ok(loaded) => outcome(tenant, &loaded),
             Err(error) => {
                 // Best effort: a claim left behind is taken over once abandoned anyway.
                 if let Err(release) = self.release_slug(&slug, tenant, context).await {
                     tracing::warn!(%slug, error = %release, "failed to release the slug of a tenant not created");
                 }
-                Err(match error {
-                    EventStoreError::Conflict { .. } => CommandError::Contended,
-                    other => other.into(),
-                })
+                Err(error)
             }
         }
     }

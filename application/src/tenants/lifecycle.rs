@@ -24,23 +24,14 @@ impl TenantService {
             .transpose()
             .map_err(|e| InvalidInput::from_field(&e))?;
         let at = self.clock.now();
-        self.execute(tenant, context, if_match, |_| {
-            let mut commands = Vec::new();
-            if let Some(name) = &name {
-                commands.push(TenantCommand::Rename {
-                    name: name.clone(),
-                    at,
-                });
-            }
-            if let Some(plan) = &plan {
-                commands.push(TenantCommand::ChangePlan {
-                    plan: plan.clone(),
-                    at,
-                });
-            }
-            Ok(commands)
-        })
-        .await
+        let mut commands = Vec::new();
+        if let Some(name) = name {
+            commands.push(TenantCommand::Rename { name, at });
+        }
+        if let Some(plan) = plan {
+            commands.push(TenantCommand::ChangePlan { plan, at });
+        }
+        self.execute(tenant, commands, if_match, context).await
     }
 
     /// Starts provisioning a pending tenant, or retries a failed one.
@@ -50,11 +41,8 @@ impl TenantService {
         context: &CommandContext,
     ) -> Result<CommandOutcome, CommandError> {
         let at = self.clock.now();
-        let outcome = self
-            .run(tenant, context, TenantCommand::RequestProvisioning { at })
-            .await?;
-        self.hint_saga(tenant);
-        Ok(outcome)
+        self.run(tenant, context, TenantCommand::RequestProvisioning { at })
+            .await
     }
 
     pub async fn suspend(
@@ -86,15 +74,12 @@ impl TenantService {
         context: &CommandContext,
     ) -> Result<CommandOutcome, CommandError> {
         let at = self.clock.now();
-        let outcome = self
-            .run(
-                tenant,
-                context,
-                TenantCommand::RequestDeletion { reason, at },
-            )
-            .await?;
-        self.hint_saga(tenant);
-        Ok(outcome)
+        self.run(
+            tenant,
+            context,
+            TenantCommand::RequestDeletion { reason, at },
+        )
+        .await
     }
 
     /// Runs one command, decided again on each attempt.
@@ -104,7 +89,6 @@ impl TenantService {
         context: &CommandContext,
         command: TenantCommand,
     ) -> Result<CommandOutcome, CommandError> {
-        self.execute(tenant, context, None, |_| Ok(vec![command.clone()]))
-            .await
+        self.execute(tenant, vec![command], None, context).await
     }
 }

@@ -1,32 +1,26 @@
-//! The tenant command handlers: each loads the Tenant aggregate from its stream, lets the domain
-//! decide, and appends the decided events with the expected version, retrying a bounded number of
-//! times when another writer got there first. Callers (the HTTP API, the CLI, the sagas) pass raw
-//! input; the handlers parse it into the domain's value objects, so every caller gets the same
-//! answers to bad input.
+//! The tenant command handlers: each parses raw input into the domain's value objects and runs the
+//! Tenant aggregate's commands through the kernel's [`Repository`] (load, decide, append with the
+//! expected version, decide again when another writer got there first). Callers (the HTTP API, the
+//! CLI, the sagas) pass raw input, so every caller gets the same answers to bad input.
 
-mod context;
 mod create;
 mod error;
 mod execute;
 mod lifecycle;
 mod slugs;
-mod stream;
 
-pub use context::CommandContext;
+pub use crate::kernel::CommandContext;
 pub use create::CreateTenantInput;
 pub use error::{CommandError, InvalidInput};
-pub use stream::{Loaded, encode};
 
 use std::sync::Arc;
 
-use tenantry_domain::{PlanCatalog, ReservedSubdomains, TenantId, TenantStatus};
+use tenantry_domain::slug_claim::SlugClaim;
+use tenantry_domain::{PlanCatalog, ReservedSubdomains, TenantId, TenantState, TenantStatus};
 
 use crate::clock::Clock;
 use crate::event_store::EventStore;
-use crate::sagas::SagaHints;
-
-/// How often a command is decided again after a concurrent append to the same stream.
-const MAX_ATTEMPTS: usize = 5;
+use crate::kernel::{AppendObserver, Loaded, Repository};
 
 /// What a command left behind: the tenant's stream version and the global position of its last
 /// event (what `min_position` waits for).
@@ -42,12 +36,11 @@ pub struct CommandOutcome {
 /// The tenant command handlers and what they need.
 #[derive(Clone)]
 pub struct TenantService {
-    store: Arc<dyn EventStore>,
+    tenants: Repository<TenantState>,
+    claims: Repository<SlugClaim>,
     clock: Arc<dyn Clock>,
     catalog: PlanCatalog,
     reserved: ReservedSubdomains,
-    /// Told of the tenants that commands gave saga work to, when this process runs the saga.
-    saga_hints: Option<SagaHints>,
 }
 
 impl TenantService {
@@ -58,28 +51,32 @@ impl TenantService {
         reserved: ReservedSubdomains,
     ) -> Self {
         Self {
-            store,
+            tenants: Repository::new(store.clone()),
+            claims: Repository::new(store),
             clock,
             catalog,
             reserved,
-            saga_hints: None,
         }
     }
 
-    /// Tells `hints` of every tenant that a command gives saga work to (creation, provisioning,
-    /// deletion), once the command's events are stored.
-    pub fn with_saga_hints(mut self, hints: SagaHints) -> Self {
-        self.saga_hints = Some(hints);
+    /// Tells `observer` of every append to a tenant's stream, once it is stored (the saga runner
+    /// of this process hears of new work that way).
+    pub fn observed_by(mut self, observer: Arc<dyn AppendObserver>) -> Self {
+        self.tenants = self.tenants.observed_by(observer);
         self
-    }
-
-    fn hint_saga(&self, tenant: TenantId) {
-        if let Some(hints) = &self.saga_hints {
-            hints.wanted(tenant);
-        }
     }
 
     pub fn catalog(&self) -> &PlanCatalog {
         &self.catalog
+    }
+
+    /// The tenant's state now, folded from its stream (empty when there is no such tenant).
+    pub async fn state(&self, tenant: TenantId) -> anyhow::Result<TenantState> {
+        Ok(self.load(tenant).await?.state)
+    }
+
+    /// The tenant now, with its stream's version, last position and last event.
+    pub async fn load(&self, tenant: TenantId) -> anyhow::Result<Loaded<TenantState>> {
+        self.tenants.load(&tenant).await
     }
 }

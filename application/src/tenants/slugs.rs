@@ -1,18 +1,16 @@
 //! Claiming and releasing slugs through their claim streams (`slug-{slug}`), so that two creates
-//! with one slug at the same instant cannot both win: see `tenantry_domain::slug_claim`.
+//! with one slug at the same instant cannot both win: see `tenantry_domain::slug_claim`. Each
+//! attempt looks up whether the current holder's tenant exists before the claim decides, so the
+//! retry loop is this handler's own, around the repository's single attempt.
 
-use anyhow::Context;
-use chrono::{DateTime, Utc};
-use tenantry_domain::slug_claim::{SlugClaim, SlugClaimEvent};
-use tenantry_domain::{Slug, TenantId};
+use tenantry_domain::slug_claim::{SlugClaimCommand, SlugTaken};
+use tenantry_domain::{Aggregate, Slug, TenantId, TenantState};
 
-use super::stream::read_whole;
-use super::{CommandContext, CommandError, MAX_ATTEMPTS, TenantService};
-use crate::event_store::{EventStoreError, ExpectedVersion, NewEvent};
+use super::{CommandContext, CommandError, TenantService};
+use crate::kernel::TryError;
 
-fn stream_of(slug: &Slug) -> String {
-    format!("slug-{slug}")
-}
+/// How often a claim is decided again after a concurrent append to its stream.
+const MAX_ATTEMPTS: usize = 5;
 
 impl TenantService {
     /// Makes `tenant` the holder of `slug`, or says who holds it.
@@ -22,12 +20,7 @@ impl TenantService {
         tenant: TenantId,
         context: &CommandContext,
     ) -> Result<(), CommandError> {
-        self.update_claim(slug, tenant, context, |claim, holder_exists, now| {
-            claim
-                .claim(slug, tenant, holder_exists, now)
-                .map_err(|taken| CommandError::SlugTaken(taken.slug.to_string()))
-        })
-        .await
+        self.update_claim(slug, tenant, context, true).await
     }
 
     /// Gives `slug` up, if `tenant` holds it (after the tenant's deletion, or when its creation
@@ -38,86 +31,59 @@ impl TenantService {
         tenant: TenantId,
         context: &CommandContext,
     ) -> Result<(), CommandError> {
-        self.update_claim(slug, tenant, context, |claim, _, now| {
-            Ok(claim.release(slug, tenant, now))
-        })
-        .await
+        self.update_claim(slug, tenant, context, false).await
     }
 
-    /// Reads the slug's claim, decides (knowing whether another holder's tenant exists), appends
-    /// with the expected version; again on a race.
+    /// Loads the slug's claim, looks up whether another holder's tenant exists, decides and
+    /// appends with the expected version; again on a race.
     async fn update_claim(
         &self,
         slug: &Slug,
         tenant: TenantId,
         context: &CommandContext,
-        decide: impl Fn(&SlugClaim, bool, DateTime<Utc>) -> Result<Vec<SlugClaimEvent>, CommandError>,
+        claim: bool,
     ) -> Result<(), CommandError> {
         for _ in 0..MAX_ATTEMPTS {
-            let (claim, version) = self.slug_claim(slug).await?;
-            let holder_exists = match claim.holder {
-                Some((holder, _)) if holder != tenant => !self
-                    .store
-                    .read_stream(&holder.stream_id(), 1, 1)
-                    .await?
-                    .is_empty(),
-                _ => true,
+            let loaded = self.claims.load(slug).await?;
+            let at = self.clock.now();
+            let command = if claim {
+                let holder_exists = match loaded.state.holder {
+                    // One event tells whether the holder's stream exists.
+                    Some((holder, _)) if holder != tenant => !self
+                        .claims
+                        .store()
+                        .read_stream(&TenantState::stream_id(&holder), 1, 1)
+                        .await
+                        .map_err(anyhow::Error::new)?
+                        .is_empty(),
+                    _ => true,
+                };
+                SlugClaimCommand::Claim {
+                    slug: slug.clone(),
+                    tenant,
+                    holder_exists,
+                    at,
+                }
+            } else {
+                SlugClaimCommand::Release {
+                    slug: slug.clone(),
+                    tenant,
+                    at,
+                }
             };
-            let events = decide(&claim, holder_exists, self.clock.now())?;
             match self
-                .append_claim(slug, version, &events, tenant, context)
+                .claims
+                .try_execute(slug, loaded, vec![command], context)
                 .await
             {
-                Ok(()) => return Ok(()),
-                Err(EventStoreError::Conflict { .. }) => continue,
-                Err(other) => return Err(other.into()),
+                Ok(_) => return Ok(()),
+                Err(TryError::Conflict { .. }) => continue,
+                Err(TryError::Rejected(SlugTaken { slug, .. })) => {
+                    return Err(CommandError::SlugTaken(slug.to_string()));
+                }
+                Err(TryError::Internal(error)) => return Err(CommandError::Internal(error)),
             }
         }
         Err(CommandError::Contended)
-    }
-
-    async fn slug_claim(&self, slug: &Slug) -> Result<(SlugClaim, u64), CommandError> {
-        let stored = read_whole(self, &stream_of(slug)).await?;
-        let version = stored.last().map_or(0, |e| e.stream_version);
-        let events = stored
-            .into_iter()
-            .map(|e| {
-                serde_json::from_value::<SlugClaimEvent>(
-                    serde_json::json!({"event_type": e.event_type, "payload": e.payload}),
-                )
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .with_context(|| format!("the claim stream of slug {slug} is unreadable"))?;
-        Ok((SlugClaim::fold(&events), version))
-    }
-
-    async fn append_claim(
-        &self,
-        slug: &Slug,
-        version: u64,
-        events: &[SlugClaimEvent],
-        tenant: TenantId,
-        context: &CommandContext,
-    ) -> Result<(), EventStoreError> {
-        if events.is_empty() {
-            return Ok(());
-        }
-        let metadata = context.metadata_for(tenant);
-        let new_events = events
-            .iter()
-            .map(|event| {
-                let mut json = serde_json::to_value(event).unwrap_or_default();
-                let payload = json["payload"].take();
-                NewEvent::new(event.event_type(), 1, payload, metadata.clone())
-            })
-            .collect();
-        self.store
-            .append(
-                &stream_of(slug),
-                ExpectedVersion::Exact(version),
-                new_events,
-            )
-            .await
-            .map(|_| ())
     }
 }

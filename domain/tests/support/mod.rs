@@ -6,9 +6,9 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use tenantry_domain::{
-    CreateTenant, DomainError, Email, IsolationModel, Plan, PlanCatalog, ProvisionedResource,
-    ProvisioningStep, ReservedSubdomains, SecretRef, Slug, TenantCommand, TenantEvent, TenantId,
-    TenantName, TenantState, TenantStatus,
+    Aggregate, CreateTenant, DomainError, Email, IsolationModel, Plan, PlanCatalog,
+    ProvisionedResource, ProvisioningStep, ReservedSubdomains, SecretRef, Slug, TenantCommand,
+    TenantEvent, TenantId, TenantName, TenantState, TenantStatus,
 };
 use uuid::Uuid;
 

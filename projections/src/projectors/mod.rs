@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use tenantry_application::event_store::RecordedEvent;
-use tenantry_domain::TenantEvent;
+use tenantry_domain::{DomainEvent, TenantEvent};
 
 pub use audit_log::AuditLog;
 pub use provisioning_steps::ProvisioningSteps;
@@ -44,7 +44,7 @@ pub const ALL: &[&str] = &[
 
 /// The tenant event in a stored event (already upcast by the store).
 pub(crate) fn decode(event: &RecordedEvent) -> anyhow::Result<TenantEvent> {
-    TenantEvent::decode_versioned(
+    TenantEvent::decode(
         &event.event_type,
         event.schema_version,
         event.payload.clone(),

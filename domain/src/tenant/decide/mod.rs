@@ -8,7 +8,7 @@
 mod lifecycle;
 mod provisioning;
 
-use super::{Tenant, TenantCommand, TenantEvent, TenantState};
+use super::{Tenant, TenantCommand, TenantEvent, TenantId, TenantState};
 use crate::DomainError;
 
 type Decision = Result<Vec<TenantEvent>, DomainError>;
@@ -41,25 +41,21 @@ impl TenantState {
             (Some(tenant), command) => decide_for(tenant, command),
         }
     }
+}
 
-    /// Decides `commands` one after another, each seeing the events of those before it, and
-    /// returns all their events, or the first refusal. For the application layer to append several
-    /// decisions as one unit, e.g. create a tenant and request its provisioning, so that no crash
-    /// can leave the first without the second.
-    pub fn decide_all<I>(&self, commands: I) -> Decision
-    where
-        I: IntoIterator<Item = TenantCommand>,
-    {
-        let mut state = self.clone();
-        let mut decided = Vec::new();
-        for command in commands {
-            let events = state.decide(command)?;
-            for event in &events {
-                state.apply_mut(event);
-            }
-            decided.extend(events);
-        }
-        Ok(decided)
+impl crate::kernel::Aggregate for TenantState {
+    type Id = TenantId;
+    type Command = TenantCommand;
+    type Event = TenantEvent;
+    type Error = DomainError;
+    const STREAM_PREFIX: &'static str = TenantId::STREAM_PREFIX;
+
+    fn decide(&self, command: TenantCommand) -> Decision {
+        TenantState::decide(self, command)
+    }
+
+    fn apply(&mut self, event: &TenantEvent) {
+        self.apply_mut(event);
     }
 }
 

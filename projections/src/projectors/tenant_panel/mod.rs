@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use sqlx::types::Json;
 use sqlx::{PgConnection, Postgres, Transaction};
 use tenantry_application::event_store::RecordedEvent;
-use tenantry_domain::TenantEvent;
+use tenantry_domain::{DomainEvent, TenantEvent};
 use uuid::Uuid;
 
 use self::row::PanelRow;
