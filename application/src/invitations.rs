@@ -64,6 +64,11 @@ impl InvitationService {
     }
 
     /// Issues an invitation of `email` to be `tenant`'s first admin; returns it with its token.
+    #[tracing::instrument(
+        skip_all,
+        fields(tenant_id = %tenant, correlation_id = %context.correlation_id),
+        err(Display)
+    )]
     pub async fn issue_admin(
         &self,
         tenant: TenantId,

@@ -139,6 +139,22 @@ where
     }
 }
 
+/// Polls `check` until it gives a value (panics after 60 s, saying `what` never happened).
+async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "{what} never happened");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_isolation_model_provisions_works_and_is_deleted_without_a_trace() {
     let s = Saga::spawn("", 5, 100).await;
@@ -273,6 +289,154 @@ async fn a_step_that_always_fails_rolls_back_and_leaves_nothing() {
     s.assert_no_drift().await;
     // A failed tenant can be deleted.
     s.delete_and_wait(id).await;
+}
+
+/// One request's story: every event its provisioning led to (steps, failures, retries, the
+/// rollback) carries the creating request's correlation id and names the event it reacted to as
+/// its causation; `GET /platform/api/audit?correlation_id=` returns exactly that story, and the
+/// deletion, a request of its own, has a story of its own told by `saga:deletion`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_requests_correlation_id_follows_its_provisioning_retries_and_rollback() {
+    let s = Saga::spawn("redis_namespace:always", 3, 50).await;
+    let id = s.create(json!({"name": "Traced", "plan": "pro"})).await;
+    s.wait_for(id, "failed").await;
+
+    let audit = |query: String| {
+        let s = &s;
+        async move {
+            let response = s
+                .app
+                .get_auth(&format!("/platform/api/audit?{query}&limit=500"), &s.token)
+                .await;
+            assert_eq!(response.status(), StatusCode::OK);
+            let page: Value = response.json().await.expect("json");
+            page["items"].as_array().cloned().unwrap_or_default()
+        }
+    };
+    let of_tenant = |items: &[Value]| -> Vec<Value> {
+        items
+            .iter()
+            .filter(|i| i["stream_id"] == id.stream_id())
+            .cloned()
+            .collect()
+    };
+    // The audit log has the whole attempt once it shows the rollback's end.
+    let history = eventually("the audit log shows the rollback", || async {
+        let history = of_tenant(&audit(format!("tenant={id}")).await);
+        let done = history
+            .iter()
+            .any(|i| i["event_type"] == "ProvisioningRolledBack");
+        done.then_some(history)
+    })
+    .await;
+    let created = &history[0];
+    assert_eq!(created["event_type"], "TenantCreated");
+    assert!(
+        created["actor"].as_str().unwrap().starts_with("staff:"),
+        "{created}"
+    );
+    let correlation = created["correlation_id"]
+        .as_str()
+        .expect("a correlation id");
+
+    let everything = audit(format!("correlation_id={correlation}")).await;
+    let types = |items: &[Value]| -> Vec<String> {
+        items
+            .iter()
+            .map(|i| i["event_type"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // Besides the tenant's stream, the request claimed the slug, and nothing else.
+    let story = of_tenant(&everything);
+    let elsewhere: Vec<String> = types(&everything)
+        .into_iter()
+        .filter(|t| !types(&story).contains(t))
+        .collect();
+    assert_eq!(elsewhere, ["SlugClaimed"]);
+    let told = types(&story);
+    let told: Vec<&str> = told.iter().map(String::as_str).collect();
+    let lived = types(&history);
+    let lived: Vec<&str> = lived.iter().map(String::as_str).collect();
+    assert_eq!(
+        told, lived,
+        "the correlation holds the tenant's whole story"
+    );
+    for expected in [
+        "ProvisioningRequested",
+        "SchemaProvisioned",
+        "ProvisioningStepFailed",
+        "ProvisioningRetryScheduled",
+        "ProvisioningRollbackStarted",
+        "ResourceReleased",
+        "ProvisioningRolledBack",
+    ] {
+        assert!(told.contains(&expected), "{expected} missing from {told:?}");
+    }
+    assert_eq!(
+        told.iter()
+            .filter(|t| **t == "ProvisioningStepFailed")
+            .count(),
+        3
+    );
+    for item in &story[1..] {
+        assert_eq!(item["actor"], "saga:provisioning", "{item}");
+    }
+
+    // Each saga event names an earlier event of the tenant's stream as its cause.
+    let store = tenantry_infrastructure::event_store::PgEventStore::new(
+        s.app.db.pool.clone(),
+        tenantry_application::event_store::Upcasters::new(),
+    );
+    let stream = tenantry_application::event_store::EventStore::read_stream(
+        &store,
+        &id.stream_id(),
+        1,
+        1000,
+    )
+    .await
+    .expect("the tenant's stream");
+    for (i, event) in stream.iter().enumerate().skip(1) {
+        let cause = event
+            .metadata
+            .causation_id
+            .expect("a saga event has a cause");
+        assert!(
+            stream[..i].iter().any(|earlier| earlier.event_id == cause),
+            "{} at version {} names {cause}, not an earlier event",
+            event.event_type,
+            event.stream_version
+        );
+    }
+
+    // The deletion is a request of its own: its story is the deletion saga's.
+    s.delete_and_wait(id).await;
+    let deletion = eventually("the audit log shows the deletion", || async {
+        let deletion = of_tenant(&audit(format!("tenant={id}")).await);
+        let done = deletion.iter().any(|i| i["event_type"] == "TenantDeleted");
+        done.then_some(deletion)
+    })
+    .await;
+    let requested = deletion
+        .iter()
+        .find(|i| i["event_type"] == "TenantDeletionRequested")
+        .expect("the deletion request");
+    assert_ne!(requested["correlation_id"], correlation);
+    let story = audit(format!(
+        "correlation_id={}",
+        requested["correlation_id"].as_str().unwrap()
+    ))
+    .await;
+    let deleted = story
+        .iter()
+        .find(|i| i["event_type"] == "TenantDeleted")
+        .expect("TenantDeleted in the deletion's story");
+    assert_eq!(deleted["actor"], "saga:deletion");
+    assert!(
+        story
+            .iter()
+            .any(|i| i["event_type"] == "SlugReleased" && i["actor"] == "saga:deletion"),
+        "the slug's release belongs to the deletion: {story:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

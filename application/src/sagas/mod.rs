@@ -41,3 +41,15 @@ pub const STARTERS: [&str; 3] = [
     ProvisioningRequested::EVENT_TYPE,
     TenantDeletionRequested::EVENT_TYPE,
 ];
+
+#[cfg(test)]
+mod tests {
+    use tenantry_domain::kernel::registry;
+
+    #[test]
+    fn the_saga_wakes_on_registered_event_types_only() {
+        for event_type in super::STARTERS {
+            assert!(registry::is_registered(event_type), "{event_type}");
+        }
+    }
+}
