@@ -1,7 +1,12 @@
 //! Typed settings: defaults, overridden by `TENANTRY_…` environment variables, overridden by
 //! command-line flags (clap does the layering, so there is one place that names each setting).
+//! The secrets among them are [`SecretString`]s: `Debug` shows `[REDACTED]`, and their text is
+//! reached only through `expose_secret()` where it is used.
 
+use std::convert::Infallible;
 use std::net::SocketAddr;
+
+use secrecy::SecretString;
 
 use tenantry_application::provisioning::{Faults, FaultsError};
 
@@ -49,9 +54,10 @@ pub struct Settings {
         long,
         global = true,
         env = "TENANTRY_JWT_SECRET",
-        hide_env_values = true
+        hide_env_values = true,
+        value_parser = secret
     )]
-    pub jwt_secret: Option<String>,
+    pub jwt_secret: Option<SecretString>,
 
     /// Lifetime of a staff access token, in seconds.
     #[arg(
@@ -136,9 +142,10 @@ pub struct Settings {
         long,
         global = true,
         env = "TENANTRY_SECRET_KEY",
-        hide_env_values = true
+        hide_env_values = true,
+        value_parser = secret
     )]
-    pub secret_key: Option<String>,
+    pub secret_key: Option<SecretString>,
 
     /// Failure injection for rehearsals, e.g. `schema:2,redis_namespace:always,
     /// panic:after_apply:queue` (see `application::provisioning::Faults`). Empty: off.
@@ -193,6 +200,10 @@ pub struct Settings {
     pub provisioning_retry_max_ms: u64,
 }
 
+fn secret(text: &str) -> Result<SecretString, Infallible> {
+    Ok(SecretString::from(text))
+}
+
 #[derive(clap::Parser)]
 struct SettingsOnly {
     #[command(flatten)]
@@ -216,5 +227,40 @@ impl Settings {
             .iter()
             .map(|h| h.trim())
             .filter(|h| !h.is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_does_not_show_the_secrets() {
+        let mut settings = Settings::from_env();
+        settings.jwt_secret = Some("jwt-secret-0123456789-0123456789-xyz".into());
+        settings.secret_key = Some("secret-key-0123456789-0123456789-xyz".into());
+        let shown = format!("{settings:?}");
+        assert!(!shown.contains("jwt-secret-0123456789"), "{shown}");
+        assert!(!shown.contains("secret-key-0123456789"), "{shown}");
+        assert!(shown.contains("REDACTED"), "{shown}");
+    }
+
+    #[test]
+    fn secrets_are_read_from_the_command_line() {
+        use secrecy::ExposeSecret;
+        let parsed = <SettingsOnly as clap::Parser>::try_parse_from([
+            "tenantry",
+            "--jwt-secret",
+            "from-the-flag",
+        ])
+        .expect("parses");
+        assert_eq!(
+            parsed
+                .settings
+                .jwt_secret
+                .as_ref()
+                .map(|s| s.expose_secret()),
+            Some("from-the-flag")
+        );
     }
 }

@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::ServiceExt;
+use secrecy::ExposeSecret;
+use tenantry_infrastructure::redact::redact_url;
 use tokio::net::TcpListener;
 use tower::Layer;
 use tower_http::normalize_path::NormalizePathLayer;
@@ -22,6 +24,7 @@ use tenantry_application::tenants::TenantService;
 use tenantry_domain::{PlanCatalog, ReservedSubdomains};
 use tenantry_infrastructure::event_store::PgEventStore;
 use tenantry_infrastructure::idempotency::PgIdempotencyStore;
+use tenantry_infrastructure::idempotency::sweeper::Sweeper;
 use tenantry_infrastructure::invitations::PgInvitations;
 use tenantry_infrastructure::lease::PgLease;
 use tenantry_infrastructure::staff::PgStaffAccounts;
@@ -47,9 +50,14 @@ impl Application {
             .max_connections(settings.database_max_connections)
             .acquire_timeout(std::time::Duration::from_secs(5))
             .connect_lazy(&settings.database_url)
-            .with_context(|| format!("invalid database url {:?}", settings.database_url))?;
+            .with_context(|| {
+                format!(
+                    "invalid database url {}",
+                    redact_url(&settings.database_url)
+                )
+            })?;
         let redis = redis::Client::open(settings.redis_url.as_str())
-            .with_context(|| format!("invalid redis url {:?}", settings.redis_url))?;
+            .with_context(|| format!("invalid redis url {}", redact_url(&settings.redis_url)))?;
         let listener = TcpListener::bind(settings.http_addr)
             .await
             .with_context(|| format!("failed to listen on {}", settings.http_addr))?;
@@ -94,8 +102,9 @@ impl Application {
         self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
     }
 
-    /// Runs the projectors and serves until `shutdown` resolves; then stops accepting, drains
-    /// in-flight requests, and lets the projectors commit their batches in flight.
+    /// Runs the projectors (and the sagas, and the sweep of expired idempotency keys) and serves
+    /// until `shutdown` resolves; then stops accepting, drains in-flight requests, and lets the
+    /// projectors commit their batches in flight.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -107,6 +116,7 @@ impl Application {
             RuntimeConfig::default(),
         );
         let saga = self.saga.map(SagaRunner::start);
+        let sweeper = Sweeper::start(self.state.idempotency.clone(), IDEMPOTENCY_SWEEP_EVERY);
         tracing::info!(addr = %self.listener.local_addr()?, "serving");
         // A trailing slash means the same path (API.md): trimmed before routing. With the peer
         // address: login rate limits count per client IP.
@@ -121,10 +131,15 @@ impl Application {
         if let Some(saga) = saga {
             saga.shutdown().await;
         }
+        sweeper.shutdown().await;
         projectors.shutdown().await;
         served
     }
 }
+
+/// How often expired idempotency keys are deleted (they expire a day after their first request;
+/// a few minutes more do not matter).
+const IDEMPOTENCY_SWEEP_EVERY: Duration = Duration::from_secs(5 * 60);
 
 /// The advisory-lock key of the provisioning saga's leader.
 const SAGA_LEASE_KEY: i64 = 0x5445_4e41_4e54_5259; // "TENANTRY"
@@ -142,7 +157,10 @@ async fn saga_runner(
     let adapters = tenantry_infrastructure::provisioning::build(
         pool.clone(),
         redis.clone(),
-        settings.secret_key.as_deref(),
+        settings
+            .secret_key
+            .as_ref()
+            .map(ExposeSecret::expose_secret),
         faults,
     )
     .await?;

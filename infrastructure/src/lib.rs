@@ -8,5 +8,6 @@ pub mod lease;
 pub mod platform_secrets;
 pub mod postgres;
 pub mod provisioning;
+pub mod redact;
 pub mod secrets;
 pub mod staff;

@@ -15,7 +15,7 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations/control");
 pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
     let options: PgConnectOptions = url
         .parse()
-        .with_context(|| format!("invalid database url {url:?}"))?;
+        .with_context(|| format!("invalid database url {}", crate::redact::redact_url(url)))?;
     PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(10))

@@ -275,3 +275,109 @@ async fn history_and_audit_show_who_did_what() {
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_audit_log_filters_by_correlation_id() {
+    let (app, token) = setup().await;
+    // One creation with the caller's correlation id, one without (its request's own id).
+    let mine = uuid::Uuid::new_v4();
+    let response = app
+        .client
+        .post(app.url("/platform/api/tenants"))
+        .bearer_auth(&token)
+        .header("x-correlation-id", mine.to_string())
+        .json(&json!({"name": "Correlated One"}))
+        .send()
+        .await
+        .expect("the request failed");
+    let (status, first) = json_of(response).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let second = create(&app, &token, json!({"name": "Correlated Two"})).await;
+    let audit = |query: String| {
+        let app = &app;
+        let token = &token;
+        async move {
+            json_of(
+                app.get_auth(&format!("/platform/api/audit?{query}"), token)
+                    .await,
+            )
+            .await
+        }
+    };
+    let positions = |page: &Value| -> Vec<i64> {
+        page["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|i| i["position"].as_i64().expect("position"))
+            .collect()
+    };
+    // What the log itself says each correlation holds.
+    let in_log = |correlation: String| {
+        let pool = app.db.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT position FROM events WHERE metadata->>'correlation_id' = $1 \
+                 ORDER BY position",
+            )
+            .bind(correlation)
+            .fetch_all(&pool)
+            .await
+            .expect("events")
+        }
+    };
+    let tenant_ids = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|i| i["payload"]["tenant_id"].as_str().unwrap_or("-").to_owned())
+            .collect()
+    };
+
+    let (status, page) = audit(format!(
+        "correlation_id={mine}&min_position={}",
+        second["position"]
+    ))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let first_stream = format!("tenant-{}", first["id"].as_str().expect("id"));
+    assert!(
+        page["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .any(|i| i["stream_id"] == first_stream.as_str()),
+        "{page}"
+    );
+    assert_eq!(positions(&page), in_log(mine.to_string()).await);
+    assert!(
+        tenant_ids(&page).iter().all(|t| *t == first["id"]),
+        "only the first tenant's events: {page}"
+    );
+
+    // The second command's correlation id, as its tenant's audit entries show it.
+    let second_id = second["id"].as_str().expect("id");
+    let (_, of_second) = audit(format!("tenant={second_id}")).await;
+    let correlation = of_second["items"][0]["correlation_id"]
+        .as_str()
+        .expect("a correlation id")
+        .to_owned();
+    assert_ne!(correlation, mine.to_string());
+    let (status, page) = audit(format!("correlation_id={correlation}")).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(positions(&page), in_log(correlation.clone()).await);
+    assert!(
+        tenant_ids(&page).iter().all(|t| t == second_id),
+        "only the second tenant's events: {page}"
+    );
+
+    let (status, none) = audit(format!("correlation_id={}", uuid::Uuid::new_v4())).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(none["items"].as_array().map(Vec::len), Some(0));
+
+    let (status, body) = audit("correlation_id=not-a-uuid".into()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_query");
+    assert_eq!(body["error"]["field"], "correlation_id");
+}

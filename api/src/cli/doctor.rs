@@ -5,7 +5,9 @@
 use std::io::Write;
 
 use anyhow::Context;
+use secrecy::ExposeSecret;
 use tenantry_application::doctor::{Doctor, DriftReport};
+use tenantry_infrastructure::redact::redact_url;
 use tenantry_projections::ReadModelWork;
 
 use crate::Settings;
@@ -22,11 +24,14 @@ impl DoctorCommand {
     pub async fn run(self, settings: &Settings, out: &mut impl Write) -> anyhow::Result<bool> {
         let pool = tenantry_infrastructure::postgres::connect(&settings.database_url, 4).await?;
         let redis = redis::Client::open(settings.redis_url.as_str())
-            .with_context(|| format!("invalid redis url {:?}", settings.redis_url))?;
+            .with_context(|| format!("invalid redis url {}", redact_url(&settings.redis_url)))?;
         let adapters = tenantry_infrastructure::provisioning::build(
             pool.clone(),
             redis,
-            settings.secret_key.as_deref(),
+            settings
+                .secret_key
+                .as_ref()
+                .map(ExposeSecret::expose_secret),
             Default::default(),
         )
         .await?;

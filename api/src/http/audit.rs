@@ -1,5 +1,5 @@
-//! `GET /platform/api/audit`: every event, flattened, filtered by tenant, actor, event type and
-//! time, from the audit-log read model.
+//! `GET /platform/api/audit`: every event, flattened, filtered by tenant, actor, event type,
+//! correlation and time, from the audit-log read model.
 
 use axum::Json;
 use axum::extract::State;
@@ -21,6 +21,9 @@ pub(crate) struct AuditQuery {
     /// As displayed, e.g. `staff:ops@example.com`, `saga:provisioning`, `system`.
     actor: Option<String>,
     event_type: Option<String>,
+    /// Only the events of one correlation: what one request (`X-Correlation-Id`, or the
+    /// request's own id) and the sagas it started led to. A UUID.
+    correlation_id: Option<Uuid>,
     /// Recorded at or after (RFC 3339).
     from: Option<DateTime<Utc>>,
     /// Recorded before (RFC 3339).
@@ -46,6 +49,7 @@ pub(crate) async fn list(
         tenant: query.tenant,
         actor: query.actor,
         event_type: query.event_type,
+        correlation_id: query.correlation_id,
         from: query.from,
         to: query.to,
         after: query.after,

@@ -63,7 +63,15 @@ pub enum ApiError {
     },
     /// 500: anything unexpected; logged, never shown.
     Internal(anyhow::Error),
+    /// A refusal the domain decided (the command ran and said no: a taken slug, a deleted
+    /// tenant): answered as the error inside, marked [`DomainDecision`] so that an idempotent
+    /// retry is answered the same.
+    Decided(Box<ApiError>),
 }
+
+/// On a response: the domain decided this 4xx (see [`ApiError::Decided`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DomainDecision;
 
 impl ApiError {
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
@@ -91,6 +99,11 @@ impl ApiError {
             code,
             message: message.into(),
         }
+    }
+
+    /// This error, as decided by the domain (see [`ApiError::Decided`]).
+    pub fn decided(self) -> Self {
+        Self::Decided(Box::new(self))
     }
 }
 
@@ -135,6 +148,11 @@ impl IntoResponse for ApiError {
             } => {
                 retry = retry_after;
                 (StatusCode::SERVICE_UNAVAILABLE, code, message, None)
+            }
+            Self::Decided(inner) => {
+                let mut response = inner.into_response();
+                response.extensions_mut().insert(DomainDecision);
+                return response;
             }
             Self::Internal(error) => {
                 tracing::error!(error = format!("{error:#}"), "internal error");

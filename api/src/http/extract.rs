@@ -107,7 +107,8 @@ pub(crate) struct RequestMeta {
     pub(crate) user_agent: Option<String>,
     /// `X-Correlation-Id` when the caller sent a UUID there, else a new one.
     pub(crate) correlation_id: Uuid,
-    /// This request's own id: the causation of the events it leads to.
+    /// This request's own id (its `x-request-id`, when that is a UUID, else a new one): the
+    /// causation of the events it leads to.
     pub(crate) request_id: Uuid,
 }
 
@@ -122,7 +123,9 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
         };
-        let request_id = Uuid::now_v7();
+        let request_id = super::request_id::of(&parts.extensions)
+            .and_then(|id| Uuid::parse_str(id).ok())
+            .unwrap_or_else(Uuid::now_v7);
         Ok(Self {
             ip: parts
                 .extensions

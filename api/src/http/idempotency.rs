@@ -1,26 +1,55 @@
-//! `Idempotency-Key` on POST: the first response to a key is kept and replayed (with
-//! `Idempotent-Replayed: true`) to every retry with the same key, so a client that lost an answer
-//! can retry without creating a second tenant. A retry that arrives while the first request is
-//! still running waits for it (a few seconds, then 409). Reusing a key with another body is
-//! refused (422). A first request that fails with a 5xx lets the key go, so the retry runs again.
+//! `Idempotency-Key` on the commands (POST and PATCH), after the IETF draft and Stripe: the first
+//! answer to a key is kept and replayed (with `Idempotent-Replayed: true`) to every retry with the
+//! same key, so that a client that lost an answer can retry without creating a second tenant.
+//!
+//! - A key is the caller's: it is looked up after authentication, per staff member and per
+//!   method + path. An unauthenticated request passes through untouched (and gets its 401); it
+//!   neither uses nor takes a key, so a 401 is never replayed after the client logs in again.
+//! - The same key with another body → 422 `idempotency_key_reused`; while the first request with
+//!   the key is still running → 409 `idempotency_key_in_progress`.
+//! - Only answers of commands that ran are kept: 2xx, and 4xx the domain decided (marked by
+//!   [`DomainDecision`]). Malformed requests, 5xx and the like let the key go, so a retry runs.
+//! - Nothing secret is kept: a handler whose answer holds a secret shown once gives the body to
+//!   replay instead ([`ReplayBody`]); the login is not behind this layer at all.
+//!
+//! Expired keys are swept by a background task (`tenantry_infrastructure::idempotency::sweeper`).
 
-use std::time::Duration;
-
-use axum::body::{Body, to_bytes};
-use axum::extract::{Request, State};
+use axum::body::{Body, Bytes, to_bytes};
+use axum::extract::{FromRequestParts, OriginalUri, Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use tenantry_infrastructure::idempotency::{Claimed, StoredResponse};
+use serde::Serialize;
+use tenantry_infrastructure::idempotency::{Claim, ClaimId, IdempotencyKey, StoredResponse};
+use tracing::Instrument;
 
-use super::{ApiError, AppState};
+use super::auth::StaffUser;
+use super::error::DomainDecision;
+use super::{ApiError, AppState, MAX_REQUEST_BODY};
 
 const HEADER: &str = "idempotency-key";
-/// Largest body (request or response) the middleware buffers.
-const MAX_BODY: usize = 1 << 20;
-const WAIT_FOR_FIRST: Duration = Duration::from_secs(5);
+/// Largest response body kept for replays.
+const MAX_RESPONSE_BODY: usize = 1 << 20;
 /// The response headers worth keeping.
 const KEPT_HEADERS: [&str; 2] = ["content-type", "location"];
+
+/// The body a replay answers instead of the response's own, for an answer that holds a secret
+/// shown once (e.g. an invitation token): the replay says the rest, the secret is not kept.
+#[derive(Debug, Clone)]
+pub(crate) struct ReplayBody(Bytes);
+
+impl ReplayBody {
+    /// `response` replays as `replayed`, serialized as JSON.
+    pub(crate) fn attach(
+        mut response: Response,
+        replayed: &impl Serialize,
+    ) -> Result<Response, ApiError> {
+        let body = serde_json::to_vec(replayed)
+            .map_err(|e| ApiError::Internal(anyhow::anyhow!("failed to serialize: {e}")))?;
+        response.extensions_mut().insert(Self(body.into()));
+        Ok(response)
+    }
+}
 
 pub(super) async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
     match handle(&state, request, next).await {
@@ -30,32 +59,98 @@ pub(super) async fn layer(State(state): State<AppState>, request: Request, next:
 }
 
 async fn handle(state: &AppState, request: Request, next: Next) -> Result<Response, ApiError> {
-    let key = match request.headers().get(HEADER) {
-        Some(key) if request.method() == Method::POST => key_text(key)?,
-        _ => return Ok(next.run(request).await),
+    if !matches!(*request.method(), Method::POST | Method::PATCH) {
+        return Ok(next.run(request).await);
+    }
+    let Some(raw_key) = request.headers().get(HEADER).cloned() else {
+        return Ok(next.run(request).await);
     };
-    let scope = format!("{} {}", request.method(), request.uri().path());
-    let (parts, body) = request.into_parts();
-    let body = to_bytes(body, MAX_BODY)
+    let (mut parts, body) = request.into_parts();
+    // The handler's own `StaffUser` finds the user this leaves in the extensions.
+    let Ok(staff) = StaffUser::from_request_parts(&mut parts, state).await else {
+        return Ok(next.run(Request::from_parts(parts, body)).await);
+    };
+    // The whole path: inside a nested router, `parts.uri` has lost its prefix.
+    let path = parts
+        .extensions
+        .get::<OriginalUri>()
+        .map_or_else(|| parts.uri.path(), |uri| uri.path());
+    let key = IdempotencyKey {
+        caller: format!("staff:{}", staff.id),
+        scope: format!("{} {path}", parts.method),
+        key: key_text(&raw_key)?,
+    };
+    let body = to_bytes(body, MAX_REQUEST_BODY)
         .await
         .map_err(|_| ApiError::PayloadTooLarge("the request body is too large".into()))?;
-    let store = &state.idempotency;
-
-    while let Some(claimed) = store.claim(&scope, &key, &body).await? {
-        if let Some(response) = replay(state, &scope, &key, &body, claimed).await? {
-            return Ok(response);
+    let claim = match state.idempotency.claim(&key, &body).await? {
+        Claim::Won(claim) => claim,
+        Claim::InFlight { same_body: false }
+        | Claim::Done {
+            same_body: false, ..
+        } => return Err(reused()),
+        Claim::InFlight { same_body: true } => {
+            return Err(ApiError::conflict(
+                "idempotency_key_in_progress",
+                "a request with this Idempotency-Key is still running; retry later",
+            ));
         }
-        // The first request failed and let the key go: claim it again and run this one.
-    }
-    let response = next.run(Request::from_parts(parts, Body::from(body))).await;
-    if response.status().is_server_error() {
-        store.release(&scope, &key).await?;
-        return Ok(response);
+        Claim::Done { response, .. } => return Ok(stored_response(&response)),
+    };
+    // Run to the end even when the client goes away meanwhile: the answer it did not get is what
+    // its retry will be replayed.
+    let run = run_and_keep(
+        state.clone(),
+        key,
+        claim,
+        Request::from_parts(parts, Body::from(body)),
+        next,
+    );
+    tokio::spawn(run.in_current_span())
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("an idempotent request failed: {e}")))
+}
+
+fn reused() -> ApiError {
+    ApiError::unprocessable(
+        "idempotency_key_reused",
+        "this Idempotency-Key was used with another request body",
+        "Idempotency-Key",
+    )
+}
+
+/// Runs the request that claimed `key`, then keeps its answer or lets the key go. A failure to
+/// do either is logged, not answered: the command's own answer is the truth (the key stays
+/// claimed until its lease runs out).
+async fn run_and_keep(
+    state: AppState,
+    key: IdempotencyKey,
+    claim: ClaimId,
+    request: Request,
+    next: Next,
+) -> Response {
+    let response = next.run(request).await;
+    if !kept(&response) {
+        if let Err(error) = state.idempotency.release(&key, claim).await {
+            tracing::warn!(
+                error = format!("{error:#}"),
+                "failed to release an idempotency key"
+            );
+        }
+        return response;
     }
     let (parts, body) = response.into_parts();
-    let body = to_bytes(body, MAX_BODY)
-        .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("failed to buffer a response: {e}")))?;
+    let body = match to_bytes(body, MAX_RESPONSE_BODY).await {
+        Ok(body) => body,
+        Err(error) => {
+            tracing::error!(%error, "failed to buffer a response");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    let replayed = parts
+        .extensions
+        .get::<ReplayBody>()
+        .map_or_else(|| body.clone(), |r| r.0.clone());
     let stored = StoredResponse {
         status: parts.status.as_u16(),
         headers: KEPT_HEADERS
@@ -65,10 +160,27 @@ async fn handle(state: &AppState, request: Request, next: Next) -> Result<Respon
                 Some(((*name).to_owned(), value.to_owned()))
             })
             .collect(),
-        body: body.to_vec(),
+        body: replayed.to_vec(),
     };
-    store.complete(&scope, &key, &stored).await?;
-    Ok(Response::from_parts(parts, Body::from(body)))
+    match state.idempotency.complete(&key, claim, &stored).await {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!(
+            "an idempotent request outlived its lease and was taken over; its answer is not kept"
+        ),
+        Err(error) => tracing::warn!(
+            error = format!("{error:#}"),
+            "failed to keep an idempotent answer"
+        ),
+    }
+    Response::from_parts(parts, Body::from(body))
+}
+
+/// Whether an answer is kept for retries: what the command did (2xx) or what the domain decided
+/// (a 4xx it refused with). Not malformed input, not 5xx: the retry may well succeed.
+fn kept(response: &Response) -> bool {
+    let status = response.status();
+    status.is_success()
+        || (status.is_client_error() && response.extensions().get::<DomainDecision>().is_some())
 }
 
 fn key_text(value: &HeaderValue) -> Result<String, ApiError> {
@@ -83,48 +195,6 @@ fn key_text(value: &HeaderValue) -> Result<String, ApiError> {
             message: "Idempotency-Key must be 1 to 255 visible ASCII characters".into(),
             field: Some("Idempotency-Key".into()),
         })
-}
-
-/// Answers a request whose key was claimed before: the kept response, once there is one.
-/// `None`: the key is free again.
-async fn replay(
-    state: &AppState,
-    scope: &str,
-    key: &str,
-    body: &[u8],
-    mut claimed: Claimed,
-) -> Result<Option<Response>, ApiError> {
-    let deadline = tokio::time::Instant::now() + WAIT_FOR_FIRST;
-    loop {
-        let (first_body, response) = match &claimed {
-            Claimed::InProgress { request_body } => (request_body, None),
-            Claimed::Done {
-                request_body,
-                response,
-            } => (request_body, Some(response)),
-        };
-        if first_body.as_slice() != body {
-            return Err(ApiError::unprocessable(
-                "idempotency_key_reused",
-                "this Idempotency-Key was used with another request body",
-                "Idempotency-Key",
-            ));
-        }
-        if let Some(response) = response {
-            return Ok(Some(stored_response(response)));
-        }
-        if tokio::time::Instant::now() > deadline {
-            return Err(ApiError::conflict(
-                "request_in_progress",
-                "a request with this Idempotency-Key is still running; retry later",
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        claimed = match state.idempotency.get(scope, key).await? {
-            Some(claimed) => claimed,
-            None => return Ok(None),
-        };
-    }
 }
 
 fn stored_response(stored: &StoredResponse) -> Response {

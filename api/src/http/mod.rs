@@ -10,6 +10,7 @@ mod idempotency;
 pub(crate) mod metrics;
 mod onboarding;
 mod openapi;
+mod request_id;
 pub(crate) mod tenants;
 
 pub use error::ApiError;
@@ -47,24 +48,26 @@ pub struct AppState {
 const MAX_REQUEST_BODY: usize = 64 * 1024;
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    // `Idempotency-Key` on the commands alone, inside the host check (not on the login: its
+    // answer is a token, and there is no caller yet to scope a key to).
+    let idempotent = || axum::middleware::from_fn_with_state(state.clone(), idempotency::layer);
+    let router = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::render))
         .route("/openapi.json", get(openapi::document))
-        .route("/api/tenants/provision", post(onboarding::provision))
+        .route(
+            "/api/tenants/provision",
+            post(onboarding::provision).route_layer(idempotent()),
+        )
         .merge(auth::nest_platform(
             &state,
             Router::new()
                 .merge(auth::routes())
-                .nest("/tenants", tenants::routes())
+                .nest("/tenants", tenants::routes().route_layer(idempotent()))
                 .route("/audit", get(audit::list)),
         ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            idempotency::layer,
-        ))
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BODY))
-        .layer(axum::middleware::from_fn(metrics::track))
-        .with_state(state)
+        .layer(axum::middleware::from_fn(metrics::track));
+    request_id::with_request_ids(router).with_state(state)
 }

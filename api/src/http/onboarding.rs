@@ -2,7 +2,8 @@
 //! customer. It creates the tenant, requests its provisioning, invites its first admin, and answers
 //! with everything the caller needs next: the tenant's id, the invitation token (shown only here),
 //! and where the tenant's worker queue and default host will be once provisioning completes.
-//! Staff only (a bearer token), like `/platform/api`.
+//! Staff only (a bearer token), like `/platform/api`. With an `Idempotency-Key`, a retry is
+//! replayed the same answer without the invitation token, which is shown once and never kept.
 
 use axum::Json;
 use axum::extract::State;
@@ -16,11 +17,12 @@ use uuid::Uuid;
 
 use super::error::ErrorBody;
 use super::extract::ApiJson;
+use super::idempotency::ReplayBody;
 use super::tenants::caller::Caller;
 use super::tenants::commands::CreateRequest;
 use super::{ApiError, AppState};
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub(crate) struct OneShotAnswer {
     id: Uuid,
     slug: String,
@@ -33,16 +35,18 @@ pub(crate) struct OneShotAnswer {
     domains: DomainInstructions,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub(crate) struct InvitationAnswer {
-    /// Shown once; Tenantry keeps only its hash.
-    token: String,
+    /// Shown once; Tenantry keeps only its hash. Absent from an idempotent replay
+    /// (`Idempotent-Replayed: true`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token: Option<String>,
     email: String,
     expires_at: DateTime<Utc>,
 }
 
 /// Where the tenant's jobs go, once provisioning has made its Redis namespace and queue.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub(crate) struct WorkerInstructions {
     /// The Redis stream of the tenant's default queue.
     queue: String,
@@ -52,7 +56,7 @@ pub(crate) struct WorkerInstructions {
     redis_namespace: String,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub(crate) struct DomainInstructions {
     /// `{slug}.{TENANTRY_BASE_DOMAIN}`, routed to the tenant by the tenant directory.
     default_host: String,
@@ -60,6 +64,7 @@ pub(crate) struct DomainInstructions {
 
 /// The body is that of `POST /platform/api/tenants`, with `admin_email` required.
 #[utoipa::path(post, path = "/api/tenants/provision", tag = "onboarding", request_body = CreateRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "as on `POST /platform/api/tenants`; a replay has no invitation token")),
     responses((status = 201, body = OneShotAnswer), (status = 400, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -94,7 +99,7 @@ pub(crate) async fn provision(
         version: provisioning.version,
         position: provisioning.position,
         admin_invitation: InvitationAnswer {
-            token,
+            token: Some(token),
             email: invitation.email.as_str().to_owned(),
             expires_at: invitation.expires_at,
         },
@@ -108,5 +113,10 @@ pub(crate) async fn provision(
             default_host: format!("{}.{}", created.slug, state.base_domain),
         },
     };
-    Ok((StatusCode::CREATED, Json(answer)).into_response())
+    let mut replayed = answer.clone();
+    replayed.admin_invitation.token = None;
+    ReplayBody::attach(
+        (StatusCode::CREATED, Json(answer)).into_response(),
+        &replayed,
+    )
 }

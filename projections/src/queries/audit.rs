@@ -1,5 +1,5 @@
-//! The audit log's query (`GET /platform/api/audit`): events filtered by tenant, actor, event type
-//! and time, in log order (the order they became visible in), a page at a time.
+//! The audit log's query (`GET /platform/api/audit`): events filtered by tenant, actor, event
+//! type, correlation and time, in log order (the order they became visible in), a page at a time.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -30,6 +30,8 @@ pub struct AuditFilter {
     /// Exactly as displayed: `staff:ops@example.com`.
     pub actor: Option<String>,
     pub event_type: Option<String>,
+    /// The events of one correlation.
+    pub correlation_id: Option<Uuid>,
     /// Recorded at or after.
     pub from: Option<DateTime<Utc>>,
     /// Recorded before.
@@ -73,6 +75,9 @@ async fn list_once(pool: &PgPool, filter: &AuditFilter) -> Result<AuditPage, Que
     }
     if let Some(event_type) = &filter.event_type {
         sql.push(" AND event_type = ").push_bind(event_type.clone());
+    }
+    if let Some(correlation) = filter.correlation_id {
+        sql.push(" AND correlation_id = ").push_bind(correlation);
     }
     if let Some(from) = filter.from {
         sql.push(" AND recorded_at >= ").push_bind(from);

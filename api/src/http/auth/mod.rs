@@ -59,7 +59,7 @@ impl Auth {
         staff: StaffService,
         pool: &PgPool,
     ) -> anyhow::Result<Self> {
-        let keys = signing_key::load(settings.jwt_secret.as_deref(), pool)
+        let keys = signing_key::load(settings.jwt_secret.as_ref(), pool)
             .await
             .context("failed to load the token signing key")?;
         let per_minute = |n: u32, name: &str| {

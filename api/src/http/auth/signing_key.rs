@@ -4,6 +4,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use secrecy::{ExposeSecret, SecretString};
 use sqlx::PgPool;
 
 use super::tokens::TokenKeys;
@@ -15,7 +16,11 @@ const SECRET_NAME: &str = "jwt_signing_key";
 const MIN_SECRET_BYTES: usize = 32;
 
 /// The keys to sign and verify staff access tokens with.
-pub(super) async fn load(configured: Option<&str>, pool: &PgPool) -> anyhow::Result<TokenKeys> {
+pub(super) async fn load(
+    configured: Option<&SecretString>,
+    pool: &PgPool,
+) -> anyhow::Result<TokenKeys> {
+    let configured = configured.map(ExposeSecret::expose_secret);
     if let Some(secret) = configured.filter(|s| !s.trim().is_empty()) {
         anyhow::ensure!(
             secret.len() >= MIN_SECRET_BYTES,

@@ -100,10 +100,11 @@ pub(super) fn tenant_id(raw: &str) -> Result<TenantId, ApiError> {
 }
 
 #[utoipa::path(post, path = "/platform/api/tenants", tag = "tenants", request_body = CreateRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "makes a retried POST return the first answer")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "makes the caller's retry (same key, same body) return the first answer, with `Idempotent-Replayed: true`; keys are per staff member and kept a day")),
     responses((status = 201, body = CommandAnswer, description = "created; provisioning starts by itself"),
-        (status = 400, body = ErrorBody), (status = 409, body = ErrorBody, description = "slug taken"),
-        (status = 422, body = ErrorBody, description = "invalid value; `field` names it")),
+        (status = 400, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "slug taken; `idempotency_key_in_progress`: the key's first request is still running"),
+        (status = 422, body = ErrorBody, description = "invalid value, `field` names it; `idempotency_key_reused`: the key was used with another body")),
     security(("bearer" = [])))]
 pub(crate) async fn create(
     State(state): State<AppState>,
