@@ -282,8 +282,11 @@ impl TenantScript {
                 tenant_id,
                 host,
                 expires_at: Utc::now() + Duration::days(90),
-                certificate_secret: SecretRef::parse(&format!("tenant/{tenant_id}/tls"))
-                    .expect("a valid reference"),
+                certificate_secret: SecretRef::parse(&format!(
+                    "{}tls",
+                    TenantNames::of(tenant_id).secret_prefix()
+                ))
+                .expect("a valid reference"),
                 at,
             }
             .into(),

@@ -86,7 +86,11 @@ async fn the_tenant_view_follows_a_tenant_through_its_life() {
     let view = f.sync(&s, &mut appended).await;
     assert_eq!(view.status, TenantStatus::Pending);
     assert_eq!(view.version, 1);
-    assert!(view.provisioning.steps.is_empty(), "{:?}", view.provisioning);
+    assert!(
+        view.provisioning.steps.is_empty(),
+        "{:?}",
+        view.provisioning
+    );
     assert_eq!(view.provisioning.current_step, None);
 
     // The saga requests the provisioning, in an append of its own.
@@ -156,10 +160,7 @@ async fn the_tenant_view_follows_a_tenant_through_its_life() {
             .iter()
             .all(|s| s.started_at.is_some() && s.finished_at.is_some())
     );
-    assert_eq!(
-        view.infrastructure.schema.as_deref(),
-        Some(names.schema())
-    );
+    assert_eq!(view.infrastructure.schema.as_deref(), Some(names.schema()));
     assert_eq!(view.infrastructure.database, None);
     assert_eq!(
         view.infrastructure.redis_namespace.as_deref(),

@@ -161,9 +161,15 @@ async fn each_isolation_model_provisions_works_and_is_deleted_without_a_trace() 
         );
     }
     let t = s.tenant(schema).await;
-    assert_eq!(t["infrastructure"]["schema"], TenantNames::of(schema).schema());
+    assert_eq!(
+        t["infrastructure"]["schema"],
+        TenantNames::of(schema).schema()
+    );
     let t = s.tenant(database).await;
-    assert_eq!(t["infrastructure"]["database"], TenantNames::of(database).database());
+    assert_eq!(
+        t["infrastructure"]["database"],
+        TenantNames::of(database).database()
+    );
 
     // The database tenant's role logs in with its stored password and writes its database.
     let password = s
@@ -206,13 +212,19 @@ async fn each_isolation_model_provisions_works_and_is_deleted_without_a_trace() 
         .await
         .expect("the tenant's Redis user");
     let own: redis::RedisResult<()> = redis::cmd("SET")
-        .arg(format!("{}probe", TenantNames::of(shared).redis_namespace()))
+        .arg(format!(
+            "{}probe",
+            TenantNames::of(shared).redis_namespace()
+        ))
         .arg("1")
         .query_async(&mut redis)
         .await;
     assert!(own.is_ok(), "{own:?}");
     let other: redis::RedisResult<()> = redis::cmd("SET")
-        .arg(format!("{}probe", TenantNames::of(schema).redis_namespace()))
+        .arg(format!(
+            "{}probe",
+            TenantNames::of(schema).redis_namespace()
+        ))
         .arg("1")
         .query_async(&mut redis)
         .await;

@@ -87,7 +87,11 @@ mod tests {
             postgres.released_by(DatabasePerTenant),
             Some(ProvisioningStep::Database)
         );
-        let redis = found(ResourceKind::Secret, names.redis_secret().to_string(), tenant);
+        let redis = found(
+            ResourceKind::Secret,
+            names.redis_secret().to_string(),
+            tenant,
+        );
         assert_eq!(
             redis.released_by(SharedSchema),
             Some(ProvisioningStep::RedisNamespace)

@@ -68,7 +68,11 @@ pub(super) async fn apply(
     tenant: &TenantSpec,
 ) -> Result<ProvisionedResource, ProvisionError> {
     let names = TenantNames::of(tenant.id);
-    let (user, namespace, secret) = (names.redis_user(), names.redis_namespace(), names.redis_secret());
+    let (user, namespace, secret) = (
+        names.redis_user(),
+        names.redis_namespace(),
+        names.redis_secret(),
+    );
     let password = ctx
         .secrets
         .put_if_absent(&secret, &SecretValue::generate())

@@ -50,10 +50,13 @@ pub(super) async fn apply(
 pub(super) async fn release(ctx: &Ctx, tenant: TenantId) -> Result<(), ProvisionError> {
     let names = TenantNames::of(tenant);
     let schema = names.schema();
-    sqlx::raw_sql(&format!("DROP SCHEMA IF EXISTS {} CASCADE", quote_ident(schema)))
-        .execute(&ctx.pool)
-        .await
-        .or_fail(|| format!("failed to drop schema {schema}"))?;
+    sqlx::raw_sql(&format!(
+        "DROP SCHEMA IF EXISTS {} CASCADE",
+        quote_ident(schema)
+    ))
+    .execute(&ctx.pool)
+    .await
+    .or_fail(|| format!("failed to drop schema {schema}"))?;
     ctx.faults
         .checkpoint(FaultPoint::DuringRelease, tenant, ProvisioningStep::Schema);
     roles::drop(&ctx.pool, names.role()).await

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use tenantry_application::provisioning::{ExistingResource, Provisioner, ResourceKind};
+use tenantry_application::provisioning::{ExistingResource, ResourceKind};
 use tenantry_domain::{IsolationModel, ProvisioningStep, TenantNames};
 
 use crate::support::Harness;
@@ -32,21 +32,23 @@ async fn each_isolation_model_makes_what_the_domain_says_under_the_names_it_give
                 let expected: BTreeSet<(ResourceKind, String)> = isolation
                     .resource_kinds()
                     .into_iter()
-                    .flat_map(|kind| match kind {
-                        ResourceKind::SharedTenant => vec![id.clone()],
-                        ResourceKind::Schema => vec![names.schema().to_owned()],
-                        ResourceKind::Database => vec![names.database().to_owned()],
-                        ResourceKind::Role => vec![names.role().to_owned()],
-                        ResourceKind::RedisUser => vec![names.redis_user().to_owned()],
-                        ResourceKind::RedisKeys => vec![names.redis_namespace().to_owned()],
-                        ResourceKind::Secret => ProvisioningStep::sequence(isolation)
-                            .iter()
-                            .filter_map(|step| step.output().secret)
-                            .map(|secret| names.secret(secret).to_string())
-                            .collect(),
-                    }
-                    .into_iter()
-                    .map(move |name| (kind, name)))
+                    .flat_map(|kind| {
+                        match kind {
+                            ResourceKind::SharedTenant => vec![id.clone()],
+                            ResourceKind::Schema => vec![names.schema().to_owned()],
+                            ResourceKind::Database => vec![names.database().to_owned()],
+                            ResourceKind::Role => vec![names.role().to_owned()],
+                            ResourceKind::RedisUser => vec![names.redis_user().to_owned()],
+                            ResourceKind::RedisKeys => vec![names.redis_namespace().to_owned()],
+                            ResourceKind::Secret => ProvisioningStep::sequence(isolation)
+                                .iter()
+                                .filter_map(|step| step.output().secret)
+                                .map(|secret| names.secret(secret).to_string())
+                                .collect(),
+                        }
+                        .into_iter()
+                        .map(move |name| (kind, name))
+                    })
                     .collect();
                 let named: BTreeSet<(ResourceKind, String)> =
                     found.iter().map(|r| (r.kind, r.name.clone())).collect();

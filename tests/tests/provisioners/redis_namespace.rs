@@ -121,17 +121,11 @@ async fn a_tenant_redis_user_reaches_its_own_namespace_only() {
                 .expect("the tenant consumes its queue");
             assert!(format!("{read:?}").contains("job"), "{read:?}");
 
-            assert!(
-                login(user, "wrong password")
-                    .await
-                    .is_err()
-            );
+            assert!(login(user, "wrong password").await.is_err());
 
             h.release_all(&a).await;
             assert!(
-                login(user, password.expose())
-                    .await
-                    .is_err(),
+                login(user, password.expose()).await.is_err(),
                 "the user is gone"
             );
             let left: i64 = redis::cmd("EXISTS")

@@ -155,7 +155,9 @@ impl TenantNames {
 
     /// The tenant a secret reference (`tenant/{uuid}/…`) belongs to, if it is a tenant's.
     pub fn tenant_of_secret(reference: &str) -> Option<TenantId> {
-        let (id, _) = reference.strip_prefix(Self::SECRET_PREFIX)?.split_once('/')?;
+        let (id, _) = reference
+            .strip_prefix(Self::SECRET_PREFIX)?
+            .split_once('/')?;
         let tenant: TenantId = id.parse().ok()?;
         (tenant.to_string() == id).then_some(tenant)
     }
@@ -173,7 +175,10 @@ mod tests {
     fn every_name_leads_back_to_its_tenant() {
         let tenant = id();
         let names = TenantNames::of(tenant);
-        assert_eq!(TenantNames::tenant_of_resource(names.resource()), Some(tenant));
+        assert_eq!(
+            TenantNames::tenant_of_resource(names.resource()),
+            Some(tenant)
+        );
         assert_eq!(
             TenantNames::tenant_of_namespace(names.redis_namespace()),
             Some(tenant)
@@ -194,7 +199,9 @@ mod tests {
     fn names_that_only_look_like_a_tenants_belong_to_none() {
         let tenant = id();
         let uuid = tenant.as_uuid();
-        let upper = format!("tenant_{}", uuid.simple()).to_uppercase().replace("TENANT", "tenant");
+        let upper = format!("tenant_{}", uuid.simple())
+            .to_uppercase()
+            .replace("TENANT", "tenant");
         for name in [
             upper.as_str(),
             &format!("tenant_{uuid}"),
@@ -210,17 +217,28 @@ mod tests {
             format!("tenant:{uuid}:x:"),
             "tenant:nope:".to_owned(),
         ] {
-            assert_eq!(TenantNames::tenant_of_namespace(&namespace), None, "{namespace}");
+            assert_eq!(
+                TenantNames::tenant_of_namespace(&namespace),
+                None,
+                "{namespace}"
+            );
         }
         assert_eq!(TenantNames::namespace_of_key("tenant:no-colon"), None);
         assert_eq!(TenantNames::namespace_of_key("other:x:y"), None);
-        assert_eq!(TenantNames::namespace_of_key("tenant:x:y:z"), Some("tenant:x:"));
+        assert_eq!(
+            TenantNames::namespace_of_key("tenant:x:y:z"),
+            Some("tenant:x:")
+        );
         for reference in [
             format!("tenant/{}/redis", uuid.simple()),
             format!("tenant/{uuid}"),
             "tenant/nope/redis".to_owned(),
         ] {
-            assert_eq!(TenantNames::tenant_of_secret(&reference), None, "{reference}");
+            assert_eq!(
+                TenantNames::tenant_of_secret(&reference),
+                None,
+                "{reference}"
+            );
         }
         assert_eq!(
             TenantSecret::of_reference(&format!("tenant/{uuid}/tls")),
