@@ -5,7 +5,7 @@
 //!   `deleted`, or of a tenant id this control plane never made, when they live in this control
 //!   plane's own database (schemas, shared-tenant rows, secrets). `--fix` releases them.
 //! - **Missing** resources should exist and do not: what an `active` or `suspended` tenant's
-//!   isolation model provisions.
+//!   isolation model provisions ([`IsolationModel::resource_kinds`]).
 //! - **Foreign** resources are named like a tenant's but belong to no tenant of this control plane,
 //!   on servers shared with others (databases, roles, Redis users and keys): listed, never touched.
 //!
@@ -32,16 +32,6 @@ impl DriftReport {
     /// Drift: orphans or missing resources (foreign ones are not ours to judge).
     pub fn has_drift(&self) -> bool {
         !self.orphans.is_empty() || !self.missing.is_empty()
-    }
-}
-
-/// The kinds of resources a provisioned tenant of `isolation` has.
-pub fn expected_kinds(isolation: IsolationModel) -> &'static [ResourceKind] {
-    use ResourceKind::*;
-    match isolation {
-        IsolationModel::SharedSchema => &[SharedTenant, RedisUser, RedisKeys, Secret],
-        IsolationModel::SchemaPerTenant => &[Schema, Role, RedisUser, RedisKeys, Secret],
-        IsolationModel::DatabasePerTenant => &[Database, Role, RedisUser, RedisKeys, Secret],
     }
 }
 
@@ -80,9 +70,9 @@ pub fn drift(
     for (id, (status, isolation)) in &known {
         if matches!(status, TenantStatus::Active | TenantStatus::Suspended) {
             let has = held.get(id);
-            for kind in expected_kinds(*isolation) {
-                if !has.is_some_and(|h| h.contains(kind)) {
-                    report.missing.push((*id, *kind));
+            for kind in isolation.resource_kinds() {
+                if !has.is_some_and(|h| h.contains(&kind)) {
+                    report.missing.push((*id, kind));
                 }
             }
         }
@@ -129,6 +119,8 @@ impl Doctor {
 
 #[cfg(test)]
 mod tests {
+    use tenantry_domain::TenantNames;
+
     use super::*;
 
     fn tenant() -> TenantId {
@@ -138,7 +130,7 @@ mod tests {
     fn resource(kind: ResourceKind, tenant: TenantId) -> ExistingResource {
         ExistingResource {
             kind,
-            name: tenant.resource_name(),
+            name: TenantNames::of(tenant).resource().to_owned(),
             tenant: Some(tenant),
         }
     }
@@ -146,9 +138,10 @@ mod tests {
     #[test]
     fn a_complete_active_tenant_and_an_in_flight_one_are_no_drift() {
         let (active, busy) = (tenant(), tenant());
-        let mut existing: Vec<_> = expected_kinds(IsolationModel::SchemaPerTenant)
-            .iter()
-            .map(|k| resource(*k, active))
+        let mut existing: Vec<_> = IsolationModel::SchemaPerTenant
+            .resource_kinds()
+            .into_iter()
+            .map(|k| resource(k, active))
             .collect();
         existing.push(resource(ResourceKind::Database, busy));
         let tenants = [

@@ -22,6 +22,8 @@ pub use tenant::{
     CreateTenant, DomainState, ProvisionedResource, ProvisioningProgress, ProvisioningStep, Tenant,
     TenantCommand, TenantEvent, TenantId, TenantState, TenantStatus, TenantStatusError,
 };
+/// A tenant's infrastructure: what each isolation model makes, and what it is called.
+pub use tenant::{ResourceKind, StepOutput, TenantNames, TenantSecret};
 pub use values::{
     Email, EmailError, FieldError, IsolationModel, IsolationModelError, Plan, PlanCatalog,
     PlanCatalogError, PlanError, PlanLimits, PlanName, PlanNameError, ReservedSubdomains,

@@ -7,7 +7,7 @@ mod support;
 use std::collections::BTreeSet;
 
 use serde_json::json;
-use support::{at, name, plan, resource, secret, slug, tenant_id};
+use support::{at, name, names, plan, resource, secret, slug, tenant_id};
 use tenantry_domain::events::*;
 use tenantry_domain::{
     DomainEvent, Email, EventDecodeError, IsolationModel, ProvisioningStep, TenantEvent,
@@ -73,7 +73,7 @@ fn samples() -> Vec<TenantEvent> {
         RedisNamespaceProvisioned {
             tenant_id,
             attempt: 1,
-            namespace: tenant_id.redis_namespace(),
+            namespace: names().redis_namespace().to_owned(),
             acl_user: "tenant_x".into(),
             password_secret: secret("tenant/x/redis"),
             at: at(4),
@@ -297,7 +297,7 @@ fn step_payloads_hold_names_and_secret_references_only() {
         .unwrap();
     let payload = released.encode().unwrap().payload;
     assert_eq!(payload["resource"]["step"], "schema");
-    assert_eq!(payload["resource"]["schema"], tenant_id().resource_name());
+    assert_eq!(payload["resource"]["schema"], names().schema());
     let TenantEvent::ResourceReleased(released) = released else {
         unreachable!()
     };

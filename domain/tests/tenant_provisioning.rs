@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::{Scenario, at, history, history_of, resource, run, tenant_id};
+use support::{Scenario, at, history, history_of, names, resource, run, tenant_id};
 use tenantry_domain::events::{
     ProvisioningCompleted, ProvisioningRetryScheduled, ProvisioningRollbackStarted,
     ProvisioningRolledBack, ProvisioningStepFailed, ResourceReleased, SchemaProvisioned,
@@ -53,7 +53,7 @@ fn requested(isolation: IsolationModel) -> Vec<TenantEvent> {
 
 #[test]
 fn a_step_success_records_what_it_made() {
-    let schema = tenant_id().resource_name();
+    let schema = names().schema().to_owned();
     let state = Scenario::given(requested(IsolationModel::SchemaPerTenant))
         .when(succeed(Step::Schema))
         .then([SchemaProvisioned {
@@ -276,7 +276,7 @@ fn failures_count_the_tries_of_a_step_and_retries_are_scheduled() {
         .then([TenantMigrationsApplied {
             tenant_id: tenant_id(),
             attempt: 1,
-            target: tenant_id().resource_name(),
+            target: names().resource().to_owned(),
             latest_version: 20250101000000,
             at: at(10),
         }

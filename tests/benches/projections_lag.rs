@@ -51,11 +51,11 @@ async fn writer(
         let Some((life, index, version)) = lives.pop_front() else {
             break;
         };
-        let events = &life.appends[index];
-        let result = append(&*store, life.tenant, version, events).await;
+        let decision = &life.appends[index];
+        let result = append(&*store, life.tenant, version, decision).await;
         let _ = tx.send((result.last, Instant::now()));
-        sent += events.len() as u64;
-        let (index, version) = (index + 1, version + events.len() as u64);
+        sent += decision.len() as u64;
+        let (index, version) = (index + 1, version + decision.len() as u64);
         if index < life.appends.len() {
             lives.push_back((life, index, version));
         }

@@ -16,7 +16,7 @@ use tenantry_domain::DomainEvent;
 use tenantry_infrastructure::event_store::PgEventStore;
 use tenantry_projections::{RebuildOptions, default_projectors, rebuild};
 use tenantry_tests::TestDb;
-use tenantry_tests::lifecycle::{Lifecycle, encode, lifecycle, metadata, staff};
+use tenantry_tests::lifecycle::{Lifecycle, encode, lifecycle, metadata};
 use uuid::Uuid;
 
 fn env(name: &str, default: usize) -> usize {
@@ -66,10 +66,11 @@ fn rows_of(lives: &[Lifecycle]) -> Vec<Row> {
         let mut versions = vec![0i64; group.len()];
         for round in 0..rounds {
             for (i, life) in group.iter().enumerate() {
-                let Some(events) = life.appends.get(round) else {
+                let Some(decision) = life.appends.get(round) else {
                     continue;
                 };
-                let meta = metadata(life.tenant, &staff());
+                let meta = metadata(life.tenant, &decision.actor);
+                let events = &decision.events;
                 for (event, new) in events.iter().zip(encode(events, &meta)) {
                     versions[i] += 1;
                     rows.push(Row {

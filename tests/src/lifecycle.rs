@@ -1,7 +1,10 @@
 //! Real tenant histories for the read-side tests and benchmarks: each tenant's life is driven
 //! through the domain's own commands (`TenantState::decide`), so the events and payloads are
-//! exactly what the application appends. Events that have no command yet (domains, TLS, workers)
-//! are built from their payload types. Which path a tenant takes (a step failing and retried, a
+//! exactly what the application appends, one append per decision, by whoever makes it in
+//! production: the API appends `TenantCreated` alone (an operator's), the provisioning saga then
+//! appends `ProvisioningRequested` and every step's outcome (as `saga:provisioning`), operators
+//! the rest. Events that have no command yet (domains, TLS, workers) are built from their payload
+//! types and appended as an operator's. Which path a tenant takes (a step failing and retried, a
 //! provisioning rolled back and retried, a deletion) follows from its number, so a seed is
 //! reproducible.
 
@@ -13,26 +16,51 @@ use tenantry_domain::events::{
     CertificateIssued, DomainActivated, DomainRegistered, WorkerStarted, WorkerStopped,
 };
 use tenantry_domain::{
-    Aggregate, CreateTenant, DomainEvent, PlanCatalog, ProvisionedResource, ProvisioningStep,
+    CreateTenant, DomainEvent, PlanCatalog, ProvisionedResource, ProvisioningStep,
     ReservedSubdomains, SecretRef, Slug, TenantCommand, TenantEvent, TenantId, TenantName,
-    TenantState,
+    TenantNames, TenantState, TenantStatus,
 };
 use uuid::Uuid;
 
-/// One tenant's history: its appends in order, each the events of one decision.
+/// One append: the events of one decision, and who made it.
+#[derive(Debug, Clone)]
+pub struct Append {
+    pub actor: Actor,
+    pub events: Vec<TenantEvent>,
+}
+
+impl Append {
+    /// `events` decided by an operator.
+    pub fn by_staff(events: Vec<TenantEvent>) -> Self {
+        Self {
+            actor: staff(),
+            events,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+}
+
+/// One tenant's history: its appends in order.
 #[derive(Debug, Clone)]
 pub struct Lifecycle {
     pub tenant: TenantId,
-    pub appends: Vec<Vec<TenantEvent>>,
+    pub appends: Vec<Append>,
 }
 
 impl Lifecycle {
     pub fn events(&self) -> impl Iterator<Item = &TenantEvent> {
-        self.appends.iter().flatten()
+        self.appends.iter().flat_map(|a| &a.events)
     }
 
     pub fn len(&self) -> usize {
-        self.appends.iter().map(Vec::len).sum()
+        self.appends.iter().map(Append::len).sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -45,13 +73,22 @@ pub struct TenantScript {
     pub tenant: TenantId,
     state: TenantState,
     at: DateTime<Utc>,
-    appends: Vec<Vec<TenantEvent>>,
+    appends: Vec<Append>,
 }
 
 impl TenantScript {
-    /// A new tenant `tenant-{n}` on `plan`, created and with provisioning requested (one append,
-    /// as the API does it).
+    /// A new tenant `tenant-{n}` on `plan`, created (`TenantCreated` alone, as the API appends it)
+    /// and with its provisioning requested by the saga (its own append, after the creation).
     pub fn create(n: u64, plan: &str) -> Self {
+        let mut script = Self::created(n, plan);
+        let at = script.tick();
+        script.decide(TenantCommand::RequestProvisioning { at });
+        script
+    }
+
+    /// A new tenant `tenant-{n}` on `plan`, created by an operator and still `pending`: what the
+    /// API appends, before the saga picks the tenant up.
+    pub fn created(n: u64, plan: &str) -> Self {
         let tenant = TenantId::from_uuid(Uuid::now_v7());
         let catalog = PlanCatalog::default();
         let mut script = Self {
@@ -80,8 +117,7 @@ impl TenantScript {
             admin_email: None,
             at: script.at,
         });
-        let at = script.at;
-        script.decide_all([create, TenantCommand::RequestProvisioning { at }]);
+        script.decide(create);
         script
     }
 
@@ -90,30 +126,55 @@ impl TenantScript {
     }
 
     /// The decisions recorded so far, each one append.
-    pub fn appends(&self) -> &[Vec<TenantEvent>] {
+    pub fn appends(&self) -> &[Append] {
         &self.appends
     }
 
-    /// Decides `command` and records its events as one append (none if it decided nothing).
+    /// Decides `command` and records its events as one append (none if it decided nothing), by
+    /// whoever sends that command in production ([`actor_of`]).
     pub fn decide(&mut self, command: TenantCommand) -> &mut Self {
         self.decide_all([command])
     }
 
+    /// Decides `commands` one after another and records their events as one append: one actor's
+    /// decision, so the commands must all be that actor's.
     pub fn decide_all(&mut self, commands: impl IntoIterator<Item = TenantCommand>) -> &mut Self {
-        let events = self
-            .state
-            .decide_all(commands)
-            .unwrap_or_else(|e| panic!("the script's command was refused: {e}"));
-        self.record(events)
+        let mut state = self.state.clone();
+        let mut actor = None;
+        let mut events = Vec::new();
+        for command in commands {
+            let by = actor_of(&state, &command);
+            assert!(
+                actor.as_ref().is_none_or(|a| *a == by),
+                "one append is one actor's decision: {} is {by}'s",
+                command.name()
+            );
+            let decided = state
+                .decide(command)
+                .unwrap_or_else(|e| panic!("the script's command was refused: {e}"));
+            for event in &decided {
+                state.apply_mut(event);
+            }
+            events.extend(decided);
+            actor = Some(by);
+        }
+        match actor {
+            Some(actor) => self.record_as(actor, events),
+            None => self,
+        }
     }
 
-    /// Records events built directly (those no command decides yet).
+    /// Records events built directly (those no command decides yet), as an operator's.
     pub fn record(&mut self, events: Vec<TenantEvent>) -> &mut Self {
+        self.record_as(staff(), events)
+    }
+
+    fn record_as(&mut self, actor: Actor, events: Vec<TenantEvent>) -> &mut Self {
         for event in &events {
             self.state.apply_mut(event);
         }
         if !events.is_empty() {
-            self.appends.push(events);
+            self.appends.push(Append { actor, events });
         }
         self
     }
@@ -221,8 +282,11 @@ impl TenantScript {
                 tenant_id,
                 host,
                 expires_at: Utc::now() + Duration::days(90),
-                certificate_secret: SecretRef::parse(&format!("tenant/{tenant_id}/tls"))
-                    .expect("a valid reference"),
+                certificate_secret: SecretRef::parse(&format!(
+                    "{}tls",
+                    TenantNames::of(tenant_id).secret_prefix()
+                ))
+                .expect("a valid reference"),
                 at,
             }
             .into(),
@@ -231,7 +295,7 @@ impl TenantScript {
 
     pub fn worker_started(&mut self, worker_id: Uuid) -> &mut Self {
         let (tenant_id, at) = (self.tenant, self.tick());
-        let queue = format!("{}queue:default", self.tenant.redis_namespace());
+        let queue = TenantNames::of(self.tenant).queue();
         self.record(vec![
             WorkerStarted {
                 tenant_id,
@@ -278,32 +342,61 @@ impl TenantScript {
 
 /// What a step makes, named as the real provisioners name it.
 pub fn resource(tenant: TenantId, step: ProvisioningStep) -> ProvisionedResource {
-    let secret = |what: &str| {
-        SecretRef::parse(&format!("tenant/{tenant}/{what}")).expect("a valid reference")
-    };
+    let names = TenantNames::of(tenant);
     match step {
         ProvisioningStep::RegisterSharedTenant => ProvisionedResource::SharedTenant,
         ProvisioningStep::Schema => ProvisionedResource::Schema {
-            schema: tenant.resource_name(),
-            role: tenant.resource_name(),
+            schema: names.schema().to_owned(),
+            role: names.role().to_owned(),
         },
         ProvisioningStep::Database => ProvisionedResource::Database {
-            database: tenant.resource_name(),
-            role: tenant.resource_name(),
-            password_secret: secret("postgres"),
+            database: names.database().to_owned(),
+            role: names.role().to_owned(),
+            password_secret: names.postgres_secret(),
         },
         ProvisioningStep::TenantMigrations => ProvisionedResource::TenantMigrations {
-            target: tenant.resource_name(),
+            target: names.resource().to_owned(),
             latest_version: 3,
         },
         ProvisioningStep::RedisNamespace => ProvisionedResource::RedisNamespace {
-            namespace: tenant.redis_namespace(),
-            acl_user: tenant.resource_name(),
-            password_secret: secret("redis"),
+            namespace: names.redis_namespace().to_owned(),
+            acl_user: names.redis_user().to_owned(),
+            password_secret: names.redis_secret(),
         },
         ProvisioningStep::Queue => ProvisionedResource::Queue {
-            queue: format!("{}queue:default", tenant.redis_namespace()),
+            queue: names.queue(),
         },
+    }
+}
+
+/// Who sends `command` to a tenant in `state` in production: the provisioning saga starts a
+/// `pending` tenant's provisioning and records every step's outcome, every release and the end of
+/// a rollback or a deletion; operators send the rest, a `failed` tenant's retry included.
+pub fn actor_of(state: &TenantState, command: &TenantCommand) -> Actor {
+    use TenantCommand as C;
+    match command {
+        C::RequestProvisioning { .. }
+            if state
+                .tenant()
+                .is_some_and(|t| t.status == TenantStatus::Pending) =>
+        {
+            saga()
+        }
+        C::Create(_)
+        | C::Rename { .. }
+        | C::ChangePlan { .. }
+        | C::RequestProvisioning { .. }
+        | C::Suspend { .. }
+        | C::Reactivate { .. }
+        | C::RequestDeletion { .. } => staff(),
+        C::RecordStepSucceeded { .. }
+        | C::RecordStepFailed { .. }
+        | C::ScheduleRetry { .. }
+        | C::CompleteProvisioning { .. }
+        | C::StartRollback { .. }
+        | C::RecordResourceReleased { .. }
+        | C::CompleteRollback { .. }
+        | C::MarkDeleted { .. } => saga(),
     }
 }
 
@@ -351,15 +444,26 @@ pub fn lifecycle(n: u64) -> Lifecycle {
     s.finish()
 }
 
-/// The metadata an event of `tenant` gets when `actor` causes it.
+/// The metadata an event of `tenant` gets when `actor` causes it: an operator's comes through
+/// the API (an address, a user agent); the saga's starts a correlation of its own, as its
+/// `CommandContext::new` does.
 pub fn metadata(tenant: TenantId, actor: &Actor) -> EventMetadata {
+    let correlation_id = Uuid::now_v7();
+    let from_api = matches!(actor, Actor::Staff { .. });
     EventMetadata {
         actor: actor.clone(),
-        correlation_id: Uuid::now_v7(),
-        causation_id: None,
-        ip: Some("203.0.113.7".into()),
-        user_agent: Some("tenantry-tests".into()),
+        correlation_id,
+        causation_id: (!from_api).then_some(correlation_id),
+        ip: from_api.then(|| "203.0.113.7".into()),
+        user_agent: from_api.then(|| "tenantry-tests".into()),
         tenant_id: Some(tenant.as_uuid()),
+    }
+}
+
+/// The provisioning saga, as its appends name it (`saga:provisioning`).
+pub fn saga() -> Actor {
+    Actor::Saga {
+        name: "provisioning".into(),
     }
 }
 
@@ -387,19 +491,20 @@ pub fn encode(events: &[TenantEvent], metadata: &EventMetadata) -> Vec<NewEvent>
         .collect()
 }
 
-/// Appends one decision of `tenant` as the application would (expected version checked).
+/// Appends one decision of `tenant` as the application would (expected version checked), with
+/// the metadata of its actor.
 pub async fn append(
     store: &dyn EventStore,
     tenant: TenantId,
     version_before: u64,
-    events: &[TenantEvent],
+    decision: &Append,
 ) -> AppendResult {
-    let metadata = metadata(tenant, &staff());
+    let metadata = metadata(tenant, &decision.actor);
     store
         .append(
             &tenant.stream_id(),
             ExpectedVersion::Exact(version_before),
-            encode(events, &metadata),
+            encode(&decision.events, &metadata),
         )
         .await
         .expect("the append succeeds")

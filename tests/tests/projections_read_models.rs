@@ -1,7 +1,8 @@
 //! What each read model shows a user for real histories (made with the domain's commands and
-//! appended as the application appends them), as the API's queries return it: the tenant view
-//! through a tenant's life, a rolled-back provisioning, the filtered and paginated tenant list, the
-//! audit log, and the tenant directory's host lookup.
+//! appended as the application appends them: the API's `TenantCreated` alone, then the saga's
+//! `ProvisioningRequested` and steps), as the API's queries return it: the tenant view through a
+//! tenant's life from `pending` on, a rolled-back provisioning, the filtered and paginated tenant
+//! list, the audit log with who did what, and the tenant directory's host lookup.
 
 mod projections_support;
 
@@ -12,13 +13,13 @@ use std::time::Duration;
 use chrono::{Duration as Days, Utc};
 use tenantry_application::event_store::{Checkpoint, EventStore};
 use tenantry_domain::events::{DomainActivated, DomainRegistered};
-use tenantry_domain::{IsolationModel, TenantCommand, TenantStatus};
+use tenantry_domain::{IsolationModel, TenantCommand, TenantNames, TenantStatus};
 use tenantry_projections::RuntimeHandle;
 use tenantry_projections::queries::audit::{self, AuditFilter};
 use tenantry_projections::queries::tenants::{self, TenantFilter, TenantView};
 use tenantry_projections::queries::{QueryError, directory};
 use tenantry_tests::TestDb;
-use tenantry_tests::lifecycle::{TenantScript, append};
+use tenantry_tests::lifecycle::{Append, TenantScript, append};
 use uuid::Uuid;
 
 use projections_support::{caught_up, event_count, seed, start};
@@ -51,11 +52,11 @@ impl Fixture {
             .map(|a| a.len() as u64)
             .sum();
         let mut last = Checkpoint::START;
-        for events in &script.appends()[*appended..] {
-            last = append(&*self.store, script.tenant, version, events)
+        for decision in &script.appends()[*appended..] {
+            last = append(&*self.store, script.tenant, version, decision)
                 .await
                 .last;
-            version += events.len() as u64;
+            version += decision.len() as u64;
         }
         *appended = script.appends().len();
         caught_up(&self.db.pool, &*self.store, last.position).await;
@@ -78,9 +79,23 @@ fn step_statuses(view: &TenantView) -> Vec<(&str, &str, u32)> {
 async fn the_tenant_view_follows_a_tenant_through_its_life() {
     let f = Fixture::new().await;
     let mut appended = 0;
-    let mut s = TenantScript::create(1, "pro");
+    // The API appends the creation alone: the tenant waits for the saga.
+    let mut s = TenantScript::created(1, "pro");
     let id = s.tenant;
+    let names = TenantNames::of(id);
+    let view = f.sync(&s, &mut appended).await;
+    assert_eq!(view.status, TenantStatus::Pending);
+    assert_eq!(view.version, 1);
+    assert!(
+        view.provisioning.steps.is_empty(),
+        "{:?}",
+        view.provisioning
+    );
+    assert_eq!(view.provisioning.current_step, None);
 
+    // The saga requests the provisioning, in an append of its own.
+    let at = s.tick();
+    s.decide(TenantCommand::RequestProvisioning { at });
     let view = f.sync(&s, &mut appended).await;
     assert_eq!(view.status, TenantStatus::Provisioning);
     assert_eq!(view.plan, "pro");
@@ -145,16 +160,13 @@ async fn the_tenant_view_follows_a_tenant_through_its_life() {
             .iter()
             .all(|s| s.started_at.is_some() && s.finished_at.is_some())
     );
-    assert_eq!(view.infrastructure.schema, Some(id.resource_name()));
+    assert_eq!(view.infrastructure.schema.as_deref(), Some(names.schema()));
     assert_eq!(view.infrastructure.database, None);
     assert_eq!(
-        view.infrastructure.redis_namespace,
-        Some(id.redis_namespace())
+        view.infrastructure.redis_namespace.as_deref(),
+        Some(names.redis_namespace())
     );
-    assert_eq!(
-        view.infrastructure.queues,
-        [format!("{}queue:default", id.redis_namespace())]
-    );
+    assert_eq!(view.infrastructure.queues, [names.queue()]);
 
     // A domain, workers, a new name and plan, a suspension.
     let (w1, w2) = (Uuid::now_v7(), Uuid::now_v7());
@@ -430,7 +442,7 @@ async fn the_audit_log_lists_every_event_filtered_and_paged() {
         log_order
     );
     for (item, event) in items.iter().zip(&log) {
-        assert_eq!(item.actor, "staff:ops@example.com");
+        assert_eq!(item.actor, event.metadata.actor.to_string());
         assert_eq!(item.event_type, event.event_type);
         assert_eq!(item.payload, event.payload);
         assert_eq!(item.correlation_id, event.metadata.correlation_id);
@@ -457,6 +469,20 @@ async fn the_audit_log_lists_every_event_filtered_and_paged() {
     let versions: Vec<u64> = history.items.iter().map(|i| i.stream_version).collect();
     assert_eq!(versions, (1..=lives[3].len() as u64).collect::<Vec<_>>());
     assert_eq!(history.next, None);
+    // An operator created the tenant; the saga started its provisioning (in an append of its own:
+    // one append has one actor) and recorded the first step's outcome (tenant 3 fails its first).
+    let who: Vec<(&str, &str)> = history.items[..3]
+        .iter()
+        .map(|i| (i.event_type.as_str(), i.actor.as_str()))
+        .collect();
+    assert_eq!(
+        who,
+        [
+            ("TenantCreated", "staff:ops@example.com"),
+            ("ProvisioningRequested", "saga:provisioning"),
+            ("ProvisioningStepFailed", "saga:provisioning"),
+        ]
+    );
 
     let created = audit::list(
         &f.db.pool,
@@ -480,6 +506,28 @@ async fn the_audit_log_lists_every_event_filtered_and_paged() {
     .await
     .unwrap();
     assert_eq!(by_staff.items.len(), 3);
+    assert!(
+        by_staff
+            .items
+            .iter()
+            .all(|i| i.actor == "staff:ops@example.com")
+    );
+    let by_saga = audit::list(
+        &f.db.pool,
+        &AuditFilter {
+            actor: Some("saga:provisioning".into()),
+            limit: Some(500),
+            ..AuditFilter::default()
+        },
+    )
+    .await
+    .unwrap();
+    let saga_events = log
+        .iter()
+        .filter(|e| e.metadata.actor.to_string() == "saga:provisioning")
+        .count();
+    assert!(saga_events > 0);
+    assert_eq!(by_saga.items.len(), saga_events);
     let by_nobody = audit::list(
         &f.db.pool,
         &AuditFilter {
@@ -548,13 +596,14 @@ async fn the_directory_resolves_hosts_to_tenants_and_their_data() {
     let t2 = lives[2].tenant;
     let entry = resolve(format!("{}.{base}", slug(2))).await.unwrap();
     let schema = entry.schema.expect("a schema");
+    let names = TenantNames::of(t2);
     assert_eq!(
-        (schema.name, schema.role),
-        (t2.resource_name(), t2.resource_name())
+        (schema.name.as_str(), schema.role.as_str()),
+        (names.schema(), names.role())
     );
     let redis = entry.redis.unwrap();
-    assert_eq!(redis.namespace, t2.redis_namespace());
-    assert_eq!(redis.password_secret, format!("tenant/{t2}/redis"));
+    assert_eq!(redis.namespace, names.redis_namespace());
+    assert_eq!(redis.password_secret, names.redis_secret().as_str());
     let by_domain = resolve("APP2.Customer.Example:443".into()).await.unwrap();
     assert_eq!(by_domain.tenant_id, t2.as_uuid());
 
@@ -565,8 +614,9 @@ async fn the_directory_resolves_hosts_to_tenants_and_their_data() {
         .unwrap()
         .database
         .unwrap();
-    assert_eq!(database.name, t3.resource_name());
-    assert_eq!(database.password_secret, format!("tenant/{t3}/postgres"));
+    let names = TenantNames::of(t3);
+    assert_eq!(database.name, names.database());
+    assert_eq!(database.password_secret, names.postgres_secret().as_str());
 
     // Tenant 6 was deleted: neither its slug nor its domain leads anywhere.
     assert_eq!(resolve(format!("{}.{base}", slug(6))).await, None);
@@ -585,7 +635,13 @@ async fn the_directory_resolves_hosts_to_tenants_and_their_data() {
         host: "shop.example.org".into(),
         at,
     };
-    let r = append(&*f.store, t1, version, &[registered.into()]).await;
+    let r = append(
+        &*f.store,
+        t1,
+        version,
+        &Append::by_staff(vec![registered.into()]),
+    )
+    .await;
     caught_up(&f.db.pool, &*f.store, r.last.position).await;
     assert_eq!(
         resolve("shop.example.org".into()).await,
@@ -597,7 +653,13 @@ async fn the_directory_resolves_hosts_to_tenants_and_their_data() {
         host: "shop.example.org".into(),
         at,
     };
-    let r = append(&*f.store, t1, version + 1, &[activated.into()]).await;
+    let r = append(
+        &*f.store,
+        t1,
+        version + 1,
+        &Append::by_staff(vec![activated.into()]),
+    )
+    .await;
     caught_up(&f.db.pool, &*f.store, r.last.position).await;
     assert_eq!(
         resolve("shop.example.org".into())

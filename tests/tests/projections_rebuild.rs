@@ -17,7 +17,7 @@ use tenantry_projections::{
 };
 use tenantry_tests::TestDb;
 
-use projections_support::{assert_equal_to_rebuild, caught_up, seed, start};
+use projections_support::{assert_equal_to_rebuild, caught_up, readable, seed, start};
 
 #[tokio::test]
 async fn a_rebuild_while_appending_and_querying_ends_equal_to_a_rebuild_from_scratch() {
@@ -104,6 +104,8 @@ async fn a_rebuild_keeps_the_index_names_and_resets_the_checkpoint() {
     let db = TestDb::new().await;
     let store: Arc<dyn EventStore> = Arc::new(db.event_store_polling(Duration::from_millis(50)));
     let (_, last) = seed(&*store, 0, 3).await;
+    // The rebuild replays what a reader sees; here, everything appended.
+    readable(&*store, last).await;
     let indexes = || async {
         sqlx::query_scalar::<_, String>(
             "SELECT indexdef FROM pg_indexes WHERE schemaname = 'read' ORDER BY indexname",

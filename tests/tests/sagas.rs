@@ -7,8 +7,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::Connection;
 use tenantry_application::doctor::Doctor;
-use tenantry_application::provisioning::{ExistingResource, Faults, tenant_secret_ref};
-use tenantry_domain::TenantId;
+use tenantry_application::provisioning::{ExistingResource, Faults};
+use tenantry_domain::{TenantId, TenantNames};
 use tenantry_infrastructure::provisioning::{ProvisioningAdapters, build};
 use tenantry_projections::ReadModelWork;
 use tenantry_tests::{TestApp, TestDb};
@@ -169,7 +169,7 @@ async fn each_isolation_model_provisions_works_and_is_deleted_without_a_trace() 
         assert_eq!(tenant["provisioning"]["status"], "completed", "{tenant}");
         assert_eq!(
             tenant["infrastructure"]["redis_namespace"],
-            id.redis_namespace()
+            TenantNames::of(id).redis_namespace()
         );
         assert_eq!(
             tenant["infrastructure"]["queues"].as_array().map(Vec::len),
@@ -177,19 +177,26 @@ async fn each_isolation_model_provisions_works_and_is_deleted_without_a_trace() 
         );
     }
     let t = s.tenant(schema).await;
-    assert_eq!(t["infrastructure"]["schema"], schema.resource_name());
+    assert_eq!(
+        t["infrastructure"]["schema"],
+        TenantNames::of(schema).schema()
+    );
     let t = s.tenant(database).await;
-    assert_eq!(t["infrastructure"]["database"], database.resource_name());
+    assert_eq!(
+        t["infrastructure"]["database"],
+        TenantNames::of(database).database()
+    );
 
     // The database tenant's role logs in with its stored password and writes its database.
     let password = s
         .adapters
         .secrets
-        .get(&tenant_secret_ref(database, "postgres"))
+        .get(&TenantNames::of(database).postgres_secret())
         .await
         .expect("secret store")
         .expect("a password");
-    let name = database.resource_name();
+    let names = TenantNames::of(database);
+    let name = names.role();
     let mut conn = sqlx::PgConnection::connect(&format!(
         "postgres://{name}:{}@127.0.0.1:5432/{name}",
         password.expose()
@@ -206,13 +213,13 @@ async fn each_isolation_model_provisions_works_and_is_deleted_without_a_trace() 
     let password = s
         .adapters
         .secrets
-        .get(&tenant_secret_ref(shared, "redis"))
+        .get(&TenantNames::of(shared).redis_secret())
         .await
         .expect("secret store")
         .expect("a password");
     let client = redis::Client::open(format!(
         "redis://{}:{}@127.0.0.1:6379",
-        shared.resource_name(),
+        TenantNames::of(shared).redis_user(),
         password.expose()
     ))
     .expect("url");
@@ -221,13 +228,19 @@ async fn each_isolation_model_provisions_works_and_is_deleted_without_a_trace() 
         .await
         .expect("the tenant's Redis user");
     let own: redis::RedisResult<()> = redis::cmd("SET")
-        .arg(format!("{}probe", shared.redis_namespace()))
+        .arg(format!(
+            "{}probe",
+            TenantNames::of(shared).redis_namespace()
+        ))
         .arg("1")
         .query_async(&mut redis)
         .await;
     assert!(own.is_ok(), "{own:?}");
     let other: redis::RedisResult<()> = redis::cmd("SET")
-        .arg(format!("{}probe", schema.redis_namespace()))
+        .arg(format!(
+            "{}probe",
+            TenantNames::of(schema).redis_namespace()
+        ))
         .arg("1")
         .query_async(&mut redis)
         .await;

@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use tenantry_domain::{Email, FieldError};
+use tenantry_domain::{Email, FieldError, TenantNames};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -91,7 +91,7 @@ pub(crate) async fn provision(
         .invitations
         .issue_admin(tenant, email, &context)
         .await?;
-    let namespace = tenant.redis_namespace();
+    let names = TenantNames::of(tenant);
     let answer = OneShotAnswer {
         id: tenant.as_uuid(),
         slug: created.slug.clone(),
@@ -104,10 +104,10 @@ pub(crate) async fn provision(
             expires_at: invitation.expires_at,
         },
         worker: WorkerInstructions {
-            queue: format!("{namespace}queue:default"),
-            consumer_group: "workers".into(),
-            redis_user: tenant.resource_name(),
-            redis_namespace: namespace,
+            queue: names.queue(),
+            consumer_group: TenantNames::CONSUMER_GROUP.into(),
+            redis_user: names.redis_user().to_owned(),
+            redis_namespace: names.redis_namespace().to_owned(),
         },
         domains: DomainInstructions {
             default_host: format!("{}.{}", created.slug, state.base_domain),

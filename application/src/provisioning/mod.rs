@@ -18,6 +18,8 @@ mod secrets;
 pub use error::ProvisionError;
 pub use faults::{FaultOp, FaultPoint, Faults, FaultsError};
 pub use inject::FaultInjectingProvisioner;
-pub use inventory::{ExistingResource, InventoryError, ResourceInventory, ResourceKind};
+pub use inventory::{ExistingResource, InventoryError, ResourceInventory};
 pub use port::{Provisioner, TenantSpec};
-pub use secrets::{SecretError, SecretStore, SecretValue, tenant_secret_ref};
+pub use secrets::{SecretError, SecretStore, SecretValue};
+/// The kinds of resource, from the domain, which says which step makes each.
+pub use tenantry_domain::ResourceKind;

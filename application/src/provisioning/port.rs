@@ -18,9 +18,8 @@ pub struct TenantSpec {
 
 /// Applies and releases provisioning steps. Held as `Arc<dyn Provisioner>`.
 ///
-/// Every name a step makes is derived from the tenant id (`TenantId::resource_name()`,
-/// `TenantId::redis_namespace()`, [`tenant_secret_ref`](super::tenant_secret_ref)), so both
-/// operations can find what an earlier, interrupted run left, and `release` needs nothing but the
+/// Every name a step makes is derived from the tenant id
+/// ([`TenantNames`](tenantry_domain::TenantNames)), so both operations can find what an earlier, interrupted run left, and `release` needs nothing but the
 /// tenant id: it works for a tenant whose history is partial, failed or unknown (an orphan).
 #[async_trait]
 pub trait Provisioner: Send + Sync {

@@ -1,13 +1,14 @@
 //! The secret store port: generated passwords (a tenant's database login, its Redis ACL user),
 //! kept apart from the event log under a [`SecretRef`], so events and read models can name a
-//! secret without holding it.
+//! secret without holding it. A tenant's secrets are named by
+//! [`TenantNames`](tenantry_domain::TenantNames).
 
 use std::fmt;
 
 use async_trait::async_trait;
 use rand::Rng;
 use rand::distr::Alphanumeric;
-use tenantry_domain::{SecretRef, TenantId};
+use tenantry_domain::SecretRef;
 
 /// A secret's value. Its `Debug` hides it, so it cannot reach a log line by accident.
 #[derive(Clone, PartialEq, Eq)]
@@ -42,14 +43,6 @@ impl fmt::Debug for SecretValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("SecretValue(***)")
     }
-}
-
-/// The reference of a tenant's secret of one kind: `tenant/{uuid}/{kind}`, e.g.
-/// `tenant/0190…/postgres` for its database login, `tenant/0190…/redis` for its Redis user.
-/// Derived from the id alone, so a release finds the secret without any event.
-pub fn tenant_secret_ref(tenant: TenantId, kind: &str) -> SecretRef {
-    SecretRef::parse(&format!("tenant/{tenant}/{kind}"))
-        .expect("a tenant id and a kind name make a valid secret reference")
 }
 
 /// Why the secret store refused or failed an operation.
@@ -102,14 +95,5 @@ mod tests {
         assert!(a.expose().chars().all(|c| c.is_ascii_alphanumeric()));
         assert_ne!(a, b);
         assert_eq!(format!("{a:?}"), "SecretValue(***)");
-    }
-
-    #[test]
-    fn tenant_secret_refs_are_derived_from_the_id() {
-        let id = TenantId::from_uuid(uuid::Uuid::nil());
-        assert_eq!(
-            tenant_secret_ref(id, "redis").as_str(),
-            "tenant/00000000-0000-0000-0000-000000000000/redis"
-        );
     }
 }

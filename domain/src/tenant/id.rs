@@ -1,6 +1,6 @@
-//! The tenant's identity: a UUID chosen by the caller when the tenant is created, and the names
-//! derived from it (its event stream, its PostgreSQL objects, its Redis namespace), so that every
-//! part of Tenantry spells them the same way.
+//! The tenant's identity: a UUID chosen by the caller when the tenant is created, and the name of
+//! its event stream. The names of its infrastructure, also derived from the id, are
+//! [`TenantNames`](super::TenantNames)'.
 
 use std::fmt;
 use std::str::FromStr;
@@ -34,18 +34,6 @@ impl TenantId {
     pub fn from_stream_id(stream_id: &str) -> Option<Self> {
         let uuid = stream_id.strip_prefix(Self::STREAM_PREFIX)?;
         Uuid::parse_str(uuid).ok().map(Self)
-    }
-
-    /// The conventional name of the tenant's schema, database and roles: `tenant_{32 hex digits}`.
-    /// The whole id, not a prefix of it: the ids are v7, whose leading digits are a timestamp, and
-    /// two tenants sharing a schema would be far worse than a long name (39 of PostgreSQL's 63).
-    pub fn resource_name(&self) -> String {
-        format!("tenant_{}", self.0.simple())
-    }
-
-    /// The tenant's Redis key prefix: `tenant:{uuid}:`.
-    pub fn redis_namespace(&self) -> String {
-        format!("tenant:{}:", self.0)
     }
 }
 

@@ -1,13 +1,12 @@
-//! Provisioning steps: the units of work that give a tenant its infrastructure, and which of them
-//! each isolation model needs, in order. The provisioning saga runs them; the aggregate checks that
-//! their outcomes arrive in that order and remembers what each one made, so that a rollback or a
-//! deletion knows what to release.
+//! Provisioning steps: the units of work that give a tenant its infrastructure. Which of them each
+//! isolation model needs, in order, and what each makes, is in `infrastructure`
+//! ([`ProvisioningStep::sequence`], [`ProvisioningStep::output`]). The provisioning saga runs them;
+//! the aggregate checks that their outcomes arrive in that order and remembers what each one made,
+//! so that a rollback or a deletion knows what to release.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
-
-use crate::IsolationModel;
 
 /// One provisioning step. Serialized in snake_case (`register_shared_tenant`, …).
 ///
@@ -39,18 +38,6 @@ impl ProvisioningStep {
         Self::RedisNamespace,
         Self::Queue,
     ];
-
-    /// The steps an isolation model needs, in the order they run.
-    pub fn sequence(isolation: IsolationModel) -> &'static [Self] {
-        use ProvisioningStep::*;
-        match isolation {
-            IsolationModel::SharedSchema => &[RegisterSharedTenant, RedisNamespace, Queue],
-            IsolationModel::SchemaPerTenant => &[Schema, TenantMigrations, RedisNamespace, Queue],
-            IsolationModel::DatabasePerTenant => {
-                &[Database, TenantMigrations, RedisNamespace, Queue]
-            }
-        }
-    }
 
     pub fn as_str(self) -> &'static str {
         match self {

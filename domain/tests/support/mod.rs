@@ -8,7 +8,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use tenantry_domain::{
     Aggregate, CreateTenant, DomainError, Email, IsolationModel, Plan, PlanCatalog,
     ProvisionedResource, ProvisioningStep, ReservedSubdomains, SecretRef, Slug, TenantCommand,
-    TenantEvent, TenantId, TenantName, TenantState, TenantStatus,
+    TenantEvent, TenantId, TenantName, TenantNames, TenantState, TenantStatus,
 };
 use uuid::Uuid;
 
@@ -96,6 +96,11 @@ pub(crate) fn tenant_id() -> TenantId {
     TenantId::from_uuid(Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001))
 }
 
+/// The names of [`tenant_id`]'s infrastructure.
+pub(crate) fn names() -> TenantNames {
+    TenantNames::of(tenant_id())
+}
+
 pub(crate) fn plan(name: &str) -> Plan {
     PlanCatalog::default().plan(name).unwrap().clone()
 }
@@ -127,7 +132,8 @@ pub(crate) fn create(isolation: Option<IsolationModel>) -> CreateTenant {
 
 /// What `step` makes in these tests.
 pub(crate) fn resource(step: ProvisioningStep) -> ProvisionedResource {
-    let base = tenant_id().resource_name();
+    let names = names();
+    let base = names.resource().to_owned();
     match step {
         ProvisioningStep::RegisterSharedTenant => ProvisionedResource::SharedTenant,
         ProvisioningStep::Schema => ProvisionedResource::Schema {
@@ -137,19 +143,19 @@ pub(crate) fn resource(step: ProvisioningStep) -> ProvisionedResource {
         ProvisioningStep::Database => ProvisionedResource::Database {
             database: base.clone(),
             role: base,
-            password_secret: secret("tenant/0190/postgres"),
+            password_secret: names.postgres_secret(),
         },
         ProvisioningStep::TenantMigrations => ProvisionedResource::TenantMigrations {
             target: base,
             latest_version: 20250101000000,
         },
         ProvisioningStep::RedisNamespace => ProvisionedResource::RedisNamespace {
-            namespace: tenant_id().redis_namespace(),
+            namespace: names.redis_namespace().to_owned(),
             acl_user: base,
-            password_secret: secret("tenant/0190/redis"),
+            password_secret: names.redis_secret(),
         },
         ProvisioningStep::Queue => ProvisionedResource::Queue {
-            queue: format!("{}queue:default", tenant_id().redis_namespace()),
+            queue: names.queue(),
         },
     }
 }

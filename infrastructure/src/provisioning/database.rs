@@ -7,10 +7,10 @@
 //! database: a re-run finds the role (and its stored password) and makes the database.
 
 use tenantry_application::provisioning::{FaultPoint, ProvisionError, SecretValue, TenantSpec};
-use tenantry_domain::{ProvisionedResource, ProvisioningStep, TenantId};
+use tenantry_domain::{ProvisionedResource, ProvisioningStep, TenantId, TenantNames};
 
 use super::errors::OrFail;
-use super::names::TenantNames;
+use super::ident::quote_ident;
 use super::{Ctx, roles, template};
 
 pub(super) async fn apply(
@@ -18,26 +18,26 @@ pub(super) async fn apply(
     tenant: &TenantSpec,
 ) -> Result<ProvisionedResource, ProvisionError> {
     let names = TenantNames::of(tenant.id);
-    let name = &names.resource;
+    let (name, role, secret) = (names.database(), names.role(), names.postgres_secret());
     let password = ctx
         .secrets
-        .put_if_absent(&names.postgres_secret, &SecretValue::generate())
+        .put_if_absent(&secret, &SecretValue::generate())
         .await
-        .or_fail(|| format!("failed to store the password of role {name}"))?;
-    roles::ensure(&ctx.pool, name, Some(&password)).await?;
+        .or_fail(|| format!("failed to store the password of role {role}"))?;
+    roles::ensure(&ctx.pool, role, Some(&password)).await?;
     ctx.faults.checkpoint(
         FaultPoint::DuringApply,
         tenant.id,
         ProvisioningStep::Database,
     );
     if owner(ctx, name).await?.is_none() {
-        template::create_database(ctx, name, name).await?;
+        template::create_database(ctx, name, role).await?;
     }
     match owner(ctx, name).await? {
-        Some(owner) if owner == *name => {}
+        Some(owner) if owner == role => {}
         Some(owner) => {
             return Err(ProvisionError::permanent(anyhow::anyhow!(
-                "database {name} exists and is owned by {owner}, not by {name}"
+                "database {name} exists and is owned by {owner}, not by {role}"
             )));
         }
         None => {
@@ -51,38 +51,39 @@ pub(super) async fn apply(
     sqlx::raw_sql(&format!(
         "REVOKE CONNECT, TEMPORARY ON DATABASE {db} FROM PUBLIC;
          GRANT CONNECT ON DATABASE {db} TO CURRENT_USER;",
-        db = names.ident()
+        db = quote_ident(name)
     ))
     .execute(&ctx.pool)
     .await
     .or_fail(|| format!("failed to close database {name} to others"))?;
     Ok(ProvisionedResource::Database {
-        database: names.resource.clone(),
-        role: names.resource,
-        password_secret: names.postgres_secret,
+        database: name.to_owned(),
+        role: role.to_owned(),
+        password_secret: secret,
     })
 }
 
 /// Drops the database (ending its sessions), then the role, then the password.
 pub(super) async fn release(ctx: &Ctx, tenant: TenantId) -> Result<(), ProvisionError> {
     let names = TenantNames::of(tenant);
+    let (name, role) = (names.database(), names.role());
     sqlx::raw_sql(&format!(
         "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-        names.ident()
+        quote_ident(name)
     ))
     .execute(&ctx.pool)
     .await
-    .or_fail(|| format!("failed to drop database {}", names.resource))?;
+    .or_fail(|| format!("failed to drop database {name}"))?;
     ctx.faults.checkpoint(
         FaultPoint::DuringRelease,
         tenant,
         ProvisioningStep::Database,
     );
-    roles::drop(&ctx.pool, &names.resource).await?;
+    roles::drop(&ctx.pool, role).await?;
     ctx.secrets
-        .delete(&names.postgres_secret)
+        .delete(&names.postgres_secret())
         .await
-        .or_fail(|| format!("failed to delete the password of role {}", names.resource))
+        .or_fail(|| format!("failed to delete the password of role {role}"))
 }
 
 /// The owner of database `name`, if it exists.

@@ -1,5 +1,7 @@
 //! The inventory adapter: what tenant-shaped things exist in PostgreSQL, Redis and the secret
-//! store, read from the catalogs, `ACL USERS` and a SCAN of the `tenant:*` keys.
+//! store, read from the catalogs, `ACL USERS` and a SCAN of the `tenant:*` keys. Tenant-shaped
+//! means named with one of [`TenantNames`]' prefixes; whose each thing is, [`TenantNames`] reads
+//! back from its name.
 
 use std::collections::BTreeSet;
 
@@ -8,11 +10,10 @@ use async_trait::async_trait;
 use tenantry_application::provisioning::{
     ExistingResource, InventoryError, ResourceInventory, ResourceKind,
 };
-use tenantry_domain::TenantId;
+use tenantry_domain::{TenantId, TenantNames};
 use uuid::Uuid;
 
 use super::TenantProvisioner;
-use super::names::tenant_of_resource;
 
 /// Keys per SCAN round.
 const SCAN_BATCH: usize = 1_000;
@@ -24,21 +25,24 @@ impl ResourceInventory for TenantProvisioner {
     async fn list(&self) -> Result<Vec<ExistingResource>, InventoryError> {
         let ctx = &self.ctx;
         let mut found = BTreeSet::new();
+        // `tenant\_%`: the prefix taken literally (`_` is a LIKE wildcard).
+        let like = format!("{}%", TenantNames::RESOURCE_PREFIX.replace('_', r"\_"));
         for (kind, sql) in [
             (
                 ResourceKind::Schema,
-                r"SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 'tenant\_%'",
+                "SELECT nspname::text FROM pg_namespace WHERE nspname LIKE $1",
             ),
             (
                 ResourceKind::Database,
-                r"SELECT datname::text FROM pg_database WHERE datname LIKE 'tenant\_%'",
+                "SELECT datname::text FROM pg_database WHERE datname LIKE $1",
             ),
             (
                 ResourceKind::Role,
-                r"SELECT rolname::text FROM pg_roles WHERE rolname LIKE 'tenant\_%'",
+                "SELECT rolname::text FROM pg_roles WHERE rolname LIKE $1",
             ),
         ] {
             let names: Vec<String> = sqlx::query_scalar(sql)
+                .bind(&like)
                 .fetch_all(&ctx.pool)
                 .await
                 .with_context(|| format!("failed to list {kind:?}s"))?;
@@ -62,26 +66,19 @@ impl ResourceInventory for TenantProvisioner {
         found.extend(
             users
                 .into_iter()
-                .filter(|u| u.starts_with("tenant_"))
+                .filter(|u| u.starts_with(TenantNames::RESOURCE_PREFIX))
                 .map(|u| resource(ResourceKind::RedisUser, u)),
         );
         found.extend(redis_namespaces(&mut conn).await?);
         let secrets = ctx
             .secrets
-            .list("tenant/")
+            .list(TenantNames::SECRET_PREFIX)
             .await
             .map_err(anyhow::Error::from)?;
-        found.extend(secrets.into_iter().map(|reference| {
-            let tenant = reference
-                .as_str()
-                .split('/')
-                .nth(1)
-                .and_then(|id| id.parse().ok());
-            ExistingResource {
-                kind: ResourceKind::Secret,
-                name: reference.as_str().to_owned(),
-                tenant,
-            }
+        found.extend(secrets.into_iter().map(|reference| ExistingResource {
+            kind: ResourceKind::Secret,
+            tenant: TenantNames::tenant_of_secret(reference.as_str()),
+            name: reference.as_str().to_owned(),
         }));
         Ok(found.into_iter().collect())
     }
@@ -90,12 +87,12 @@ impl ResourceInventory for TenantProvisioner {
 fn resource(kind: ResourceKind, name: String) -> ExistingResource {
     ExistingResource {
         kind,
-        tenant: tenant_of_resource(&name),
+        tenant: TenantNames::tenant_of_resource(&name),
         name,
     }
 }
 
-/// The distinct `tenant:{id}:` prefixes of the keys in database 0.
+/// The distinct namespaces (`tenant:{id}:`) of the keys in database 0.
 async fn redis_namespaces(
     conn: &mut redis::aio::ConnectionManager,
 ) -> anyhow::Result<BTreeSet<ExistingResource>> {
@@ -105,7 +102,7 @@ async fn redis_namespaces(
         let (next, keys): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
             .arg(cursor)
             .arg("MATCH")
-            .arg("tenant:*")
+            .arg(format!("{}*", TenantNames::NAMESPACE_PREFIX))
             .arg("COUNT")
             .arg(SCAN_BATCH)
             .query_async(conn)
@@ -113,16 +110,13 @@ async fn redis_namespaces(
             .context("failed to scan the Redis keys")?;
         for key in keys {
             let key = String::from_utf8_lossy(&key);
-            let Some(id) = key
-                .strip_prefix("tenant:")
-                .and_then(|k| k.split(':').next())
-            else {
+            let Some(namespace) = TenantNames::namespace_of_key(&key) else {
                 continue;
             };
             found.insert(ExistingResource {
                 kind: ResourceKind::RedisKeys,
-                name: format!("tenant:{id}:"),
-                tenant: id.parse().ok(),
+                name: namespace.to_owned(),
+                tenant: TenantNames::tenant_of_namespace(namespace),
             });
         }
         if next == 0 {

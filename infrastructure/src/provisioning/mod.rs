@@ -10,8 +10,8 @@
 
 mod database;
 mod errors;
+mod ident;
 mod inventory;
-mod names;
 mod queue;
 mod redis;
 mod redis_client;
@@ -22,7 +22,6 @@ mod shared_schema;
 mod template;
 mod tenant_migrations;
 
-pub use self::queue::CONSUMER_GROUP;
 pub use self::redis::COMMAND_RULES;
 pub use tenant_migrations::{TENANT_MIGRATOR, latest_version};
 

@@ -23,11 +23,10 @@
 
 use redis::aio::ConnectionManager;
 use tenantry_application::provisioning::{FaultPoint, ProvisionError, SecretValue, TenantSpec};
-use tenantry_domain::{ProvisionedResource, ProvisioningStep, TenantId};
+use tenantry_domain::{ProvisionedResource, ProvisioningStep, TenantId, TenantNames};
 
 use super::Ctx;
 use super::errors::OrFail;
-use super::names::TenantNames;
 use super::scram;
 
 /// The command rules after `reset on #<hash> ~<ns>* &<ns>*` (see the module docs).
@@ -69,10 +68,14 @@ pub(super) async fn apply(
     tenant: &TenantSpec,
 ) -> Result<ProvisionedResource, ProvisionError> {
     let names = TenantNames::of(tenant.id);
-    let user = &names.resource;
+    let (user, namespace, secret) = (
+        names.redis_user(),
+        names.redis_namespace(),
+        names.redis_secret(),
+    );
     let password = ctx
         .secrets
-        .put_if_absent(&names.redis_secret, &SecretValue::generate())
+        .put_if_absent(&secret, &SecretValue::generate())
         .await
         .or_fail(|| format!("failed to store the password of Redis user {user}"))?;
     ctx.faults.checkpoint(
@@ -90,43 +93,42 @@ pub(super) async fn apply(
             "#{}",
             scram::redis_password_hash(password.expose())
         ))
-        .arg(format!("~{}*", names.namespace))
-        .arg(format!("&{}*", names.namespace))
+        .arg(format!("~{namespace}*"))
+        .arg(format!("&{namespace}*"))
         .arg(COMMAND_RULES)
         .query_async::<()>(&mut conn)
         .await
         .or_fail(|| format!("failed to set up Redis user {user}"))?;
     save_acl(&mut conn).await?;
     Ok(ProvisionedResource::RedisNamespace {
-        namespace: names.namespace,
-        acl_user: names.resource,
-        password_secret: names.redis_secret,
+        namespace: namespace.to_owned(),
+        acl_user: user.to_owned(),
+        password_secret: secret,
     })
 }
 
 pub(super) async fn release(ctx: &Ctx, tenant: TenantId) -> Result<(), ProvisionError> {
     let names = TenantNames::of(tenant);
+    let user = names.redis_user();
     let mut conn = ctx.redis.connection().await?;
     // First the user, so nothing writes new keys while they are deleted.
     redis::cmd("ACL")
         .arg("DELUSER")
-        .arg(&names.resource)
+        .arg(user)
         .query_async::<()>(&mut conn)
         .await
-        .or_fail(|| format!("failed to delete Redis user {}", names.resource))?;
+        .or_fail(|| format!("failed to delete Redis user {user}"))?;
     save_acl(&mut conn).await?;
     ctx.faults.checkpoint(
         FaultPoint::DuringRelease,
         tenant,
         ProvisioningStep::RedisNamespace,
     );
-    delete_keys(&mut conn, &format!("{}*", names.namespace)).await?;
-    ctx.secrets.delete(&names.redis_secret).await.or_fail(|| {
-        format!(
-            "failed to delete the password of Redis user {}",
-            names.resource
-        )
-    })
+    delete_keys(&mut conn, &format!("{}*", names.redis_namespace())).await?;
+    ctx.secrets
+        .delete(&names.redis_secret())
+        .await
+        .or_fail(|| format!("failed to delete the password of Redis user {user}"))
 }
 
 /// Deletes every key matching `pattern` (a namespace prefix and `*`).

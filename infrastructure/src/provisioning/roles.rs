@@ -5,7 +5,7 @@ use sqlx::PgPool;
 use tenantry_application::provisioning::{ProvisionError, SecretValue};
 
 use super::errors::OrFail;
-use super::names::quote_ident;
+use super::ident::quote_ident;
 use super::scram;
 
 /// What a tenant role may never do, whatever it was before.

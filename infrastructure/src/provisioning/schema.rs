@@ -10,10 +10,10 @@
 //! control-plane migrations also took `public` away from PUBLIC.
 
 use tenantry_application::provisioning::{FaultPoint, ProvisionError, TenantSpec};
-use tenantry_domain::{ProvisionedResource, ProvisioningStep, TenantId};
+use tenantry_domain::{ProvisionedResource, ProvisioningStep, TenantId, TenantNames};
 
 use super::errors::OrFail;
-use super::names::TenantNames;
+use super::ident::quote_ident;
 use super::{Ctx, roles};
 
 pub(super) async fn apply(
@@ -21,38 +21,43 @@ pub(super) async fn apply(
     tenant: &TenantSpec,
 ) -> Result<ProvisionedResource, ProvisionError> {
     let names = TenantNames::of(tenant.id);
-    roles::ensure(&ctx.pool, &names.resource, None).await?;
+    let (schema, role) = (names.schema(), names.role());
+    roles::ensure(&ctx.pool, role, None).await?;
     ctx.faults
         .checkpoint(FaultPoint::DuringApply, tenant.id, ProvisioningStep::Schema);
-    let ident = names.ident();
+    let (ident, role_ident) = (quote_ident(schema), quote_ident(role));
     // One implicit transaction: the schema exists with its grants, or not at all.
     sqlx::raw_sql(&format!(
         "CREATE SCHEMA IF NOT EXISTS {ident};
          REVOKE ALL ON SCHEMA {ident} FROM PUBLIC;
-         GRANT USAGE, CREATE ON SCHEMA {ident} TO {ident};
+         GRANT USAGE, CREATE ON SCHEMA {ident} TO {role_ident};
          ALTER DEFAULT PRIVILEGES IN SCHEMA {ident}
-             GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON TABLES TO {ident};
+             GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON TABLES TO {role_ident};
          ALTER DEFAULT PRIVILEGES IN SCHEMA {ident}
-             GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO {ident};
-         ALTER DEFAULT PRIVILEGES IN SCHEMA {ident} GRANT EXECUTE ON FUNCTIONS TO {ident};"
+             GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO {role_ident};
+         ALTER DEFAULT PRIVILEGES IN SCHEMA {ident} GRANT EXECUTE ON FUNCTIONS TO {role_ident};"
     ))
     .execute(&ctx.pool)
     .await
-    .or_fail(|| format!("failed to create schema {}", names.resource))?;
+    .or_fail(|| format!("failed to create schema {schema}"))?;
     Ok(ProvisionedResource::Schema {
-        schema: names.resource.clone(),
-        role: names.resource,
+        schema: schema.to_owned(),
+        role: role.to_owned(),
     })
 }
 
 /// Drops the schema with everything in it, then the role.
 pub(super) async fn release(ctx: &Ctx, tenant: TenantId) -> Result<(), ProvisionError> {
     let names = TenantNames::of(tenant);
-    sqlx::raw_sql(&format!("DROP SCHEMA IF EXISTS {} CASCADE", names.ident()))
-        .execute(&ctx.pool)
-        .await
-        .or_fail(|| format!("failed to drop schema {}", names.resource))?;
+    let schema = names.schema();
+    sqlx::raw_sql(&format!(
+        "DROP SCHEMA IF EXISTS {} CASCADE",
+        quote_ident(schema)
+    ))
+    .execute(&ctx.pool)
+    .await
+    .or_fail(|| format!("failed to drop schema {schema}"))?;
     ctx.faults
         .checkpoint(FaultPoint::DuringRelease, tenant, ProvisioningStep::Schema);
-    roles::drop(&ctx.pool, &names.resource).await
+    roles::drop(&ctx.pool, names.role()).await
 }

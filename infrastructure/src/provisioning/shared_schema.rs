@@ -12,7 +12,7 @@ use tenantry_domain::{ProvisionedResource, ProvisioningStep, TenantId};
 
 use super::Ctx;
 use super::errors::OrFail;
-use super::names::quote_ident;
+use super::ident::quote_ident;
 
 /// Rows deleted per transaction on release.
 const DELETE_BATCH: i64 = 5_000;

@@ -17,7 +17,7 @@ use sqlx::{Connection, Executor, PgConnection};
 use tenantry_application::provisioning::ProvisionError;
 
 use super::errors::OrFail;
-use super::names::quote_ident;
+use super::ident::quote_ident;
 use super::roles::has_code;
 use super::tenant_migrations::TENANT_MIGRATOR;
 use super::{Ctx, LOCK_CLASS};

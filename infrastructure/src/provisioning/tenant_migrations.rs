@@ -15,10 +15,10 @@
 use sqlx::migrate::Migrator;
 use sqlx::{Connection, Executor, PgConnection};
 use tenantry_application::provisioning::{ProvisionError, TenantSpec};
-use tenantry_domain::{IsolationModel, ProvisionedResource, ProvisioningStep};
+use tenantry_domain::{IsolationModel, ProvisionedResource, ProvisioningStep, TenantNames};
 
 use super::errors::OrFail;
-use super::names::{TenantNames, quote_ident};
+use super::ident::quote_ident;
 use super::{Ctx, LOCK_CLASS};
 
 /// The tenant migration set, without sqlx's per-database lock (see the module docs).
@@ -37,7 +37,7 @@ pub(super) async fn apply(
     tenant: &TenantSpec,
 ) -> Result<ProvisionedResource, ProvisionError> {
     let names = TenantNames::of(tenant.id);
-    let (target, role) = (&names.resource, &names.resource);
+    let role = names.role();
     let latest_version = match tenant.isolation {
         IsolationModel::SchemaPerTenant => {
             let mut conn = ctx
@@ -45,11 +45,13 @@ pub(super) async fn apply(
                 .acquire()
                 .await
                 .or_fail(|| "failed to connect to the control-plane database")?;
-            migrate(&mut conn, target, target, role, Grants::ByDefault).await?
+            let schema = names.schema();
+            migrate(&mut conn, schema, schema, role, Grants::ByDefault).await?
         }
         IsolationModel::DatabasePerTenant => {
-            let mut conn = ctx.connect_to(target).await?;
-            let migrated = migrate(&mut conn, target, "public", role, Grants::All).await;
+            let database = names.database();
+            let mut conn = ctx.connect_to(database).await?;
+            let migrated = migrate(&mut conn, database, "public", role, Grants::All).await;
             conn.close().await.ok();
             migrated?
         }
@@ -60,7 +62,7 @@ pub(super) async fn apply(
         }
     };
     Ok(ProvisionedResource::TenantMigrations {
-        target: names.resource,
+        target: names.resource().to_owned(),
         latest_version,
     })
 }

@@ -68,6 +68,29 @@ pub(crate) async fn seed(
     (lives, last)
 }
 
+/// Waits (bounded, generously) until a reader of the log sees everything up to `last`. Appends
+/// become readable only once every older transaction in the cluster has ended (see the event
+/// store's docs), and other tests' transactions run on the same server.
+pub(crate) async fn readable(store: &dyn EventStore, last: Checkpoint) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let mut after = Checkpoint::START;
+    while after < last {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the log never became readable up to {last:?}"
+        );
+        match store
+            .read_all(after, 1_000)
+            .await
+            .expect("the log reads")
+            .last()
+        {
+            Some(event) => after = event.checkpoint(),
+            None => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+}
+
 /// Waits (bounded, generously) until every default projector has applied `position`.
 pub(crate) async fn caught_up(pool: &PgPool, store: &dyn EventStore, position: u64) {
     let done = tenantry_projections::wait_for_position(

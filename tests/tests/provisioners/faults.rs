@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use tenantry_application::provisioning::{FaultInjectingProvisioner, Faults};
-use tenantry_domain::{IsolationModel, ProvisioningStep};
+use tenantry_domain::{IsolationModel, ProvisioningStep, TenantNames};
 
 use crate::support::Harness;
 
@@ -34,7 +34,7 @@ async fn an_injected_failure_fails_the_first_attempts_then_lets_the_step_through
                 assert!(error.is_retryable(), "attempt {attempt}: {error}");
                 assert!(error.to_string().contains("queue:2"), "{error}");
             }
-            let queue = format!("{}queue:default", tenant.id.redis_namespace());
+            let queue = TenantNames::of(tenant.id).queue();
             let mut admin = h.redis.get_multiplexed_async_connection().await.unwrap();
             let exists: i64 = redis::cmd("EXISTS")
                 .arg(&queue)

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use tenantry_application::provisioning::{
     Faults, Provisioner, ResourceKind, SecretStore, TenantSpec,
 };
-use tenantry_domain::{IsolationModel, ProvisioningStep};
+use tenantry_domain::{IsolationModel, ProvisioningStep, TenantNames};
 
 use crate::support::{Harness, apply_all};
 
@@ -170,7 +170,7 @@ async fn crash_release(
 async fn stored_secrets(secrets: &dyn SecretStore, tenant: &TenantSpec) -> Vec<(String, String)> {
     let mut found = Vec::new();
     for reference in secrets
-        .list(&format!("tenant/{}/", tenant.id))
+        .list(&TenantNames::of(tenant.id).secret_prefix())
         .await
         .unwrap()
     {

@@ -5,8 +5,8 @@ use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use sqlx::{ConnectOptions, Connection, Executor};
-use tenantry_application::provisioning::{Provisioner, SecretValue, tenant_secret_ref};
-use tenantry_domain::{IsolationModel, ProvisionedResource, ProvisioningStep};
+use tenantry_application::provisioning::{Provisioner, SecretValue};
+use tenantry_domain::{IsolationModel, ProvisionedResource, ProvisioningStep, TenantNames};
 use tenantry_infrastructure::provisioning::latest_version;
 
 use crate::support::{Harness, sqlstate};
@@ -117,7 +117,7 @@ async fn a_schema_per_tenant_role_writes_its_schema_and_no_other() {
         let (a, b) = (h.tenant(IsolationModel::SchemaPerTenant), h.tenant(IsolationModel::SchemaPerTenant));
         let made = h.apply_all(&a).await;
         h.apply_all(&b).await;
-        let (schema_a, schema_b) = (a.id.resource_name(), b.id.resource_name());
+        let (schema_a, schema_b) = (TenantNames::of(a.id).schema().to_owned(), TenantNames::of(b.id).schema().to_owned());
         assert_eq!(made[0], ProvisionedResource::Schema { schema: schema_a.clone(), role: schema_a.clone() });
         assert_eq!(
             made[1],
@@ -183,8 +183,8 @@ async fn a_database_per_tenant_login_works_with_its_stored_password_and_only_the
             );
             let made = h.apply_all(&a).await;
             h.apply_all(&b).await;
-            let name = a.id.resource_name();
-            let secret = tenant_secret_ref(a.id, "postgres");
+            let names = TenantNames::of(a.id);
+            let (name, secret) = (names.database().to_owned(), names.postgres_secret());
             assert_eq!(
                 made[0],
                 ProvisionedResource::Database {
@@ -242,7 +242,7 @@ async fn a_database_per_tenant_login_works_with_its_stored_password_and_only_the
 
             let elsewhere = h
                 .options()
-                .database(&b.id.resource_name())
+                .database(TenantNames::of(b.id).database())
                 .username(&name)
                 .password(password.expose())
                 .connect()
@@ -306,7 +306,7 @@ async fn database_tenants_are_copied_at_once_and_a_stale_template_is_rebuilt_fir
                 );
                 let mut conn = h
                     .options()
-                    .database(&tenant.id.resource_name())
+                    .database(TenantNames::of(tenant.id).database())
                     .connect()
                     .await
                     .expect("the tenant database exists");

@@ -1,9 +1,7 @@
 //! The Redis steps: the tenant's ACL user reaches its own namespace only; its queue works.
 
 use redis::aio::MultiplexedConnection;
-use tenantry_application::provisioning::tenant_secret_ref;
-use tenantry_domain::{IsolationModel, ProvisionedResource};
-use tenantry_infrastructure::provisioning::CONSUMER_GROUP;
+use tenantry_domain::{IsolationModel, ProvisionedResource, TenantNames};
 
 use crate::support::{Harness, redis_url};
 
@@ -18,17 +16,18 @@ async fn a_tenant_redis_user_reaches_its_own_namespace_only() {
             );
             let made = h.apply_all(&a).await;
             h.apply_all(&b).await;
-            let (ns_a, ns_b) = (a.id.redis_namespace(), b.id.redis_namespace());
-            let secret = tenant_secret_ref(a.id, "redis");
+            let (names, names_b) = (TenantNames::of(a.id), TenantNames::of(b.id));
+            let (ns_a, ns_b) = (names.redis_namespace(), names_b.redis_namespace());
+            let (user, secret) = (names.redis_user(), names.redis_secret());
             assert_eq!(
                 made[1],
                 ProvisionedResource::RedisNamespace {
-                    namespace: ns_a.clone(),
-                    acl_user: a.id.resource_name(),
+                    namespace: ns_a.to_owned(),
+                    acl_user: user.to_owned(),
                     password_secret: secret.clone(),
                 }
             );
-            let queue = format!("{ns_a}queue:default");
+            let queue = names.queue();
             assert_eq!(
                 made[2],
                 ProvisionedResource::Queue {
@@ -45,7 +44,7 @@ async fn a_tenant_redis_user_reaches_its_own_namespace_only() {
                 .await
                 .unwrap();
 
-            let mut conn = login(&a.id.resource_name(), password.expose())
+            let mut conn = login(user, password.expose())
                 .await
                 .expect("the tenant logs in");
             let _: () = redis::cmd("SET")
@@ -110,7 +109,7 @@ async fn a_tenant_redis_user_reaches_its_own_namespace_only() {
                 .unwrap();
             let read: redis::Value = redis::cmd("XREADGROUP")
                 .arg("GROUP")
-                .arg(CONSUMER_GROUP)
+                .arg(TenantNames::CONSUMER_GROUP)
                 .arg("worker-1")
                 .arg("COUNT")
                 .arg(1)
@@ -122,17 +121,11 @@ async fn a_tenant_redis_user_reaches_its_own_namespace_only() {
                 .expect("the tenant consumes its queue");
             assert!(format!("{read:?}").contains("job"), "{read:?}");
 
-            assert!(
-                login(&a.id.resource_name(), "wrong password")
-                    .await
-                    .is_err()
-            );
+            assert!(login(user, "wrong password").await.is_err());
 
             h.release_all(&a).await;
             assert!(
-                login(&a.id.resource_name(), password.expose())
-                    .await
-                    .is_err(),
+                login(user, password.expose()).await.is_err(),
                 "the user is gone"
             );
             let left: i64 = redis::cmd("EXISTS")
