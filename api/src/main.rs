@@ -56,10 +56,12 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Migrate => {
             tenantry_infrastructure::postgres::migrate(&cli.settings.database_url).await?;
+            tenantry_api::event_store::migrate(&cli.settings).await?;
             tracing::info!("migrations applied");
         }
         Command::Serve => {
             tenantry_infrastructure::postgres::migrate(&cli.settings.database_url).await?;
+            tenantry_api::event_store::migrate(&cli.settings).await?;
             let app = Application::build(&cli.settings).await?;
             app.run_until_stopped(startup::shutdown_signal()).await?;
         }

@@ -116,13 +116,7 @@ impl Saga {
     }
 
     async fn event_types(&self, id: TenantId) -> Vec<String> {
-        sqlx::query_scalar(
-            "SELECT event_type FROM events WHERE stream_id = $1 ORDER BY stream_version",
-        )
-        .bind(id.stream_id())
-        .fetch_all(&self.app.db.pool)
-        .await
-        .expect("events")
+        tenantry_tests::event_log::event_types(&*self.app.store, &id.stream_id()).await
     }
 }
 
