@@ -998,6 +998,25 @@ mod tests {
         assert_eq!(checkpoint_of_position(position), checkpoint);
     }
 
+    #[test]
+    fn reads_go_strictly_beyond_where_they_start() {
+        let at = |commit, prepare| kdb::Position { commit, prepare };
+        let from = at(10, 8);
+        assert!(Direction::Forwards.beyond(at(10, 9), from));
+        assert!(Direction::Forwards.beyond(at(11, 0), from));
+        assert!(!Direction::Forwards.beyond(from, from));
+        assert!(!Direction::Forwards.beyond(at(9, 20), from));
+        assert!(Direction::Backwards.beyond(at(10, 7), from));
+        assert!(Direction::Backwards.beyond(at(9, 20), from));
+        assert!(!Direction::Backwards.beyond(from, from));
+        assert!(!Direction::Backwards.beyond(at(11, 0), from));
+        assert_eq!(
+            position_of_checkpoint(checkpoint_of_position(from)),
+            from,
+            "checkpoints and positions map one to one"
+        );
+    }
+
     #[tokio::test]
     async fn batches_take_what_is_ready_and_end_after_an_error() {
         let (sender, receiver) = mpsc::channel(10);
