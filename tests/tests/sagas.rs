@@ -341,7 +341,8 @@ async fn a_restarted_service_finishes_what_a_crashed_one_left() {
             .any(|r| r.kind == tenantry_application::provisioning::ResourceKind::Schema)
     })
     .await;
-    assert_eq!(first.tenant(id).await["status"], "provisioning");
+    // The read model may not show the tenant yet when the schema appears: wait for it.
+    first.wait_for(id, "provisioning").await;
 
     // The service stops; a new one starts on the same database, without the fault.
     let db = first.app.db.clone();
