@@ -1,5 +1,6 @@
 //! The `tenantry` binary: parses the command line and runs the chosen command. The composition
-//! root: the only place where adapters are chosen and wired into ports.
+//! root: the only place where adapters are chosen and wired into ports (the event store's, from
+//! `TENANTRY_EVENT_STORE_URL`, in `tenantry_api::event_store`).
 
 use clap::{Parser, Subcommand};
 use tenantry_api::{Application, Settings, cli, startup, telemetry};
