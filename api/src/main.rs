@@ -1,5 +1,6 @@
 //! The `tenantry` binary: parses the command line and runs the chosen command. The composition
-//! root: the only place where adapters are chosen and wired into ports.
+//! root: the only place where adapters are chosen and wired into ports (the event store's, from
+//! `TENANTRY_EVENT_STORE_URL`, in `tenantry_api::event_store`).
 
 use clap::{Parser, Subcommand};
 use tenantry_api::{Application, Settings, cli, startup, telemetry};
@@ -56,10 +57,12 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Migrate => {
             tenantry_infrastructure::postgres::migrate(&cli.settings.database_url).await?;
+            tenantry_api::event_store::migrate(&cli.settings).await?;
             tracing::info!("migrations applied");
         }
         Command::Serve => {
             tenantry_infrastructure::postgres::migrate(&cli.settings.database_url).await?;
+            tenantry_api::event_store::migrate(&cli.settings).await?;
             let app = Application::build(&cli.settings).await?;
             app.run_until_stopped(startup::shutdown_signal()).await?;
         }

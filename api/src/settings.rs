@@ -21,6 +21,18 @@ pub struct Settings {
     )]
     pub database_url: String,
 
+    /// Where the event log lives: a `postgres://` URL (unset: the control-plane database), or a
+    /// `kurrentdb://` / `esdb://` URL (`…+discover://` too), which needs a build with the
+    /// `kurrentdb` feature. Read models, checkpoints, leases and idempotency keys stay in the
+    /// control-plane database either way.
+    #[arg(
+        long,
+        global = true,
+        env = "TENANTRY_EVENT_STORE_URL",
+        hide_env_values = true
+    )]
+    pub event_store_url: Option<String>,
+
     /// Redis, for tenant namespaces and queues.
     #[arg(
         long,

@@ -16,13 +16,12 @@ use tower::Layer;
 use tower_http::normalize_path::NormalizePathLayer;
 
 use tenantry_application::clock::SystemClock;
-use tenantry_application::event_store::{EventStore, Upcasters};
+use tenantry_application::event_store::EventStore;
 use tenantry_application::invitations::InvitationService;
 use tenantry_application::sagas::{Backoff, SagaConfig, SagaHints, SagaRunner, TenantSaga};
 use tenantry_application::staff::StaffService;
 use tenantry_application::tenants::TenantService;
 use tenantry_domain::{PlanCatalog, ReservedSubdomains};
-use tenantry_infrastructure::event_store::PgEventStore;
 use tenantry_infrastructure::idempotency::PgIdempotencyStore;
 use tenantry_infrastructure::idempotency::sweeper::Sweeper;
 use tenantry_infrastructure::invitations::PgInvitations;
@@ -61,8 +60,7 @@ impl Application {
         let listener = TcpListener::bind(settings.http_addr)
             .await
             .with_context(|| format!("failed to listen on {}", settings.http_addr))?;
-        let store: Arc<dyn EventStore> =
-            Arc::new(PgEventStore::new(pool.clone(), Upcasters::new()));
+        let store = crate::event_store::build(settings, &pool).await?;
         let mut tenants = tenant_service(settings, store.clone())?;
         let auth = Auth::new(settings, staff_service(&pool, &store), &pool).await?;
         let saga = if settings.run_sagas {

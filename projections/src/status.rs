@@ -1,11 +1,14 @@
 //! Where each projector stands: its checkpoint, state, and how far behind the log it is, in events
 //! and in seconds (the age of the oldest event it has not applied yet). For `tenantry projections
 //! status` and the lag gauges.
+//!
+//! The checkpoints are read models (PostgreSQL, `read.projector_checkpoints`); the lag comes from
+//! the event store, through the port ([`EventStore::backlog`]), whichever adapter holds the log.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::PgPool;
-use tenantry_application::event_store::Checkpoint;
+use tenantry_application::event_store::{Checkpoint, EventStore};
 
 use crate::{ProjectionError, ProjectorState};
 
@@ -33,22 +36,16 @@ type Row = (
     Option<i64>,
     Option<String>,
     Option<DateTime<Utc>>,
-    i64,
-    Option<f64>,
 );
 
 /// The status of each projector named (one that never ran is at the start of the log).
 pub async fn status(
     pool: &PgPool,
+    store: &dyn EventStore,
     names: &[&str],
 ) -> Result<Vec<ProjectorStatus>, ProjectionError> {
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT n.name, c.commit, c.position, c.state, c.stalled_at, c.last_error, c.updated_at,
-                (SELECT count(*) FROM events e
-                  WHERE (e.tx_id, e.position) > (coalesce(c.commit, 0), coalesce(c.position, 0))),
-                (SELECT extract(epoch FROM now() - e.recorded_at)::float8 FROM events e
-                  WHERE (e.tx_id, e.position) > (coalesce(c.commit, 0), coalesce(c.position, 0))
-                  ORDER BY e.tx_id, e.position LIMIT 1)
+        "SELECT n.name, c.commit, c.position, c.state, c.stalled_at, c.last_error, c.updated_at
            FROM unnest($1::text[]) WITH ORDINALITY AS n (name, ord)
            LEFT JOIN read.projector_checkpoints c ON c.name = n.name
           ORDER BY n.ord",
@@ -56,27 +53,29 @@ pub async fn status(
     .bind(names)
     .fetch_all(pool)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(name, commit, position, state, stalled_at, last_error, updated_at, lag, age)| {
-                ProjectorStatus {
-                    name,
-                    checkpoint: Checkpoint {
-                        commit: commit.unwrap_or(0) as u64,
-                        position: position.unwrap_or(0) as u64,
-                    },
-                    state: match state.as_deref() {
-                        Some("stalled") => ProjectorState::Stalled,
-                        _ => ProjectorState::Running,
-                    },
-                    stalled_at: stalled_at.map(|p| p as u64),
-                    last_error,
-                    lag_events: lag.max(0) as u64,
-                    lag_seconds: age.unwrap_or(0.0).max(0.0),
-                    updated_at,
-                }
+    let mut statuses = Vec::with_capacity(rows.len());
+    for (name, commit, position, state, stalled_at, last_error, updated_at) in rows {
+        let checkpoint = Checkpoint {
+            commit: commit.unwrap_or(0) as u64,
+            position: position.unwrap_or(0) as u64,
+        };
+        let backlog = store.backlog(checkpoint).await?;
+        let lag_seconds = backlog.first_recorded_at.map_or(0.0, |at| {
+            (Utc::now() - at).num_microseconds().unwrap_or(i64::MAX) as f64 / 1e6
+        });
+        statuses.push(ProjectorStatus {
+            name,
+            checkpoint,
+            state: match state.as_deref() {
+                Some("stalled") => ProjectorState::Stalled,
+                _ => ProjectorState::Running,
             },
-        )
-        .collect())
+            stalled_at: stalled_at.map(|p| p as u64),
+            last_error,
+            lag_events: backlog.events,
+            lag_seconds: lag_seconds.max(0.0),
+            updated_at,
+        });
+    }
+    Ok(statuses)
 }

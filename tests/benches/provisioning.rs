@@ -8,7 +8,8 @@
 //! grows without end); then every tenant is deleted the same way. Prints, per model and per
 //! phase, p50/p99 of the time from `TenantCreated` to `ProvisioningCompleted` (and from
 //! `TenantDeletionRequested` to `TenantDeleted`), taken from the events' `recorded_at`, and
-//! tenants/s, and where the time goes: per event type, the time since the stream's previous event.
+//! tenants/s, and where the time goes: per event type, the time since the stream's previous event
+//! (the streams read through the event store port).
 //! Ends with the drift report. `TENANTRY_PROVISIONING_CONCURRENCY` (default 8) bounds the saga;
 //! `BENCH_MODELS` (e.g. `shared_schema,schema_per_tenant`) runs only those models.
 
@@ -16,11 +17,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use tenantry_application::doctor::Doctor;
+use tenantry_application::event_store::RecordedEvent;
 use tenantry_application::provisioning::Faults;
 use tenantry_projections::ReadModelWork;
-use tenantry_tests::{TestApp, TestDb};
+use tenantry_tests::{TestApp, TestDb, event_log};
 use tokio::sync::oneshot;
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -30,56 +33,79 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
+/// The events of each tenant's stream, read through the port.
+async fn streams(app: &TestApp, ids: &[String]) -> Vec<Vec<RecordedEvent>> {
+    let mut streams = Vec::with_capacity(ids.len());
+    for id in ids {
+        streams.push(event_log::stream(&*app.store, &format!("tenant-{id}")).await);
+    }
+    streams
+}
+
+fn millis(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
+    (to - from).num_microseconds().unwrap_or(i64::MAX) as f64 / 1000.0
+}
+
 /// Milliseconds from each stream's `from` event to its `to` event, and the span of the phase.
 async fn latencies(app: &TestApp, ids: &[String], from: &str, to: &str) -> (Vec<f64>, f64) {
-    let streams: Vec<String> = ids.iter().map(|id| format!("tenant-{id}")).collect();
-    let rows: Vec<(f64, f64, f64)> = sqlx::query_as(
-        "SELECT (extract(epoch FROM (t.recorded_at - f.recorded_at)) * 1000)::float8, \
-                extract(epoch FROM f.recorded_at)::float8, extract(epoch FROM t.recorded_at)::float8 \
-         FROM events f JOIN events t ON t.stream_id = f.stream_id \
-         WHERE f.stream_id = ANY($1) AND f.event_type = $2 AND t.event_type = $3",
-    )
-    .bind(&streams)
-    .bind(from)
-    .bind(to)
-    .fetch_all(&app.db.pool)
-    .await
-    .expect("latencies");
-    let first = rows.iter().map(|r| r.1).fold(f64::MAX, f64::min);
-    let last = rows.iter().map(|r| r.2).fold(f64::MIN, f64::max);
-    let mut ms: Vec<f64> = rows.into_iter().map(|r| r.0).collect();
+    let mut pairs = Vec::new();
+    for stream in streams(app, ids).await {
+        for f in stream.iter().filter(|e| e.event_type == from) {
+            for t in stream.iter().filter(|e| e.event_type == to) {
+                pairs.push((f.recorded_at, t.recorded_at));
+            }
+        }
+    }
+    let first = pairs.iter().map(|p| p.0).min();
+    let last = pairs.iter().map(|p| p.1).max();
+    let span = match (first, last) {
+        (Some(first), Some(last)) => millis(first, last) / 1000.0,
+        _ => f64::NAN,
+    };
+    let mut ms: Vec<f64> = pairs.into_iter().map(|(f, t)| millis(f, t)).collect();
     ms.sort_by(f64::total_cmp);
-    (ms, last - first)
+    (ms, span)
 }
 
 /// Where the time of a phase goes: per event type, p50 and mean of the time since the stream's
-/// previous event, in stream order.
+/// previous event, in stream order (for the events after the stream's last `from` event up to its
+/// last `to` event).
 async fn breakdown(app: &TestApp, ids: &[String], from: &str, to: &str) {
-    let streams: Vec<String> = ids.iter().map(|id| format!("tenant-{id}")).collect();
-    let rows: Vec<(String, f64, f64, i64)> = sqlx::query_as(
-        "WITH phase AS ( \
-           SELECT e.stream_id, e.stream_version, e.event_type, e.recorded_at, \
-                  lag(e.recorded_at) OVER w AS previous, \
-                  max(CASE WHEN e.event_type = $2 THEN e.stream_version END) OVER s AS first, \
-                  max(CASE WHEN e.event_type = $3 THEN e.stream_version END) OVER s AS last \
-           FROM events e WHERE e.stream_id = ANY($1) \
-           WINDOW w AS (PARTITION BY e.stream_id ORDER BY e.stream_version), \
-                  s AS (PARTITION BY e.stream_id)) \
-         SELECT event_type, \
-                (percentile_cont(0.5) WITHIN GROUP (ORDER BY gap))::float8, avg(gap)::float8, \
-                count(*) \
-         FROM (SELECT event_type, stream_version, \
-                      extract(epoch FROM recorded_at - previous) * 1000 AS gap \
-               FROM phase WHERE stream_version > first AND stream_version <= last) g \
-         GROUP BY event_type ORDER BY min(stream_version), event_type",
-    )
-    .bind(&streams)
-    .bind(from)
-    .bind(to)
-    .fetch_all(&app.db.pool)
-    .await
-    .expect("breakdown");
-    for (event_type, p50, mean, count) in rows {
+    // Per event type: the gaps, and the lowest stream version it was seen at (the print order).
+    let mut gaps: HashMap<String, (Vec<f64>, u64)> = HashMap::new();
+    for stream in streams(app, ids).await {
+        let last_of = |t: &str| {
+            stream
+                .iter()
+                .filter(|e| e.event_type == t)
+                .map(|e| e.stream_version)
+                .max()
+        };
+        let (Some(first), Some(last)) = (last_of(from), last_of(to)) else {
+            continue;
+        };
+        for pair in stream.windows(2) {
+            let (previous, e) = (&pair[0], &pair[1]);
+            if e.stream_version > first && e.stream_version <= last {
+                let entry = gaps
+                    .entry(e.event_type.clone())
+                    .or_insert_with(|| (Vec::new(), u64::MAX));
+                entry.0.push(millis(previous.recorded_at, e.recorded_at));
+                entry.1 = entry.1.min(e.stream_version);
+            }
+        }
+    }
+    let mut rows: Vec<(String, Vec<f64>, u64)> =
+        gaps.into_iter().map(|(t, (g, v))| (t, g, v)).collect();
+    rows.sort_by(|a, b| (a.2, &a.0).cmp(&(b.2, &b.0)));
+    for (event_type, mut gaps, _) in rows {
+        gaps.sort_by(f64::total_cmp);
+        let count = gaps.len();
+        let mean = gaps.iter().sum::<f64>() / count as f64;
+        // Interpolated, as PostgreSQL's percentile_cont.
+        let rank = (count as f64 - 1.0) * 0.5;
+        let (low, high) = (gaps[rank.floor() as usize], gaps[rank.ceil() as usize]);
+        let p50 = low + (high - low) * rank.fract();
         println!(
             "    {event_type:<36} {count:>6} events  gap p50 {p50:>7.1} ms  mean {mean:>7.1} ms"
         );

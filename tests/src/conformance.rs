@@ -329,6 +329,198 @@ pub async fn all_stream_order(store: &dyn EventStore) {
     }
 }
 
+/// Malformed appends are refused before anything is written, by every adapter alike (the rules
+/// are the port's, `validate_append`).
+pub async fn malformed_appends_are_refused(store: &dyn EventStore) {
+    let s = format!("{}-bad", prefix());
+    let with = |change: fn(&mut NewEvent)| {
+        let mut e = event(0);
+        change(&mut e);
+        vec![e]
+    };
+    let twice = {
+        let e = event(0);
+        vec![e.clone(), e]
+    };
+    let cases: Vec<(&str, String, Vec<NewEvent>)> = vec![
+        ("no events", s.clone(), vec![]),
+        ("an event id twice", s.clone(), twice),
+        ("an empty stream id", String::new(), events(1)),
+        ("a `$` stream id", format!("${s}"), events(1)),
+        (
+            "an empty event type",
+            s.clone(),
+            with(|e| e.event_type.clear()),
+        ),
+        (
+            "a `$` event type",
+            s.clone(),
+            with(|e| e.event_type = "$ConformanceHappened".into()),
+        ),
+        (
+            "schema version 0",
+            s.clone(),
+            with(|e| e.schema_version = 0),
+        ),
+        (
+            "a schema version past i32",
+            s.clone(),
+            with(|e| e.schema_version = u32::MAX),
+        ),
+    ];
+    for (what, stream, batch) in cases {
+        match store.append(&stream, ExpectedVersion::Any, batch).await {
+            Err(EventStoreError::InvalidAppend(_)) => {}
+            other => panic!("{what}: expected InvalidAppend, got {other:?}"),
+        }
+    }
+    assert!(whole_stream(store, &s).await.is_empty(), "nothing written");
+}
+
+/// The head of the log and how far a reader is behind it. The log may be shared with other
+/// writers (the KurrentDB suite runs its checks in parallel on one server), so the exact
+/// comparisons are made while the head stands still, and retried when it moved.
+pub async fn head_and_backlog(store: &dyn EventStore) {
+    let p = prefix();
+    for round in 0..4u64 {
+        store
+            .append(
+                &format!("{p}-{}", round % 2),
+                ExpectedVersion::Any,
+                events(round + 1),
+            )
+            .await
+            .expect("append");
+    }
+    let ours = log_of(store, &p, 1000, 10).await;
+    assert_eq!(ours.len(), 10);
+    let newest = ours[9].checkpoint();
+    assert!(
+        store.head().await.expect("head") >= newest,
+        "the head is at or past our events"
+    );
+    assert!(
+        store
+            .backlog(Checkpoint::START)
+            .await
+            .expect("backlog")
+            .events
+            >= 10
+    );
+
+    for reader in [ours[0].checkpoint(), ours[4].checkpoint(), newest] {
+        let deadline = tokio::time::Instant::now() + HORIZON_WAIT;
+        loop {
+            let head = store.head().await.expect("head");
+            let backlog = store.backlog(reader).await.expect("backlog");
+            // What a reader at `reader` has ahead, read forwards up to the head.
+            let mut ahead = Vec::new();
+            let mut after = reader;
+            while after < head {
+                let page = store.read_all(after, 1000).await.expect("read_all");
+                let Some(last) = page.last() else { break };
+                after = last.checkpoint();
+                ahead.extend(page.into_iter().filter(|e| e.checkpoint() <= head));
+            }
+            let still = store.head().await.expect("head") == head
+                && store.read_all(head, 1).await.expect("read_all").is_empty();
+            if still && ahead.last().map_or(reader, RecordedEvent::checkpoint) == head {
+                assert_eq!(
+                    backlog.events,
+                    ahead.len() as u64,
+                    "the backlog after {reader}"
+                );
+                assert_eq!(
+                    backlog.first_recorded_at,
+                    ahead.first().map(|e| e.recorded_at),
+                    "the backlog's first event after {reader}"
+                );
+                let at_head = store.backlog(head).await.expect("backlog");
+                if store.head().await.expect("head") == head {
+                    assert_eq!(at_head.events, 0, "nothing after the head");
+                    assert_eq!(at_head.first_recorded_at, None);
+                }
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the log never stood still for a look at the backlog"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    // The backlog counts our events past a reader, whatever else the log holds.
+    let at_first = store.backlog(ours[0].checkpoint()).await.expect("backlog");
+    assert!(at_first.events >= 9);
+    assert!(at_first.first_recorded_at.is_some());
+}
+
+/// Reading the log backwards: the same events as forwards, newest first, pages joining up.
+pub async fn reading_backwards(store: &dyn EventStore) {
+    let p = prefix();
+    for round in 0..5u64 {
+        store
+            .append(
+                &format!("{p}-{}", round % 3),
+                ExpectedVersion::Any,
+                events(round % 2 + 1),
+            )
+            .await
+            .expect("append");
+    }
+    let forwards = log_of(store, &p, 1000, 7).await;
+    assert_eq!(forwards.len(), 7);
+    let newest = forwards[6].checkpoint();
+
+    // From the end: the newest event is at or past ours, and it is the head.
+    let last = store.read_all_backwards(None, 1).await.expect("backwards");
+    assert_eq!(last.len(), 1);
+    assert!(last[0].checkpoint() >= newest);
+    assert!(store.head().await.expect("head") >= last[0].checkpoint());
+
+    // From a checkpoint: everything before it, newest first, in pages of 2.
+    let mut backwards = Vec::new();
+    let mut before = newest;
+    while before > forwards[0].checkpoint() {
+        let page = store
+            .read_all_backwards(Some(before), 2)
+            .await
+            .expect("backwards");
+        assert!(page.len() <= 2);
+        let Some(oldest) = page.last() else { break };
+        assert!(
+            page.iter().all(|e| e.checkpoint() < before),
+            "strictly before"
+        );
+        before = oldest.checkpoint();
+        backwards.extend(page.into_iter().filter(|e| e.stream_id.starts_with(&p)));
+    }
+    let mut expected: Vec<_> = forwards[..6].iter().map(|e| e.event_id).collect();
+    expected.reverse();
+    let got: Vec<_> = backwards.iter().map(|e| e.event_id).collect();
+    assert_eq!(got, expected, "the log backwards, newest first");
+    assert_eq!(
+        backwards[0], forwards[5],
+        "the same events, envelope and all"
+    );
+
+    assert!(
+        store
+            .read_all_backwards(Some(Checkpoint::START), 10)
+            .await
+            .expect("backwards")
+            .is_empty(),
+        "nothing before the start"
+    );
+    assert!(
+        store
+            .read_all_backwards(None, 0)
+            .await
+            .expect("backwards")
+            .is_empty()
+    );
+}
+
 /// Events read back through an upcaster arrive at the newest schema version.
 pub async fn upcasting(store: &dyn EventStore) {
     let s = format!("{}-up", prefix());
@@ -361,7 +553,15 @@ pub async fn upcasting(store: &dyn EventStore) {
         );
     };
     check(&whole_stream(store, &s).await);
-    check(&log_of(store, &s, 100, 2).await);
+    let forwards = log_of(store, &s, 100, 2).await;
+    check(&forwards);
+    let mut backwards = store
+        .read_all_backwards(Some(forwards[1].checkpoint()), 1)
+        .await
+        .expect("backwards");
+    backwards.insert(0, forwards[1].clone());
+    backwards.reverse();
+    check(&backwards);
 }
 
 /// Many writers append to many streams while a subscriber reads: the subscriber receives every
@@ -507,13 +707,19 @@ async fn subscribe_until(
     let mut reached = Checkpoint::START;
     let mut last = None;
     loop {
-        if last.is_none() {
-            last = done.try_recv().ok();
-        }
         if last.is_some_and(|last| reached >= last) {
             return received;
         }
-        let Ok(next) = tokio::time::timeout(HORIZON_WAIT, subscription.next()).await else {
+        // Both at once: the subscriber may have every event already when the writers' last
+        // checkpoint arrives, and then no further batch comes to wake it.
+        let next = tokio::select! {
+            sent = &mut done, if last.is_none() => {
+                last = Some(sent.expect("the writers send their last checkpoint"));
+                continue;
+            }
+            next = tokio::time::timeout(HORIZON_WAIT, subscription.next()) => next,
+        };
+        let Ok(next) = next else {
             panic!(
                 "the subscriber stalled at {reached} with {} events (writers done: {last:?}): \
                  nothing for {HORIZON_WAIT:?}",

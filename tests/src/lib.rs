@@ -1,7 +1,8 @@
 //! Test support for Tenantry's black-box tests: a fresh PostgreSQL database per test
 //! ([`TestDb`]), a running server on port 0 ([`TestApp`]), and the event store conformance suite
-//! that every adapter of the port must pass ([`conformance`]), and real tenant histories made with
-//! the domain's commands ([`lifecycle`]).
+//! that every adapter of the port must pass ([`conformance`]), real tenant histories made with
+//! the domain's commands ([`lifecycle`]), and looking at the log through the port
+//! ([`event_log`]).
 
 /// The allocator of the `tenantry` binary (`api/src/main.rs`), so that tests and benchmarks run
 /// the code as the service does.
@@ -9,6 +10,7 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 pub mod conformance;
+pub mod event_log;
 pub mod lifecycle;
 mod test_app;
 mod test_db;

@@ -5,9 +5,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use tenantry_api::{Application, Settings};
-use tenantry_application::event_store::{EventStore, Upcasters};
+use tenantry_application::event_store::EventStore;
 use tenantry_application::staff::StaffService;
-use tenantry_infrastructure::event_store::PgEventStore;
 use uuid::Uuid;
 
 use crate::TestDb;
@@ -19,6 +18,9 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub db: TestDb,
+    /// The event store, built as the service builds it (`tenantry_api::event_store`), to look
+    /// at the log through the port.
+    pub store: Arc<dyn EventStore>,
     /// Staff accounts over the same database, as `tenantry staff create` makes them.
     pub staff: StaffService,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -35,6 +37,8 @@ impl TestApp {
     pub async fn spawn_with(db: TestDb, configure: impl FnOnce(&mut Settings)) -> Self {
         let mut settings = Settings::from_env();
         settings.database_url = db.url.clone();
+        // The log in the test's database, whatever the environment says.
+        settings.event_store_url = None;
         settings.redis_url = std::env::var("TENANTRY_TEST_REDIS_URL")
             .unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
         settings.http_addr = "127.0.0.1:0".parse().expect("a valid address");
@@ -49,17 +53,19 @@ impl TestApp {
         let app = Application::build(&settings)
             .await
             .expect("failed to build the application");
+        let store = tenantry_api::event_store::build(&settings, &db.pool)
+            .await
+            .expect("failed to build the event store");
         let address = format!("http://127.0.0.1:{}", app.port());
         let (tx, rx) = tokio::sync::oneshot::channel();
         tokio::spawn(app.run_until_stopped(async {
             let _ = rx.await;
         }));
-        let store: Arc<dyn EventStore> =
-            Arc::new(PgEventStore::new(db.pool.clone(), Upcasters::new()));
         Self {
             address,
             client: reqwest::Client::new(),
             staff: tenantry_api::startup::staff_service(&db.pool, &store),
+            store,
             db,
             shutdown: Some(tx),
         }

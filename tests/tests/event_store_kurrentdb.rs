@@ -42,7 +42,8 @@ macro_rules! conformance_tests {
 }
 
 conformance_tests!(
-    by_ref: version_conflicts, idempotent_append, stream_reads, all_stream_order, upcasting,
+    by_ref: version_conflicts, idempotent_append, malformed_appends_are_refused, stream_reads,
+        all_stream_order, reading_backwards, head_and_backlog, upcasting,
         subscription_follows_new_appends;
     shared: one_winner_per_expected_version, concurrent_retries_store_once,
         concurrent_writers_and_subscriber, hot_stream_keeps_version_order

@@ -432,7 +432,7 @@ async fn the_audit_log_lists_every_event_filtered_and_paged() {
     }
     assert_eq!(
         items.len() as i64,
-        event_count(&f.db.pool).await,
+        event_count(&*f.store).await,
         "every event once"
     );
     let log = f.store.read_all(Checkpoint::START, 10_000).await.unwrap();

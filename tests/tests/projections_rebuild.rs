@@ -144,7 +144,7 @@ async fn a_rebuild_keeps_the_index_names_and_resets_the_checkpoint() {
         before,
         "the rebuilt tables have the same indexes"
     );
-    let status = tenantry_projections::status(&db.pool, &["audit_log"])
+    let status = tenantry_projections::status(&db.pool, &*store, &["audit_log"])
         .await
         .unwrap()
         .remove(0);

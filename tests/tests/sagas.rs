@@ -116,13 +116,7 @@ impl Saga {
     }
 
     async fn event_types(&self, id: TenantId) -> Vec<String> {
-        sqlx::query_scalar(
-            "SELECT event_type FROM events WHERE stream_id = $1 ORDER BY stream_version",
-        )
-        .bind(id.stream_id())
-        .fetch_all(&self.app.db.pool)
-        .await
-        .expect("events")
+        tenantry_tests::event_log::event_types(&*self.app.store, &id.stream_id()).await
     }
 }
 
@@ -524,7 +518,7 @@ async fn a_restarted_service_finishes_what_a_crashed_one_left() {
             .any(|r| r.kind == tenantry_application::provisioning::ResourceKind::Schema)
     })
     .await;
-    // It stays provisioning (the read model may show that a moment after the schema exists).
+    // The read model may not show the tenant yet when the schema appears: wait for it.
     first.wait_for(id, "provisioning").await;
 
     // The service stops; a new one starts on the same database, without the fault.

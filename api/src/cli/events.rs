@@ -1,10 +1,12 @@
 //! `tenantry events tail` and `tenantry events replay`: the event log as text, and a tenant's
 //! state at any moment of its past ("time travel": its events up to a position, folded by the
-//! domain's `TenantState::fold`).
+//! domain's `TenantState::fold`). Both read through the event store port, from whichever store
+//! `TENANTRY_EVENT_STORE_URL` names: `tail` reads the log backwards from its end, then (with
+//! `--follow`) subscribes from the newest event it printed.
 
 use anyhow::Context;
 use futures::StreamExt;
-use tenantry_application::event_store::{Checkpoint, EventStore, RecordedEvent};
+use tenantry_application::event_store::RecordedEvent;
 use tenantry_domain::{DomainEvent, TenantEvent, TenantId, TenantState};
 
 use crate::Settings;
@@ -41,27 +43,24 @@ impl EventsCommand {
 }
 
 async fn tail(settings: &Settings, lines: u64, follow: bool) -> anyhow::Result<()> {
-    let (pool, store) = super::connect(settings).await?;
-    // The checkpoint just before the last `lines` events, walking the log order backwards.
-    let start: Option<(i64, i64)> = sqlx::query_as(
-        "SELECT tx_id, position FROM events ORDER BY tx_id DESC, position DESC OFFSET $1 LIMIT 1",
-    )
-    .bind(lines as i64)
-    .fetch_optional(&pool)
-    .await
-    .context("failed to find where to start")?;
-    let start = start.map_or(Checkpoint::START, |(commit, position)| Checkpoint {
-        commit: commit as u64,
-        position: position as u64,
-    });
+    let (_pool, store) = super::connect(settings).await?;
+    // The last `lines` events, read backwards from the end of the log, then printed oldest first.
+    let limit = usize::try_from(lines).unwrap_or(usize::MAX);
+    let mut last = store
+        .read_all_backwards(None, limit)
+        .await
+        .context("failed to read the end of the log")?;
+    last.reverse();
+    last.iter().for_each(print_event);
+    // Where to go on from: the newest event printed, or (none printed) the head of the log.
+    let start = match last.last() {
+        Some(newest) => newest.checkpoint(),
+        None => store
+            .head()
+            .await
+            .context("failed to find the end of the log")?,
+    };
     if !follow {
-        let mut after = start;
-        loop {
-            let batch = store.read_all(after, 1000).await?;
-            let Some(last) = batch.last() else { break };
-            after = last.checkpoint();
-            batch.iter().for_each(print_event);
-        }
         return Ok(());
     }
     let mut subscription = store.subscribe_all(start, 1000);

@@ -1,4 +1,5 @@
-//! `tenantry projections status` and `tenantry projections rebuild NAME`.
+//! `tenantry projections status` and `tenantry projections rebuild NAME`: the read models and
+//! their checkpoints are in the control-plane database, the log in the configured event store.
 
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
@@ -34,10 +35,10 @@ impl ProjectionsCommand {
 }
 
 async fn status(settings: &Settings) -> anyhow::Result<()> {
-    let (pool, _store) = super::connect(settings).await?;
+    let (pool, store) = super::connect(settings).await?;
     let projectors = default_projectors();
     let names: Vec<&str> = projectors.iter().map(|p| p.name()).collect();
-    let statuses = tenantry_projections::status(&pool, &names)
+    let statuses = tenantry_projections::status(&pool, &*store, &names)
         .await
         .context("failed to read the projectors' checkpoints")?;
     println!(
@@ -78,10 +79,11 @@ async fn rebuild(settings: &Settings, name: &str, batch_size: usize) -> anyhow::
         ..RebuildOptions::default()
     };
     let mut progress = Progress::new(name);
-    let report =
-        tenantry_projections::rebuild(&pool, &store, &*projector, &options, |p| progress.update(p))
-            .await
-            .with_context(|| format!("failed to rebuild {name}"))?;
+    let report = tenantry_projections::rebuild(&pool, &*store, &*projector, &options, |p| {
+        progress.update(p)
+    })
+    .await
+    .with_context(|| format!("failed to rebuild {name}"))?;
     progress.finish();
     let seconds = report.elapsed.as_secs_f64();
     println!(

@@ -3,12 +3,9 @@
 //! in to the API. Both apply the migrations first, like `serve`.
 
 use std::io::Write;
-use std::sync::Arc;
 
 use anyhow::Context;
-use tenantry_application::event_store::{EventStore, Upcasters};
 use tenantry_application::staff::{CreateStaffError, StaffService};
-use tenantry_infrastructure::event_store::PgEventStore;
 
 use crate::settings::Settings;
 use crate::startup::staff_service;
@@ -67,8 +64,9 @@ impl StaffCommand {
 
 async fn connect(settings: &Settings) -> anyhow::Result<StaffService> {
     tenantry_infrastructure::postgres::migrate(&settings.database_url).await?;
+    crate::event_store::migrate(settings).await?;
     let pool = tenantry_infrastructure::postgres::connect(&settings.database_url, 2).await?;
-    let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone(), Upcasters::new()));
+    let store = crate::event_store::build(settings, &pool).await?;
     Ok(staff_service(&pool, &store))
 }
 

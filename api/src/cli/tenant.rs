@@ -5,10 +5,9 @@
 
 use std::io::Write;
 use std::str::FromStr;
-use std::sync::Arc;
 
 use anyhow::Context;
-use tenantry_application::event_store::{Actor, EventStore};
+use tenantry_application::event_store::Actor;
 use tenantry_application::tenants::{CommandContext, CommandError, CreateTenantInput};
 use tenantry_domain::TenantStatus;
 use tenantry_projections::queries::tenants::{self, TenantFilter};
@@ -65,7 +64,7 @@ impl TenantCommand {
                 isolation,
                 admin_email,
             } => {
-                let service = tenant_service(settings, Arc::new(store) as Arc<dyn EventStore>)?;
+                let service = tenant_service(settings, store)?;
                 let mut context = CommandContext::new(Actor::System);
                 context.user_agent = Some("tenantry-cli".into());
                 let input = CreateTenantInput {

@@ -6,14 +6,23 @@
 //! checkpoint a reader has already passed. Two adapters implement the port: PostgreSQL (always) and
 //! KurrentDB (behind the `kurrentdb` cargo feature); one conformance suite in `tests/` holds both to
 //! the same contract.
+//!
+//! Everything outside the adapters sees the log only through this port: appends, stream reads,
+//! the log forwards ([`EventStore::read_all`], [`EventStore::subscribe_all`]) and backwards
+//! ([`EventStore::read_all_backwards`], for `tenantry events tail`), its head
+//! ([`EventStore::head`]) and how far a reader is behind it ([`EventStore::backlog`], for the
+//! projectors' lag). What makes an append well-formed is decided once, here
+//! ([`validate_append`]), not by each adapter.
 
 mod metadata;
 mod types;
 mod upcast;
+mod validation;
 
 pub use metadata::{Actor, EventMetadata};
-pub use types::{AppendResult, Checkpoint, ExpectedVersion, NewEvent, RecordedEvent};
+pub use types::{AppendResult, Backlog, Checkpoint, ExpectedVersion, NewEvent, RecordedEvent};
 pub use upcast::{UpcastError, Upcasters};
+pub use validation::validate_append;
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
@@ -29,8 +38,8 @@ pub enum EventStoreError {
         expected: ExpectedVersion,
         actual: u64,
     },
-    /// The append is malformed (no events, an event id given twice, some but not all of its event
-    /// ids already stored). Nothing was written.
+    /// The append is malformed (see [`validate_append`]; or some but not all of its event ids are
+    /// already stored). Nothing was written.
     #[error("invalid append: {0}")]
     InvalidAppend(String),
     /// A stored event could not be brought to its current schema version.
@@ -51,7 +60,8 @@ pub type Subscription = BoxStream<'static, Result<Vec<RecordedEvent>, EventStore
 pub trait EventStore: Send + Sync {
     /// Appends `events` to `stream_id` as one unit: all are stored, at consecutive versions, or none.
     ///
-    /// Fails with [`EventStoreError::Conflict`] when the stream is not at `expected`. Appending
+    /// Adapters refuse what [`validate_append`] refuses, before writing anything. Fails with
+    /// [`EventStoreError::Conflict`] when the stream is not at `expected`. Appending
     /// events whose ids are all stored already is a no-op that reports where they are
     /// (`already_stored: true`), so a retry after a lost answer is safe.
     async fn append(
@@ -78,6 +88,34 @@ pub trait EventStore: Send + Sync {
         after: Checkpoint,
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, EventStoreError>;
+
+    /// Up to `limit` events of all streams that come before `before` in log order (`None`: from
+    /// the end of the log), newest first: [`read_all`](Self::read_all) backwards, with the same
+    /// horizon (only events whose place in the log is final). `tenantry events tail` prints the
+    /// last events this way, then follows from the newest one.
+    async fn read_all_backwards(
+        &self,
+        before: Option<Checkpoint>,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, EventStoreError>;
+
+    /// The head of the log: the checkpoint of the last event whose place is final, so that a
+    /// reader that has read everything [`read_all`](Self::read_all) returns now stands here
+    /// ([`Checkpoint::START`] for an empty log). More events may be stored already whose place is
+    /// not final yet; [`backlog`](Self::backlog) counts those too.
+    async fn head(&self) -> Result<Checkpoint, EventStoreError> {
+        let last = self.read_all_backwards(None, 1).await?;
+        Ok(last
+            .first()
+            .map_or(Checkpoint::START, RecordedEvent::checkpoint))
+    }
+
+    /// How far a reader at `after` is behind: how many stored events come after it in log
+    /// order, and when the first of them was recorded. Counts every stored event past `after`,
+    /// also those [`read_all`](Self::read_all) does not return yet because their place is not
+    /// final (they are work the reader has ahead all the same). Costs time in proportion to the
+    /// backlog: meant for status pages and lag gauges, not for every read.
+    async fn backlog(&self, after: Checkpoint) -> Result<Backlog, EventStoreError>;
 
     /// The checkpoint of the event stored at global `position`, if there is one. Used to answer
     /// "has this reader passed position N yet?" (`min_position` on queries).

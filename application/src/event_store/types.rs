@@ -1,5 +1,5 @@
-//! The values that cross the event store port: events going in, events coming out, and where a
-//! reader stands in the global log.
+//! The values that cross the event store port: events going in, events coming out, where a
+//! reader stands in the global log, and how far behind its end.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -129,4 +129,14 @@ pub struct AppendResult {
     pub last: Checkpoint,
     /// True when every event was stored already (an idempotent retry): nothing was written.
     pub already_stored: bool,
+}
+
+/// How far a reader at some checkpoint is behind the end of the log (see
+/// [`EventStore::backlog`](super::EventStore::backlog)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Backlog {
+    /// Stored events after the checkpoint.
+    pub events: u64,
+    /// When the first of them (in log order) was recorded; `None` when there is none.
+    pub first_recorded_at: Option<DateTime<Utc>>,
 }

@@ -33,6 +33,14 @@
 //! [`EventStore::checkpoint_of`] is best effort: it reads `$all` at the given position and answers
 //! only if an event starts exactly there. Stream reads report `$all` positions only on servers
 //! that know them (KurrentDB / EventStoreDB 22.10 and later).
+//!
+//! Every event in `$all` has its final place (the server orders the log by commit), so the port's
+//! horizon is simply the end of `$all`: [`EventStore::head`] is the last Tenantry event there, and
+//! [`EventStore::read_all_backwards`] reads `$all` backwards. [`EventStore::backlog`] has no index
+//! to count with: it reads the events past the checkpoint, so it costs time in proportion to the
+//! backlog. Append input is checked by the port's
+//! [`validate_append`](tenantry_application::event_store::validate_append) before anything is
+//! sent.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -46,8 +54,8 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt as _;
 use serde::Serialize;
 use tenantry_application::event_store::{
-    AppendResult, Checkpoint, EventMetadata, EventStore, EventStoreError, ExpectedVersion,
-    NewEvent, RecordedEvent, Subscription, Upcasters,
+    AppendResult, Backlog, Checkpoint, EventMetadata, EventStore, EventStoreError, ExpectedVersion,
+    NewEvent, RecordedEvent, Subscription, Upcasters, validate_append,
 };
 use tokio::sync::{OwnedMutexGuard, mpsc};
 use uuid::Uuid;
@@ -208,6 +216,69 @@ impl KurrentDbEventStore {
         Ok(Some(records))
     }
 
+    /// Reads Tenantry's events of `$all` strictly beyond `from` in `direction` (after it
+    /// forwards, before it backwards; `None`: from the start or the end), up to `limit` of them.
+    /// The server filters out its own events (`$` types); events of other applications (no
+    /// Tenantry envelope) are left out here, and when a page held some, the read goes on from
+    /// where that page ended, so that `limit` is reached unless the log ends first.
+    async fn read_log(
+        &self,
+        direction: Direction,
+        mut from: Option<kdb::Position>,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, EventStoreError> {
+        let mut events = Vec::with_capacity(limit.min(1024));
+        while events.len() < limit {
+            // One more than wanted: a read from a position starts with the record there.
+            let want = limit - events.len() + 1;
+            let start = match (from, direction) {
+                (Some(position), _) => kdb::StreamPosition::Position(position),
+                (None, Direction::Forwards) => kdb::StreamPosition::Start,
+                (None, Direction::Backwards) => kdb::StreamPosition::End,
+            };
+            let options = kdb::ReadAllOptions::default()
+                .position(start)
+                .filter(user_events())
+                .max_count(want);
+            let options = match direction {
+                Direction::Forwards => options.forwards(),
+                Direction::Backwards => options.backwards(),
+            };
+            let context = || match from {
+                Some(position) => format!("cannot read $all {direction} from {position}"),
+                None => format!("cannot read $all {direction}"),
+            };
+            let mut stream = self
+                .client
+                .read_all(&options)
+                .await
+                .map_err(|e| backend(e, context()))?;
+            let (mut records, mut last) = (0, from);
+            while let Some(resolved) = stream.next().await.map_err(|e| backend(e, context()))? {
+                records += 1;
+                let Some(record) = record_of(&resolved) else {
+                    continue;
+                };
+                if from.is_some_and(|from| !direction.beyond(record.position, from)) {
+                    continue;
+                }
+                last = Some(record.position);
+                if let Some(event) = decode(&self.upcasters, &resolved)? {
+                    events.push(event);
+                    if events.len() == limit {
+                        break;
+                    }
+                }
+            }
+            // A short page is the end of the log; a page that did not move on is too.
+            if records < want || last == from {
+                break;
+            }
+            from = last;
+        }
+        Ok(events)
+    }
+
     /// Reads back the events an append stored, ending at revision `last_revision`, and returns
     /// (first event's position, last event's checkpoint) if they are the appended events and the
     /// server reports their positions. `None` when it cannot tell.
@@ -256,25 +327,15 @@ impl EventStore for KurrentDbEventStore {
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
     ) -> Result<AppendResult, EventStoreError> {
-        let Some(first) = events.first() else {
-            return Err(EventStoreError::InvalidAppend(format!(
-                "no events to append to stream {stream_id}"
-            )));
-        };
+        validate_append(stream_id, &events)?;
         let event_ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
-        let mut seen = HashSet::with_capacity(event_ids.len());
-        if let Some(duplicate) = event_ids.iter().find(|id| !seen.insert(**id)) {
-            return Err(EventStoreError::InvalidAppend(format!(
-                "event id {duplicate} is given twice in one append to stream {stream_id}"
-            )));
-        }
         let data = events
             .iter()
             .map(to_event_data)
             .collect::<anyhow::Result<Vec<_>>>()
             .with_context(|| format!("cannot encode the events for stream {stream_id}"))?;
 
-        let _in_flight = self.in_flight.enter(stream_id, first.event_id).await;
+        let _in_flight = self.in_flight.enter(stream_id, event_ids[0]).await;
         let already_stored = match self.find_stored(stream_id, expected, &event_ids).await? {
             Some(records) => {
                 if let (Some(last), Some((first_position, last_checkpoint))) =
@@ -398,41 +459,61 @@ impl EventStore for KurrentDbEventStore {
         }
     }
 
-    /// Reads `$all` forwards from `after`'s position, filtered on the server to non-system event
-    /// types, skipping the event at `after` itself (the read starts with it).
+    /// Reads `$all` forwards from `after`'s position (see [`KurrentDbEventStore::read_log`]).
     async fn read_all(
         &self,
         after: Checkpoint,
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, EventStoreError> {
-        if limit == 0 {
+        let from = (after != Checkpoint::START).then_some(position_of_checkpoint(after));
+        self.read_log(Direction::Forwards, from, limit).await
+    }
+
+    /// Reads `$all` backwards from `before`'s position, or from its end (see
+    /// [`KurrentDbEventStore::read_log`]).
+    async fn read_all_backwards(
+        &self,
+        before: Option<Checkpoint>,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, EventStoreError> {
+        if before == Some(Checkpoint::START) {
             return Ok(Vec::new());
         }
+        self.read_log(
+            Direction::Backwards,
+            before.map(position_of_checkpoint),
+            limit,
+        )
+        .await
+    }
+
+    /// KurrentDB keeps no count of `$all`: this reads the events past `after` (without decoding
+    /// their payloads) and counts Tenantry's, so it costs time in proportion to the backlog.
+    async fn backlog(&self, after: Checkpoint) -> Result<Backlog, EventStoreError> {
         let options = kdb::ReadAllOptions::default()
-            .forwards()
             .position(start_of(after))
-            .filter(user_events())
-            .max_count(limit.saturating_add(1));
-        let context = || format!("cannot read $all after {after}");
+            .forwards()
+            .filter(user_events());
+        let context = || format!("cannot count the events of $all after {after}");
         let mut stream = self
             .client
             .read_all(&options)
             .await
             .map_err(|e| backend(e, context()))?;
-        let mut events = Vec::with_capacity(limit.min(1024));
+        let mut backlog = Backlog::default();
         while let Some(resolved) = stream.next().await.map_err(|e| backend(e, context()))? {
-            let Some(event) = decode(&self.upcasters, &resolved)? else {
+            let Some(record) = record_of(&resolved).filter(|r| is_ours(r)) else {
                 continue;
             };
-            if event.checkpoint() <= after {
+            if checkpoint_of_position(record.position) <= after {
                 continue;
             }
-            events.push(event);
-            if events.len() == limit {
-                break;
+            backlog.events += 1;
+            if backlog.first_recorded_at.is_none() {
+                backlog.first_recorded_at = Some(recorded_at(record));
             }
         }
-        Ok(events)
+        Ok(backlog)
     }
 
     /// Best effort: reads the first record of `$all` at `{commit: position, prepare: position}`
@@ -674,6 +755,7 @@ fn decode(
     upcasters: &Upcasters,
     resolved: &kdb::ResolvedEvent,
 ) -> Result<Option<RecordedEvent>, EventStoreError> {
+    // What `is_ours` checks, with the envelope kept.
     let Some(record) = record_of(resolved) else {
         return Ok(None);
     };
@@ -719,6 +801,18 @@ fn decode(
     Ok(Some(upcasters.upcast(event)?))
 }
 
+/// Whether a record is one of Tenantry's events: not KurrentDB's own (`$`-prefixed type) and
+/// carrying Tenantry's metadata envelope (a JSON object with a `schema_version`).
+fn is_ours(record: &kdb::RecordedEvent) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Envelope {
+        #[allow(dead_code)]
+        schema_version: serde::de::IgnoredAny,
+    }
+    !record.event_type.starts_with('$')
+        && serde_json::from_slice::<Envelope>(&record.custom_metadata).is_ok()
+}
+
 /// The record a read returned: the event itself, or the link when links are not resolved.
 fn record_of(resolved: &kdb::ResolvedEvent) -> Option<&kdb::RecordedEvent> {
     resolved.event.as_ref().or(resolved.link.as_ref())
@@ -746,15 +840,49 @@ fn stream_state(expected: ExpectedVersion) -> kdb::StreamState {
     }
 }
 
+/// Which way [`KurrentDbEventStore::read_log`] walks `$all`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Forwards,
+    Backwards,
+}
+
+impl Direction {
+    /// Whether `position` lies beyond `from` in this direction.
+    fn beyond(self, position: kdb::Position, from: kdb::Position) -> bool {
+        let (position, from) = (
+            checkpoint_of_position(position),
+            checkpoint_of_position(from),
+        );
+        match self {
+            Self::Forwards => position > from,
+            Self::Backwards => position < from,
+        }
+    }
+}
+
+impl fmt::Display for Direction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Forwards => "forwards",
+            Self::Backwards => "backwards",
+        })
+    }
+}
+
 /// Where reading `$all` after `after` starts (the event at `after` itself included).
 fn start_of(after: Checkpoint) -> kdb::StreamPosition<kdb::Position> {
     if after == Checkpoint::START {
         kdb::StreamPosition::Start
     } else {
-        kdb::StreamPosition::Position(kdb::Position {
-            commit: after.commit,
-            prepare: after.position,
-        })
+        kdb::StreamPosition::Position(position_of_checkpoint(after))
+    }
+}
+
+fn position_of_checkpoint(checkpoint: Checkpoint) -> kdb::Position {
+    kdb::Position {
+        commit: checkpoint.commit,
+        prepare: checkpoint.position,
     }
 }
 
@@ -868,6 +996,25 @@ mod tests {
             panic!("a position");
         };
         assert_eq!(checkpoint_of_position(position), checkpoint);
+    }
+
+    #[test]
+    fn reads_go_strictly_beyond_where_they_start() {
+        let at = |commit, prepare| kdb::Position { commit, prepare };
+        let from = at(10, 8);
+        assert!(Direction::Forwards.beyond(at(10, 9), from));
+        assert!(Direction::Forwards.beyond(at(11, 0), from));
+        assert!(!Direction::Forwards.beyond(from, from));
+        assert!(!Direction::Forwards.beyond(at(9, 20), from));
+        assert!(Direction::Backwards.beyond(at(10, 7), from));
+        assert!(Direction::Backwards.beyond(at(9, 20), from));
+        assert!(!Direction::Backwards.beyond(from, from));
+        assert!(!Direction::Backwards.beyond(at(11, 0), from));
+        assert_eq!(
+            position_of_checkpoint(checkpoint_of_position(from)),
+            from,
+            "checkpoints and positions map one to one"
+        );
     }
 
     #[tokio::test]

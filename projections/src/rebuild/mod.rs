@@ -12,6 +12,9 @@
 //!    the live projector finds the new generation and carries on from the new checkpoint.
 //!
 //! One rebuild per projector at a time (an advisory lock); the live projector need not be stopped.
+//! The read models and the lock are PostgreSQL's; the log is read only through the event store
+//! port (its size for the progress report is [`EventStore::backlog`] from the start), so a rebuild
+//! works whichever adapter holds it.
 
 mod shadow;
 mod swap;
@@ -89,9 +92,7 @@ pub async fn rebuild(
         return Err(ProjectionError::RebuildInProgress(name.to_owned()));
     }
     let result = async {
-        let total: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
-            .fetch_one(&mut conn)
-            .await?;
+        let total = store.backlog(Checkpoint::START).await?.events;
         let shadow = shadow::create(&mut conn, projector).await?;
         let mut replay = Replay {
             projector,
@@ -104,7 +105,7 @@ pub async fn rebuild(
                 progress(&RebuildProgress {
                     projector: name,
                     done,
-                    total: total.max(0) as u64,
+                    total,
                     elapsed: started.elapsed(),
                 })
             })

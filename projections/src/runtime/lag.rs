@@ -1,15 +1,18 @@
 //! The lag gauges: every few seconds, how far behind the log each projector this process leads
 //! is. Only the leader reports a projector, so each appears once across instances.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::PgPool;
+use tenantry_application::event_store::EventStore;
 use tokio::sync::watch;
 
 use super::Leading;
 
 pub(super) async fn monitor(
     pool: PgPool,
+    store: Arc<dyn EventStore>,
     leading: Leading,
     interval: Duration,
     mut stop: watch::Receiver<bool>,
@@ -26,7 +29,7 @@ pub(super) async fn monitor(
         if names.is_empty() {
             continue;
         }
-        match crate::status(&pool, &names).await {
+        match crate::status(&pool, &*store, &names).await {
             Ok(statuses) => {
                 for s in statuses {
                     let labels = [("projector", s.name)];

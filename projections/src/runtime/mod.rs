@@ -139,6 +139,7 @@ impl ProjectionRuntime {
             .collect();
         tasks.push(tokio::spawn(lag::monitor(
             pool,
+            store,
             leading.clone(),
             config.metrics_interval,
             stop,

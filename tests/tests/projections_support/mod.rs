@@ -150,9 +150,6 @@ pub(crate) async fn assert_equal_to_rebuild(pool: &PgPool, store: &dyn EventStor
 }
 
 /// The number of events in the log.
-pub(crate) async fn event_count(pool: &PgPool) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM events")
-        .fetch_one(pool)
-        .await
-        .expect("count")
+pub(crate) async fn event_count(store: &dyn EventStore) -> i64 {
+    tenantry_tests::event_log::event_count(store).await as i64
 }

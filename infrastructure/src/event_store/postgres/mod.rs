@@ -1,5 +1,6 @@
 //! The PostgreSQL event store: the `events` table of `migrations/control/`, appended to through the
-//! `append_events` function and read in `(tx_id, position)` order.
+//! `append_events` function and read in `(tx_id, position)` order. Its SQL is all in [`rows`];
+//! the rest of Tenantry reaches the table only through the port.
 //!
 //! Why readers never skip an event: each event row carries the id of the transaction that wrote it,
 //! and a read returns only rows whose transaction id is below the oldest transaction still running
@@ -18,6 +19,10 @@
 //!
 //! The cost is that a long-running transaction anywhere in the cluster holds the horizon back:
 //! readers wait (they never skip) until it ends. Keep write transactions short.
+//!
+//! The same horizon bounds [`EventStore::read_all_backwards`] and [`EventStore::head`]: the head
+//! is the last event below it, where a forward reader arrives. [`EventStore::backlog`] counts past
+//! it: events committed above the horizon are still ahead of every reader.
 
 mod rows;
 mod subscription;
@@ -28,11 +33,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use sqlx::postgres::PgDatabaseError;
 use tenantry_application::event_store::{
-    AppendResult, Checkpoint, EventStore, EventStoreError, ExpectedVersion, NewEvent,
-    RecordedEvent, Subscription, Upcasters,
+    AppendResult, Backlog, Checkpoint, EventStore, EventStoreError, ExpectedVersion, NewEvent,
+    RecordedEvent, Subscription, Upcasters, validate_append,
 };
 use uuid::Uuid;
 
@@ -142,30 +148,9 @@ impl PgEventStore {
     }
 }
 
-fn validate(stream_id: &str, events: &[NewEvent]) -> Result<(), EventStoreError> {
-    let invalid = |why: String| Err(EventStoreError::InvalidAppend(why));
-    if stream_id.is_empty() {
-        return invalid("the stream id is empty".into());
-    }
-    if events.is_empty() {
-        return invalid("there are no events to append".into());
-    }
-    let mut ids = std::collections::HashSet::with_capacity(events.len());
-    for e in events {
-        if !ids.insert(e.event_id) {
-            return invalid(format!("event id {} is given twice", e.event_id));
-        }
-        if e.event_type.is_empty() {
-            return invalid(format!("event {} has an empty event type", e.event_id));
-        }
-        if e.schema_version == 0 || e.schema_version > i32::MAX as u32 {
-            return invalid(format!(
-                "event {} has schema version {}",
-                e.event_id, e.schema_version
-            ));
-        }
-    }
-    Ok(())
+/// A `LIMIT` for SQL: `bigint`, so `usize::MAX` ("all") stays positive.
+fn sql_limit(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
 }
 
 /// Why an `append_events` call failed.
@@ -237,7 +222,7 @@ impl EventStore for PgEventStore {
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
     ) -> Result<AppendResult, EventStoreError> {
-        validate(stream_id, &events)?;
+        validate_append(stream_id, &events)?;
         let failure = match self.append_once(stream_id, expected, &events).await {
             Ok(appended) => {
                 self.inner.wakeup.appended();
@@ -254,17 +239,12 @@ impl EventStore for PgEventStore {
         // The slow path: a wrong version or a stored id may mean this very append committed
         // before (a retry whose first answer was lost, or a concurrent twin).
         let ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
-        let stored: Option<Stored> = sqlx::query_as(
-            "SELECT count(*) AS count, bool_and(stream_id = $2) AS all_in_stream, \
-                    min(position) AS first_position, max(position) AS last_position, \
-                    max(tx_id) AS tx_id, max(stream_version) AS stream_version \
-             FROM events WHERE event_id = ANY ($1) HAVING count(*) > 0",
-        )
-        .bind(&ids)
-        .bind(stream_id)
-        .fetch_optional(&self.inner.pool)
-        .await
-        .context("failed to look up stored event ids")?;
+        let stored: Option<Stored> = sqlx::query_as(rows::STORED)
+            .bind(&ids)
+            .bind(stream_id)
+            .fetch_optional(&self.inner.pool)
+            .await
+            .context("failed to look up stored event ids")?;
         match (stored, failure) {
             (Some(stored), _) if stored.count == ids.len() as i64 && stored.all_in_stream => {
                 Ok(stored.appended.result(true))
@@ -291,7 +271,7 @@ impl EventStore for PgEventStore {
         let rows: Vec<EventRow> = sqlx::query_as(rows::READ_STREAM)
             .bind(stream_id)
             .bind(from_version as i64)
-            .bind(limit as i64)
+            .bind(sql_limit(limit))
             .fetch_all(&self.inner.pool)
             .await
             .context("failed to read a stream")?;
@@ -306,15 +286,62 @@ impl EventStore for PgEventStore {
         let rows: Vec<EventRow> = sqlx::query_as(rows::READ_ALL)
             .bind(after.commit as i64)
             .bind(after.position as i64)
-            .bind(limit as i64)
+            .bind(sql_limit(limit))
             .fetch_all(&self.inner.pool)
             .await
             .context("failed to read the log")?;
         self.decode(rows)
     }
 
+    async fn read_all_backwards(
+        &self,
+        before: Option<Checkpoint>,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, EventStoreError> {
+        // No checkpoint: from past the end; every stored `(tx_id, position)` is below this.
+        let (commit, position) = before.map_or((i64::MAX, i64::MAX), |c| {
+            (c.commit as i64, c.position as i64)
+        });
+        let rows: Vec<EventRow> = sqlx::query_as(rows::READ_ALL_BACKWARDS)
+            .bind(commit)
+            .bind(position)
+            .bind(sql_limit(limit))
+            .fetch_all(&self.inner.pool)
+            .await
+            .context("failed to read the log backwards")?;
+        self.decode(rows)
+    }
+
+    /// Without reading the event itself: one step of the log-order index, below the horizon.
+    async fn head(&self) -> Result<Checkpoint, EventStoreError> {
+        let head: Option<(i64, i64)> = sqlx::query_as(rows::HEAD)
+            .fetch_optional(&self.inner.pool)
+            .await
+            .context("failed to find the head of the log")?;
+        Ok(
+            head.map_or(Checkpoint::START, |(commit, position)| Checkpoint {
+                commit: commit as u64,
+                position: position as u64,
+            }),
+        )
+    }
+
+    async fn backlog(&self, after: Checkpoint) -> Result<Backlog, EventStoreError> {
+        let (events, first_recorded_at): (i64, Option<DateTime<Utc>>) =
+            sqlx::query_as(rows::BACKLOG)
+                .bind(after.commit as i64)
+                .bind(after.position as i64)
+                .fetch_one(&self.inner.pool)
+                .await
+                .context("failed to count the events after a checkpoint")?;
+        Ok(Backlog {
+            events: events.max(0) as u64,
+            first_recorded_at,
+        })
+    }
+
     async fn checkpoint_of(&self, position: u64) -> Result<Option<Checkpoint>, EventStoreError> {
-        let tx_id: Option<i64> = sqlx::query_scalar("SELECT tx_id FROM events WHERE position = $1")
+        let tx_id: Option<i64> = sqlx::query_scalar(rows::CHECKPOINT_OF)
             .bind(position as i64)
             .fetch_optional(&self.inner.pool)
             .await

@@ -1,4 +1,5 @@
-//! How stored events are read back: the queries and the row type they decode into.
+//! The SQL of the PostgreSQL event store, in one place (nothing outside `infrastructure` names the
+//! `events` table), and the row type reads decode into.
 
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
@@ -33,6 +34,39 @@ pub(super) const READ_ALL: &str = concat!(
        AND tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
      ORDER BY tx_id, position LIMIT $3"
 );
+
+/// All streams' events before a checkpoint, newest first: [`READ_ALL`] backwards, with the same
+/// horizon, walking the `events_log_order` index backwards.
+pub(super) const READ_ALL_BACKWARDS: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM events WHERE (tx_id, position) < ($1, $2) \
+       AND tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
+     ORDER BY tx_id DESC, position DESC LIMIT $3"
+);
+
+/// The checkpoint of the last event below the horizon: the head that [`READ_ALL`] reaches. One
+/// step of a backwards walk of the `events_log_order` index.
+pub(super) const HEAD: &str = "SELECT tx_id, position FROM events \
+     WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
+     ORDER BY tx_id DESC, position DESC LIMIT 1";
+
+/// How many committed events lie past a checkpoint, horizon or not, and when the first of them
+/// was recorded. The count is a range scan of the `events_log_order` index (index-only once the
+/// table is vacuumed), the first one a single step of it.
+pub(super) const BACKLOG: &str = "SELECT \
+     (SELECT count(*) FROM events WHERE (tx_id, position) > ($1, $2)), \
+     (SELECT recorded_at FROM events WHERE (tx_id, position) > ($1, $2) \
+       ORDER BY tx_id, position LIMIT 1)";
+
+/// The global log position of an event and its transaction: its checkpoint.
+pub(super) const CHECKPOINT_OF: &str = "SELECT tx_id FROM events WHERE position = $1";
+
+/// The events of an append that are stored already (the slow path of an append).
+pub(super) const STORED: &str = "SELECT count(*) AS count, bool_and(stream_id = $2) AS all_in_stream, \
+            min(position) AS first_position, max(position) AS last_position, \
+            max(tx_id) AS tx_id, max(stream_version) AS stream_version \
+     FROM events WHERE event_id = ANY ($1) HAVING count(*) > 0";
 
 /// A row when any committed event lies past a checkpoint, horizon or not: when [`READ_ALL`] finds
 /// nothing but this finds something, those events wait for an older transaction to end. Not
