@@ -10,14 +10,12 @@
 use std::time::Instant;
 
 use sqlx::PgPool;
-use sqlx::types::Json;
 use tenantry_application::event_store::{Checkpoint, EventStore, Upcasters};
-use tenantry_domain::DomainEvent;
 use tenantry_infrastructure::event_store::PgEventStore;
+use tenantry_infrastructure::event_store::postgres::bulk::{self, BulkEvent};
 use tenantry_projections::{RebuildOptions, default_projectors, rebuild};
 use tenantry_tests::TestDb;
 use tenantry_tests::lifecycle::{Lifecycle, encode, lifecycle, metadata};
-use uuid::Uuid;
 
 fn env(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -47,39 +45,25 @@ fn rss(field: &str) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-/// One row of `events`, ready to insert.
-struct Row {
-    stream_id: String,
-    version: i64,
-    event_id: Uuid,
-    event_type: &'static str,
-    payload: serde_json::Value,
-    metadata: serde_json::Value,
-}
-
-/// The rows of `lives`, tenants interleaved (each tenant's decisions in order, the tenants of a
+/// The events of `lives`, tenants interleaved (each tenant's decisions in order, the tenants of a
 /// group taking turns), as the log of a busy control plane looks.
-fn rows_of(lives: &[Lifecycle]) -> Vec<Row> {
+fn rows_of(lives: &[Lifecycle]) -> Vec<BulkEvent> {
     let mut rows = Vec::new();
     for group in lives.chunks(500) {
         let rounds = group.iter().map(|l| l.appends.len()).max().unwrap_or(0);
-        let mut versions = vec![0i64; group.len()];
+        let mut versions = vec![0u64; group.len()];
         for round in 0..rounds {
             for (i, life) in group.iter().enumerate() {
                 let Some(decision) = life.appends.get(round) else {
                     continue;
                 };
                 let meta = metadata(life.tenant, &decision.actor);
-                let events = &decision.events;
-                for (event, new) in events.iter().zip(encode(events, &meta)) {
+                for event in encode(&decision.events, &meta) {
                     versions[i] += 1;
-                    rows.push(Row {
+                    rows.push(BulkEvent {
                         stream_id: life.tenant.stream_id(),
-                        version: versions[i],
-                        event_id: new.event_id,
-                        event_type: event.event_type(),
-                        payload: new.payload,
-                        metadata: serde_json::to_value(&new.metadata).expect("metadata"),
+                        stream_version: versions[i],
+                        event,
                     });
                 }
             }
@@ -88,36 +72,10 @@ fn rows_of(lives: &[Lifecycle]) -> Vec<Row> {
     rows
 }
 
-/// Inserts `rows` in chunks, each chunk one transaction (its own `tx_id`), in log order.
-async fn insert(pool: &PgPool, rows: &[Row]) {
+/// Loads `rows` in chunks, each chunk one transaction (its own commit), in log order.
+async fn insert(pool: &PgPool, rows: &[BulkEvent]) {
     for chunk in rows.chunks(10_000) {
-        sqlx::query(
-            "WITH e AS (SELECT * FROM unnest($1::text[], $2::int8[], $3::uuid[], $4::text[], \
-                                            $5::jsonb[], $6::jsonb[]) WITH ORDINALITY AS e (s, v, i, t, p, m, o)), \
-                  streams AS (INSERT INTO event_streams (stream_id, version) \
-                              SELECT s, max(v) FROM e GROUP BY s \
-                              ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version \
-                              RETURNING stream_id, stream_no) \
-             INSERT INTO events (tx_id, stream_id, stream_no, stream_version, event_id, \
-                                 event_type, schema_version, payload, metadata) \
-             SELECT pg_current_xact_id()::text::bigint, e.s, streams.stream_no, e.v, e.i, e.t, 1, \
-                    e.p, e.m \
-             FROM e JOIN streams ON streams.stream_id = e.s ORDER BY e.o",
-        )
-        .bind(
-            chunk
-                .iter()
-                .map(|r| r.stream_id.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(chunk.iter().map(|r| r.version).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|r| r.event_id).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|r| r.event_type).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|r| Json(&r.payload)).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|r| Json(&r.metadata)).collect::<Vec<_>>())
-        .execute(pool)
-        .await
-        .expect("bulk insert");
+        bulk::load(pool, chunk).await.expect("bulk load");
     }
 }
 
@@ -134,10 +92,7 @@ async fn seed(pool: &PgPool, target: usize) -> usize {
         insert(pool, &rows).await;
         total += rows.len();
     }
-    sqlx::query("VACUUM ANALYZE events")
-        .execute(pool)
-        .await
-        .expect("vacuum");
+    bulk::analyze(pool).await.expect("vacuum");
     println!(
         "seeded {total} events of {n} tenants in {:.1} s",
         started.elapsed().as_secs_f64()

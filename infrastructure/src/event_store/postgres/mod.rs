@@ -24,6 +24,7 @@
 //! is the last event below it, where a forward reader arrives. [`EventStore::backlog`] counts past
 //! it: events committed above the horizon are still ahead of every reader.
 
+pub mod bulk;
 mod rows;
 mod subscription;
 mod wakeup;
