@@ -1,11 +1,11 @@
 //! The read models' projectors. Each owns its tables in schema `read` (created by the migration
 //! `20261122000002_read_models.sql`, which documents their columns) and nothing else.
 //!
-//! The tenant panel and the provisioning steps are [`Fold`](folding::Fold)s, run by one
-//! [`FoldingProjector`](folding::FoldingProjector): each batch is folded in memory over the rows
-//! of the tenants it touches, so it costs a few round trips however many events it holds. Their
-//! rows are declared once, with [`table_row!`](table_row::table_row). Every projector names the
-//! event types it takes with [`event_types!`](event_names::event_types), from the payload types.
+//! The tenant panel and the provisioning steps are folds (`folding::Fold`), run by one generic
+//! `FoldingProjector`: each batch is folded in memory over the rows of the tenants it touches, so
+//! it costs a few round trips however many events it holds. Their rows are declared once, with
+//! `table_row!`. Every projector that filters names its event types with `event_types!`, from the
+//! payload types, never as strings.
 
 mod audit_log;
 mod event_names;
