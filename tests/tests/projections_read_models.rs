@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use chrono::{Duration as Days, Utc};
 use tenantry_application::event_store::{Checkpoint, EventStore};
-use tenantry_domain::events::{DomainActivated, DomainRegistered};
-use tenantry_domain::{IsolationModel, TenantCommand, TenantNames, TenantStatus};
+use tenantry_domain::events::{DomainActivated, DomainRegistered, ProvisioningRequested};
+use tenantry_domain::{IsolationModel, ProvisioningStep, TenantCommand, TenantNames, TenantStatus};
 use tenantry_projections::RuntimeHandle;
 use tenantry_projections::queries::audit::{self, AuditFilter};
 use tenantry_projections::queries::tenants::{self, TenantFilter, TenantView};
@@ -283,6 +283,58 @@ async fn a_rolled_back_provisioning_shows_failed_with_everything_released() {
             ("queue", "pending", 0)
         ]
     );
+}
+
+/// A run that a newer release planned with other steps (its `ProvisioningRequested` records
+/// them) shows only its own: the previous run's extra step is gone, not left behind.
+#[tokio::test]
+async fn a_retry_planned_with_fewer_steps_shows_only_those() {
+    let f = Fixture::new().await;
+    let mut appended = 0;
+    let mut s = TenantScript::create(3, "free");
+    s.step(0).step(0).roll_back();
+    let view = f.sync(&s, &mut appended).await;
+    assert_eq!(view.provisioning.steps.len(), 3);
+
+    let version: u64 = s.appends().iter().map(|a| a.len() as u64).sum();
+    let retry = ProvisioningRequested {
+        tenant_id: s.tenant,
+        attempt: 2,
+        isolation: IsolationModel::SharedSchema,
+        steps: vec![
+            ProvisioningStep::RegisterSharedTenant,
+            ProvisioningStep::Queue,
+        ],
+        at: s.tick(),
+    };
+    let last = append(
+        &*f.store,
+        s.tenant,
+        version,
+        &Append::by_staff(vec![retry.into()]),
+    )
+    .await
+    .last;
+    caught_up(&f.db.pool, &*f.store, last.position).await;
+    let view = tenants::get(&f.db.pool, s.tenant.as_uuid())
+        .await
+        .expect("the query works")
+        .expect("the tenant is in the panel");
+    assert_eq!(view.provisioning.attempt, 2);
+    assert_eq!(
+        step_statuses(&view),
+        [
+            ("register_shared_tenant", "running", 0),
+            ("queue", "pending", 0)
+        ]
+    );
+    let rows: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM read.provisioning_steps WHERE tenant_id = $1")
+            .bind(s.tenant.as_uuid())
+            .fetch_one(&f.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(rows, 2);
 }
 
 #[tokio::test]

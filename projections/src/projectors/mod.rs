@@ -1,12 +1,17 @@
 //! The read models' projectors. Each owns its tables in schema `read` (created by the migration
 //! `20261122000002_read_models.sql`, which documents their columns) and nothing else.
 //!
-//! The tenant panel and the provisioning steps fold each batch in memory: they load the rows of
-//! the tenants the batch touches, apply its events to them in order, and write them back in one
-//! statement, so a batch costs a few round trips however many events it holds.
+//! The tenant panel and the provisioning steps are folds (`folding::Fold`), run by one generic
+//! `FoldingProjector`: each batch is folded in memory over the rows of the tenants it touches, so
+//! it costs a few round trips however many events it holds. Their rows are declared once, with
+//! `table_row!`. Every projector that filters names its event types with `event_types!`, from the
+//! payload types, never as strings.
 
 mod audit_log;
+mod event_names;
+mod folding;
 mod provisioning_steps;
+mod table_row;
 mod tenant_directory;
 mod tenant_panel;
 
@@ -17,18 +22,20 @@ use tenantry_application::event_store::RecordedEvent;
 use tenantry_domain::{DomainEvent, TenantEvent};
 
 pub use audit_log::AuditLog;
+pub use event_names::registered_event_types;
 pub use provisioning_steps::ProvisioningSteps;
 pub use tenant_directory::TenantDirectory;
 pub use tenant_panel::TenantPanel;
 
+use self::folding::FoldingProjector;
 use crate::Projector;
 
 /// Every projector Tenantry runs: the tenant panel, provisioning steps, audit log and tenant
 /// directory.
 pub fn default_projectors() -> Vec<Arc<dyn Projector>> {
     vec![
-        Arc::new(TenantPanel),
-        Arc::new(ProvisioningSteps),
+        Arc::new(FoldingProjector(TenantPanel)),
+        Arc::new(FoldingProjector(ProvisioningSteps)),
         Arc::new(AuditLog),
         Arc::new(TenantDirectory),
     ]

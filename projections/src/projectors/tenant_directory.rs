@@ -8,10 +8,17 @@ use anyhow::Context;
 use async_trait::async_trait;
 use sqlx::{PgConnection, Postgres, Transaction};
 use tenantry_application::event_store::RecordedEvent;
+use tenantry_domain::events::{
+    DatabaseProvisioned, DomainActivated, DomainRegistered, ProvisioningCompleted,
+    ProvisioningRequested, ProvisioningRollbackStarted, ProvisioningRolledBack, QueueProvisioned,
+    RedisNamespaceProvisioned, ResourceReleased, SchemaProvisioned, TenantCreated, TenantDeleted,
+    TenantDeletionRequested, TenantReactivated, TenantSuspended,
+};
 use tenantry_domain::{ProvisionedResource, TenantEvent, TenantStatus};
 use uuid::Uuid;
 
 use super::decode;
+use super::event_names::event_types;
 use crate::{EventTypes, Projector};
 
 pub struct TenantDirectory;
@@ -20,23 +27,23 @@ impl TenantDirectory {
     pub const NAME: &'static str = "tenant_directory";
 }
 
-const EVENT_TYPES: &[&str] = &[
-    "TenantCreated",
-    "ProvisioningRequested",
-    "SchemaProvisioned",
-    "DatabaseProvisioned",
-    "RedisNamespaceProvisioned",
-    "QueueProvisioned",
-    "ProvisioningCompleted",
-    "ProvisioningRollbackStarted",
-    "ResourceReleased",
-    "ProvisioningRolledBack",
-    "TenantSuspended",
-    "TenantReactivated",
-    "TenantDeletionRequested",
-    "TenantDeleted",
-    "DomainRegistered",
-    "DomainActivated",
+const EVENT_TYPES: &[&str] = event_types![
+    TenantCreated,
+    ProvisioningRequested,
+    SchemaProvisioned,
+    DatabaseProvisioned,
+    RedisNamespaceProvisioned,
+    QueueProvisioned,
+    ProvisioningCompleted,
+    ProvisioningRollbackStarted,
+    ResourceReleased,
+    ProvisioningRolledBack,
+    TenantSuspended,
+    TenantReactivated,
+    TenantDeletionRequested,
+    TenantDeleted,
+    DomainRegistered,
+    DomainActivated,
 ];
 
 #[async_trait]

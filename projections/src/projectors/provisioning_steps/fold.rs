@@ -4,41 +4,49 @@
 //! first one when provisioning is requested), which is when the saga moves on to it.
 
 use chrono::{DateTime, Utc};
+use tenantry_domain::events::{
+    DatabaseProvisioned, ProvisioningRequested, ProvisioningRetryScheduled,
+    ProvisioningRollbackStarted, ProvisioningStepFailed, QueueProvisioned,
+    RedisNamespaceProvisioned, ResourceReleased, SchemaProvisioned, SharedTenantRegistered,
+    TenantDeletionRequested, TenantMigrationsApplied,
+};
 use tenantry_domain::{ProvisioningStep, TenantEvent};
 use uuid::Uuid;
 
+use crate::projectors::event_names::event_types;
+use crate::projectors::table_row::table_row;
+
 /// The events this read model changes on.
-pub(super) const EVENT_TYPES: &[&str] = &[
-    "ProvisioningRequested",
-    "SharedTenantRegistered",
-    "SchemaProvisioned",
-    "DatabaseProvisioned",
-    "TenantMigrationsApplied",
-    "RedisNamespaceProvisioned",
-    "QueueProvisioned",
-    "ProvisioningStepFailed",
-    "ProvisioningRetryScheduled",
-    "ProvisioningRollbackStarted",
-    "ResourceReleased",
-    "TenantDeletionRequested",
+pub(super) const EVENT_TYPES: &[&str] = event_types![
+    ProvisioningRequested,
+    SharedTenantRegistered,
+    SchemaProvisioned,
+    DatabaseProvisioned,
+    TenantMigrationsApplied,
+    RedisNamespaceProvisioned,
+    QueueProvisioned,
+    ProvisioningStepFailed,
+    ProvisioningRetryScheduled,
+    ProvisioningRollbackStarted,
+    ResourceReleased,
+    TenantDeletionRequested,
 ];
 
-/// The key (`tenant_id, step`) first.
-pub(super) const COLUMNS: &str = "tenant_id, step, ordinal, attempt, status, attempts, \
-    last_error, started_at, finished_at, next_retry_at";
-
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub(super) struct StepRow {
-    pub(super) tenant_id: Uuid,
-    pub(super) step: String,
-    pub(super) ordinal: i32,
-    pub(super) attempt: i32,
-    pub(super) status: String,
-    pub(super) attempts: i32,
-    pub(super) last_error: Option<String>,
-    pub(super) started_at: Option<DateTime<Utc>>,
-    pub(super) finished_at: Option<DateTime<Utc>>,
-    pub(super) next_retry_at: Option<DateTime<Utc>>,
+table_row! {
+    /// A row of `provisioning_steps`; its fields are the table's columns.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub(crate) struct StepRow in "provisioning_steps", key (tenant_id, step) {
+        pub(super) tenant_id: Uuid,
+        pub(super) step: String,
+        pub(super) ordinal: i32,
+        pub(super) attempt: i32,
+        pub(super) status: String,
+        pub(super) attempts: i32,
+        pub(super) last_error: Option<String>,
+        pub(super) started_at: Option<DateTime<Utc>>,
+        pub(super) finished_at: Option<DateTime<Utc>>,
+        pub(super) next_retry_at: Option<DateTime<Utc>>,
+    }
 }
 
 /// Applies `event` to one tenant's rows (in ordinal order).
@@ -138,34 +146,4 @@ fn succeeded(rows: &mut [StepRow], step: ProvisioningStep, at: DateTime<Utc>) {
 
 fn find(rows: &mut [StepRow], step: ProvisioningStep) -> Option<&mut StepRow> {
     rows.iter_mut().find(|r| r.step == step.as_str())
-}
-
-/// Rows to write, column by column, for `UNNEST`.
-#[derive(Default)]
-pub(super) struct Columns {
-    pub(super) tenant_id: Vec<Uuid>,
-    pub(super) step: Vec<String>,
-    pub(super) ordinal: Vec<i32>,
-    pub(super) attempt: Vec<i32>,
-    pub(super) status: Vec<String>,
-    pub(super) attempts: Vec<i32>,
-    pub(super) last_error: Vec<Option<String>>,
-    pub(super) started_at: Vec<Option<DateTime<Utc>>>,
-    pub(super) finished_at: Vec<Option<DateTime<Utc>>>,
-    pub(super) next_retry_at: Vec<Option<DateTime<Utc>>>,
-}
-
-impl Columns {
-    pub(super) fn push(&mut self, row: StepRow) {
-        self.tenant_id.push(row.tenant_id);
-        self.step.push(row.step);
-        self.ordinal.push(row.ordinal);
-        self.attempt.push(row.attempt);
-        self.status.push(row.status);
-        self.attempts.push(row.attempts);
-        self.last_error.push(row.last_error);
-        self.started_at.push(row.started_at);
-        self.finished_at.push(row.finished_at);
-        self.next_retry_at.push(row.next_retry_at);
-    }
 }

@@ -9,35 +9,34 @@ use tenantry_application::event_store::RecordedEvent;
 use tenantry_domain::{ProvisionedResource, ProvisioningStep, TenantEvent, TenantStatus};
 use uuid::Uuid;
 
-/// The columns of `tenant_panel`, in [`PanelRow`]'s order; the key first.
-pub(super) const COLUMNS: &str = "tenant_id, name, slug, plan, isolation, status, version, \
-    last_position, created_at, updated_at, database, schema_name, redis_namespace, queues, \
-    domains, workers, active_workers, provisioning_status, provisioning_attempt, \
-    provisioning_step, remaining_steps";
+use crate::projectors::table_row::table_row;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub(super) struct PanelRow {
-    pub(super) tenant_id: Uuid,
-    pub(super) name: String,
-    pub(super) slug: String,
-    pub(super) plan: String,
-    pub(super) isolation: String,
-    pub(super) status: String,
-    pub(super) version: i64,
-    pub(super) last_position: i64,
-    pub(super) created_at: DateTime<Utc>,
-    pub(super) updated_at: DateTime<Utc>,
-    pub(super) database: Option<String>,
-    pub(super) schema_name: Option<String>,
-    pub(super) redis_namespace: Option<String>,
-    pub(super) queues: Json<Vec<String>>,
-    pub(super) domains: Json<Vec<Domain>>,
-    pub(super) workers: Json<Vec<Uuid>>,
-    pub(super) active_workers: i32,
-    pub(super) provisioning_status: String,
-    pub(super) provisioning_attempt: i32,
-    pub(super) provisioning_step: Option<String>,
-    pub(super) remaining_steps: Json<Vec<ProvisioningStep>>,
+table_row! {
+    /// A row of `tenant_panel`; its fields are the table's columns.
+    #[derive(Debug, Clone, PartialEq)]
+    pub(crate) struct PanelRow in "tenant_panel", key (tenant_id) {
+        pub(super) tenant_id: Uuid,
+        pub(super) name: String,
+        pub(super) slug: String,
+        pub(super) plan: String,
+        pub(super) isolation: String,
+        pub(super) status: String,
+        pub(super) version: i64,
+        pub(super) last_position: i64,
+        pub(super) created_at: DateTime<Utc>,
+        pub(super) updated_at: DateTime<Utc>,
+        pub(super) database: Option<String>,
+        pub(super) schema_name: Option<String>,
+        pub(super) redis_namespace: Option<String>,
+        pub(super) queues: Json<Vec<String>>,
+        pub(super) domains: Json<Vec<Domain>>,
+        pub(super) workers: Json<Vec<Uuid>>,
+        pub(super) active_workers: i32,
+        pub(super) provisioning_status: String,
+        pub(super) provisioning_attempt: i32,
+        pub(super) provisioning_step: Option<String>,
+        pub(super) remaining_steps: Json<Vec<ProvisioningStep>>,
+    }
 }
 
 /// One of the tenant's extra hosts, as stored in `domains`.
