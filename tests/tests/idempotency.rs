@@ -47,10 +47,7 @@ async fn post(app: &TestApp, path: &str, key: &str, body: &str, token: Option<&s
 }
 
 async fn event_count(app: &TestApp) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM events")
-        .fetch_one(&app.db.pool)
-        .await
-        .expect("count events")
+    tenantry_tests::event_log::event_count(&*app.store).await as i64
 }
 
 async fn key_rows(app: &TestApp) -> i64 {

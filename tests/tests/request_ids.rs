@@ -56,12 +56,12 @@ async fn a_commands_events_are_caused_by_its_request() {
         response.headers()["x-request-id"],
         request_id.to_string().as_str()
     );
-    let causes: Vec<Option<String>> = sqlx::query_scalar(
-        "SELECT metadata->>'causation_id' FROM events WHERE stream_id LIKE 'tenant-%'",
-    )
-    .fetch_all(&app.db.pool)
-    .await
-    .expect("events");
+    let causes: Vec<Option<String>> = tenantry_tests::event_log::all_events(&*app.store)
+        .await
+        .into_iter()
+        .filter(|e| e.stream_id.starts_with("tenant-"))
+        .map(|e| e.metadata.causation_id.map(|c| c.to_string()))
+        .collect();
     assert!(!causes.is_empty());
     assert!(
         causes

@@ -314,16 +314,16 @@ async fn the_audit_log_filters_by_correlation_id() {
     };
     // What the log itself says each correlation holds.
     let in_log = |correlation: String| {
-        let pool = app.db.pool.clone();
+        let store = app.store.clone();
         async move {
-            sqlx::query_scalar::<_, i64>(
-                "SELECT position FROM events WHERE metadata->>'correlation_id' = $1 \
-                 ORDER BY position",
-            )
-            .bind(correlation)
-            .fetch_all(&pool)
-            .await
-            .expect("events")
+            let mut positions: Vec<i64> = tenantry_tests::event_log::all_events(&*store)
+                .await
+                .into_iter()
+                .filter(|e| e.metadata.correlation_id.to_string() == correlation)
+                .map(|e| e.position as i64)
+                .collect();
+            positions.sort_unstable();
+            positions
         }
     };
     let tenant_ids = |page: &Value| -> Vec<String> {
