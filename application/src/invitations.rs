@@ -67,7 +67,6 @@ impl InvitationService {
     #[tracing::instrument(
         skip_all,
         fields(tenant_id = %tenant, correlation_id = %context.correlation_id),
-        err(Display)
     )]
     pub async fn issue_admin(
         &self,

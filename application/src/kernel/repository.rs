@@ -146,7 +146,7 @@ impl<A: Aggregate> Repository<A> {
     }
 
     /// The aggregate `id` now, folded from its whole stream (the default state when it has none).
-    #[tracing::instrument(level = "debug", skip_all, fields(stream = %A::stream_id(id)), err)]
+    #[tracing::instrument(level = "debug", skip_all, fields(stream = %A::stream_id(id)))]
     pub async fn load(&self, id: &A::Id) -> anyhow::Result<Loaded<A>> {
         let stream = A::stream_id(id);
         let mut loaded = Loaded::<A>::new_stream();
@@ -190,9 +190,9 @@ impl<A: Aggregate> Repository<A> {
     /// saw; when the stream is elsewhere, the answer is [`ExecuteError::StaleVersion`], not a
     /// retry.
     #[tracing::instrument(
+        level = "debug",
         skip_all,
         fields(stream = %A::stream_id(id), correlation_id = %context.correlation_id),
-        err(Display)
     )]
     pub async fn execute(
         &self,

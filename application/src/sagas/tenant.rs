@@ -102,7 +102,7 @@ impl TenantSaga {
     /// Advances `tenant` until it is at rest or waits for a retry. `release_failures`: how many
     /// times in a row releasing this tenant's resources has failed (kept by the caller), for the
     /// backoff of releases, which are retried for as long as it takes.
-    #[tracing::instrument(skip_all, fields(tenant_id = %tenant), err(Display))]
+    #[tracing::instrument(skip_all, fields(tenant_id = %tenant))]
     pub async fn drive(
         &self,
         tenant: TenantId,

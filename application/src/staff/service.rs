@@ -55,7 +55,7 @@ impl StaffService {
 
     /// Creates an account and records `StaffAccountCreated` (actor: system) in its stream
     /// `staff-{id}`. The email is compared and stored lower-cased.
-    #[tracing::instrument(skip_all, err(Display))]
+    #[tracing::instrument(skip_all)]
     pub async fn create(
         &self,
         email: &str,

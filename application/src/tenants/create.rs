@@ -24,7 +24,7 @@ pub struct CreateTenantInput {
 }
 
 impl TenantService {
-    #[tracing::instrument(skip_all, fields(correlation_id = %context.correlation_id), err(Display))]
+    #[tracing::instrument(skip_all, fields(correlation_id = %context.correlation_id))]
     pub async fn create(
         &self,
         input: CreateTenantInput,

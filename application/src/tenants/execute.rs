@@ -31,7 +31,6 @@ impl TenantService {
     #[tracing::instrument(
         skip_all,
         fields(tenant_id = %tenant, correlation_id = %context.correlation_id, actor = %context.actor),
-        err(Display)
     )]
     pub async fn execute_from(
         &self,
