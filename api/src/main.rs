@@ -50,10 +50,21 @@ enum Command {
     Tenant(cli::tenant::TenantCommand),
 }
 
+/// Runs the command; a failure is printed as one line with its causes (`error: …: …`), never as
+/// a backtrace, whatever `RUST_BACKTRACE` says, and the process exits with status 1.
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> std::process::ExitCode {
     telemetry::init();
-    let cli = Cli::parse();
+    match run(Cli::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Migrate => {
             tenantry_infrastructure::postgres::migrate(&cli.settings.database_url).await?;

@@ -86,6 +86,43 @@ async fn a_line_logged_while_handling_a_request_carries_its_request_id() {
     assert_eq!(refused["span"]["method"], "POST");
 }
 
+/// A failed command ends with one `error: …` line naming its causes, and no backtrace even when
+/// `RUST_BACKTRACE` asks for one; a wrong projector name lists the right ones. Logs written to a
+/// pipe have no colour codes.
+#[tokio::test]
+async fn a_failure_is_one_plain_error_line_without_a_backtrace() {
+    let db = TestDb::new().await;
+    let output = Command::new(env!("CARGO_BIN_EXE_tenantry"))
+        .args(["projections", "rebuild", "tenant_pannel"])
+        .env("TENANTRY_DATABASE_URL", &db.url)
+        .env("RUST_BACKTRACE", "full")
+        .output()
+        .expect("tenantry runs");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("error: the projectors are: tenant_panel, ")
+            && last.contains("no projector is named \"tenant_pannel\""),
+        "{stderr}"
+    );
+    assert!(!stderr.to_lowercase().contains("backtrace"), "{stderr}");
+
+    let output = Command::new(env!("CARGO_BIN_EXE_tenantry"))
+        .arg("migrate")
+        .env("TENANTRY_DATABASE_URL", &db.url)
+        .env("RUST_LOG", "info")
+        .output()
+        .expect("tenantry migrate runs");
+    assert!(output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("migrations applied"), "{stderr}");
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "colour codes in a pipe: {stderr:?}"
+    );
+}
+
 #[test]
 fn a_bad_database_url_is_reported_without_its_password() {
     for url in [

@@ -41,3 +41,53 @@ async fn the_events_table_refuses_update_delete_and_truncate() {
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].payload, json!({}));
 }
+
+/// The log lines an append writes, as the `tenantry` binary formats them (no colours).
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("lock").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A conflict is an answer the repository handles by deciding again: the store reports it to its
+/// caller and does not log it at ERROR.
+#[tokio::test]
+async fn a_conflict_is_not_logged_as_an_error() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let db = tenantry_tests::TestDb::new().await;
+    let store = PgEventStore::new(db.pool.clone(), Upcasters::new());
+    let event = || NewEvent::new("Happened", 1, json!({}), EventMetadata::system());
+    store
+        .append("tenant-y", ExpectedVersion::NoStream, vec![event()])
+        .await
+        .expect("the first append");
+    let conflict = store
+        .append("tenant-y", ExpectedVersion::NoStream, vec![event()])
+        .await;
+    assert!(
+        matches!(
+            conflict,
+            Err(tenantry_application::event_store::EventStoreError::Conflict { .. })
+        ),
+        "{conflict:?}"
+    );
+    tracing::error!("a line that is an error");
+    let logged = String::from_utf8(captured.0.lock().expect("lock").clone()).expect("utf-8");
+    let errors: Vec<&str> = logged.lines().filter(|l| l.contains("ERROR")).collect();
+    assert_eq!(errors.len(), 1, "only the test's own line: {logged}");
+}

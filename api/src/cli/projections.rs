@@ -69,10 +69,14 @@ async fn status(settings: &Settings) -> anyhow::Result<()> {
 }
 
 async fn rebuild(settings: &Settings, name: &str, batch_size: usize) -> anyhow::Result<()> {
-    let projector = default_projectors()
-        .into_iter()
-        .find(|p| p.name() == name)
-        .ok_or_else(|| tenantry_projections::ProjectionError::UnknownProjector(name.to_owned()))?;
+    let projectors = default_projectors();
+    let Some(projector) = projectors.iter().find(|p| p.name() == name).cloned() else {
+        let known: Vec<&str> = projectors.iter().map(|p| p.name()).collect();
+        return Err(tenantry_projections::ProjectionError::UnknownProjector(
+            name.to_owned(),
+        ))
+        .with_context(|| format!("the projectors are: {}", known.join(", ")));
+    };
     let (pool, store) = super::connect(settings).await?;
     let options = RebuildOptions {
         batch_size,

@@ -216,7 +216,9 @@ impl Appended {
 
 #[async_trait]
 impl EventStore for PgEventStore {
-    #[tracing::instrument(skip_all, fields(stream_id, events = events.len()), err)]
+    // Refusals (a conflict the repository decides again on, a malformed append) are answers, not
+    // failures: they are not logged at ERROR. A backend failure is, below.
+    #[tracing::instrument(skip_all, fields(stream_id, events = events.len()), err(level = "debug"))]
     async fn append(
         &self,
         stream_id: &str,
@@ -233,6 +235,7 @@ impl EventStore for PgEventStore {
             Err(error) => classify(error),
         };
         if let AppendFailure::Backend(error) = failure {
+            tracing::error!(%stream_id, %error, "failed to append events");
             return Err(anyhow::Error::new(error)
                 .context("failed to append events")
                 .into());
