@@ -38,8 +38,10 @@ pub enum ApiError {
     Unauthorized(String),
     /// 403: authenticated but not allowed, or a host not in the control-plane list.
     Forbidden(String),
-    /// 404: no such resource (also one the caller may not see).
+    /// 404: no such resource (also one the caller may not see), or no such route.
     NotFound(String),
+    /// 405: the route exists, but not with this method.
+    MethodNotAllowed(String),
     /// 409: stale `If-Match`, duplicate slug, command not allowed in the current state.
     Conflict { code: &'static str, message: String },
     /// 413: the body is larger than the API accepts.
@@ -125,6 +127,12 @@ impl IntoResponse for ApiError {
             Self::Unauthorized(m) => (StatusCode::UNAUTHORIZED, "unauthorized", m, None),
             Self::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", m, None),
             Self::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m, None),
+            Self::MethodNotAllowed(m) => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                m,
+                None,
+            ),
             Self::Conflict { code, message } => (StatusCode::CONFLICT, code, message, None),
             Self::PayloadTooLarge(m) => {
                 (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", m, None)

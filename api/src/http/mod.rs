@@ -67,7 +67,19 @@ pub fn router(state: AppState) -> Router {
                 .nest("/tenants", tenants::routes().route_layer(idempotent()))
                 .route("/audit", get(audit::list)),
         ))
+        // Unknown routes and methods answer in the error shape too (API.md), not with an empty
+        // body: set after every route, so that they cover all of them.
+        .fallback(no_route)
+        .method_not_allowed_fallback(no_method)
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BODY))
         .layer(axum::middleware::from_fn(metrics::track));
     request_id::with_request_ids(router).with_state(state)
+}
+
+async fn no_route(uri: axum::http::Uri) -> ApiError {
+    ApiError::NotFound(format!("no route {}", uri.path()))
+}
+
+async fn no_method(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::MethodNotAllowed(format!("{} is not allowed on {}", method, uri.path()))
 }
