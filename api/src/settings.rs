@@ -10,7 +10,9 @@ use secrecy::SecretString;
 
 use tenantry_application::provisioning::{Faults, FaultsError};
 
+/// Every subcommand takes these; `--help` lists them apart, after the subcommand's own options.
 #[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Global options")]
 pub struct Settings {
     /// The control-plane database; `tenantry migrate` creates it when it does not exist.
     #[arg(

@@ -123,6 +123,46 @@ async fn a_failure_is_one_plain_error_line_without_a_backtrace() {
     );
 }
 
+/// A subcommand's `--help` shows its own options first and the global ones apart, and a value the
+/// environment may give is not shown as required; without it, the refusal says where it can come
+/// from.
+#[test]
+fn help_puts_a_subcommands_own_options_first() {
+    let output = Command::new(env!("CARGO_BIN_EXE_tenantry"))
+        .args(["staff", "create", "--help"])
+        .output()
+        .expect("tenantry runs");
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    let at = |needle: &str| {
+        help.find(needle)
+            .unwrap_or_else(|| panic!("{needle}: {help}"))
+    };
+    assert!(at("--email") < at("Global options:"), "{help}");
+    assert!(at("--password") < at("Global options:"), "{help}");
+    assert!(at("Global options:") < at("--database-url"), "{help}");
+    let usage = help
+        .lines()
+        .find(|l| l.starts_with("Usage:"))
+        .unwrap_or_default();
+    assert!(!usage.contains("--password"), "{usage}");
+
+    let output = Command::new(env!("CARGO_BIN_EXE_tenantry"))
+        .args(["staff", "create", "--email", "ops@example.com"])
+        .env_remove("TENANTRY_STAFF_PASSWORD")
+        .env("TENANTRY_DATABASE_URL", "postgres://127.0.0.1:1/unused")
+        .output()
+        .expect("tenantry runs");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.trim_end().ends_with(
+            "error: a password is required: --password, or TENANTRY_STAFF_PASSWORD to keep it out of the process list"
+        ),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn a_bad_database_url_is_reported_without_its_password() {
     for url in [

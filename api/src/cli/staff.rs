@@ -17,10 +17,10 @@ pub enum StaffCommand {
         /// The email the staff member logs in with (compared without regard to case).
         #[arg(long)]
         email: String,
-        /// At least 12 characters. TENANTRY_STAFF_PASSWORD keeps it out of the process list and
-        /// the shell history.
+        /// At least 12 characters; required, here or in TENANTRY_STAFF_PASSWORD (which keeps it
+        /// out of the process list and the shell history).
         #[arg(long, env = "TENANTRY_STAFF_PASSWORD", hide_env_values = true)]
-        password: String,
+        password: Option<String>,
     },
     /// List the staff accounts: id, email, created at, status.
     List,
@@ -29,9 +29,16 @@ pub enum StaffCommand {
 impl StaffCommand {
     /// Runs the command against the database of `settings`, writing its output to `out`.
     pub async fn run(self, settings: &Settings, out: &mut impl Write) -> anyhow::Result<()> {
+        if let Self::Create { password: None, .. } = &self {
+            anyhow::bail!(
+                "a password is required: --password, or TENANTRY_STAFF_PASSWORD to keep it out of \
+                 the process list"
+            );
+        }
         let staff = connect(settings).await?;
         match self {
             Self::Create { email, password } => {
+                let password = password.unwrap_or_default();
                 let account = staff.create(&email, &password).await.map_err(explain)?;
                 writeln!(out, "{}", account.id)?;
             }
