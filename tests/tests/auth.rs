@@ -313,7 +313,7 @@ async fn the_staff_cli_creates_lists_and_refuses_duplicates_and_short_passwords(
     };
     let create = |email: &str, password: &str| StaffCommand::Create {
         email: email.into(),
-        password: password.into(),
+        password: Some(password.into()),
     };
 
     let printed = run(create("ivy@example.com", STAFF_PASSWORD))
