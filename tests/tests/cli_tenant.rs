@@ -64,6 +64,8 @@ async fn a_script_creates_lists_and_shows_tenants() {
         TenantCommand::List {
             status: Some("pending".into()),
             plan: None,
+            isolation: Some("database_per_tenant".into()),
+            include_deleted: false,
             q: None,
             limit: 10,
             cursor: None,
@@ -72,6 +74,21 @@ async fn a_script_creates_lists_and_shows_tenants() {
     .await
     .expect("list");
     assert_eq!(listed["items"].as_array().map(Vec::len), Some(1));
+    let other_model = run(
+        &settings,
+        TenantCommand::List {
+            status: None,
+            plan: None,
+            isolation: Some("schema_per_tenant".into()),
+            include_deleted: false,
+            q: None,
+            limit: 10,
+            cursor: None,
+        },
+    )
+    .await
+    .expect("list");
+    assert_eq!(other_model["items"].as_array().map(Vec::len), Some(0));
 
     let refused = run(
         &settings,

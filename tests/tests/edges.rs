@@ -59,3 +59,54 @@ async fn unknown_routes_and_methods_answer_in_the_error_shape() {
         );
     }
 }
+
+/// The tenant list takes `isolation` and `include_deleted` as query parameters: a model it does
+/// not know is refused naming the parameter, a known one filters.
+#[tokio::test]
+async fn the_tenant_list_filters_by_isolation() {
+    let app = TestApp::spawn().await;
+    let token = app.staff_token().await;
+    let created = app
+        .post_json_auth(
+            "/platform/api/tenants",
+            &serde_json::json!({"name": "Shared One", "plan": "free"}),
+            &token,
+        )
+        .await;
+    assert_eq!(created.status(), 201);
+    let position = created.json::<Value>().await.expect("json")["position"].clone();
+
+    let (status, body) = refusal(
+        &app,
+        Method::GET,
+        "/platform/api/tenants?isolation=sideways",
+        Some(&token),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (422, Some("isolation")),
+        "{body}"
+    );
+
+    let count = |isolation: &'static str| {
+        let (app, token) = (&app, &token);
+        let position = position.clone();
+        async move {
+            let page: Value = app
+                .get_auth(
+                    &format!(
+                        "/platform/api/tenants?isolation={isolation}&include_deleted=true&min_position={position}"
+                    ),
+                    token,
+                )
+                .await
+                .json()
+                .await
+                .expect("json");
+            page["items"].as_array().map(Vec::len)
+        }
+    };
+    assert_eq!(count("shared_schema").await, Some(1));
+    assert_eq!(count("database_per_tenant").await, Some(0));
+}

@@ -351,6 +351,7 @@ async fn the_tenant_list_filters_and_pages_through_every_tenant_once() {
             &TenantFilter {
                 limit: Some(7),
                 cursor: cursor.take(),
+                include_deleted: true,
                 ..TenantFilter::default()
             },
         )
@@ -405,6 +406,46 @@ async fn the_tenant_list_filters_and_pages_through_every_tenant_once() {
         expected
     );
     assert!(deleted.items.iter().all(|t| t.domains.is_empty()));
+
+    // Without a status, the deleted are left out; by isolation, only that model's.
+    let live = tenants::list(
+        &f.db.pool,
+        &TenantFilter {
+            limit: Some(500),
+            ..TenantFilter::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(live.items.len(), 30 - expected.len());
+    assert!(live.items.iter().all(|t| !expected.contains(&t.id)));
+    let shared = tenants::list(
+        &f.db.pool,
+        &TenantFilter {
+            isolation: Some(IsolationModel::SharedSchema),
+            include_deleted: true,
+            limit: Some(500),
+            ..TenantFilter::default()
+        },
+    )
+    .await
+    .unwrap();
+    let shared_lives = lives
+        .iter()
+        .filter(|l| {
+            tenantry_domain::TenantState::fold(l.events())
+                .tenant()
+                .is_some_and(|t| t.isolation == IsolationModel::SharedSchema)
+        })
+        .count();
+    assert!(shared_lives > 0 && shared_lives < 30, "{shared_lives}");
+    assert_eq!(shared.items.len(), shared_lives);
+    assert!(
+        shared
+            .items
+            .iter()
+            .all(|t| t.isolation == IsolationModel::SharedSchema)
+    );
 
     let pro = tenants::list(
         &f.db.pool,

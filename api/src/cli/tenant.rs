@@ -9,7 +9,7 @@ use std::str::FromStr;
 use anyhow::Context;
 use tenantry_application::event_store::Actor;
 use tenantry_application::tenants::{CommandContext, CommandError, CreateTenantInput};
-use tenantry_domain::TenantStatus;
+use tenantry_domain::{IsolationModel, TenantStatus};
 use tenantry_projections::queries::tenants::{self, TenantFilter};
 use uuid::Uuid;
 
@@ -40,6 +40,12 @@ pub enum TenantCommand {
         status: Option<String>,
         #[arg(long)]
         plan: Option<String>,
+        /// `shared_schema`, `schema_per_tenant` or `database_per_tenant`.
+        #[arg(long)]
+        isolation: Option<String>,
+        /// List deleted tenants too (left out unless `--status deleted`).
+        #[arg(long)]
+        include_deleted: bool,
         /// Matches name or slug.
         #[arg(long)]
         q: Option<String>,
@@ -86,6 +92,8 @@ impl TenantCommand {
             Self::List {
                 status,
                 plan,
+                isolation,
+                include_deleted,
                 q,
                 limit,
                 cursor,
@@ -95,9 +103,16 @@ impl TenantCommand {
                     .map(TenantStatus::from_str)
                     .transpose()
                     .map_err(|e| anyhow::anyhow!("--status: {e}"))?;
+                let isolation = isolation
+                    .as_deref()
+                    .map(IsolationModel::parse)
+                    .transpose()
+                    .map_err(|e| anyhow::anyhow!("--isolation: {e}"))?;
                 let filter = TenantFilter {
                     status,
                     plan,
+                    isolation,
+                    include_deleted,
                     q,
                     limit: Some(limit),
                     cursor,

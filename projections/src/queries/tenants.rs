@@ -73,8 +73,13 @@ pub struct DomainView {
 /// The list's filters; all optional.
 #[derive(Debug, Clone, Default)]
 pub struct TenantFilter {
+    /// Without it, deleted tenants are left out unless `include_deleted`.
     pub status: Option<TenantStatus>,
     pub plan: Option<String>,
+    pub isolation: Option<IsolationModel>,
+    /// List deleted tenants too (they are left out by default: a deleted tenant is history, and
+    /// its slug may belong to a new one).
+    pub include_deleted: bool,
     /// Part of the name or slug, case-insensitive.
     pub q: Option<String>,
     pub limit: Option<u32>,
@@ -155,11 +160,21 @@ async fn list_once(pool: &PgPool, filter: &TenantFilter) -> Result<TenantPage, Q
     let mut sql = QueryBuilder::<Postgres>::new(format!(
         "SELECT {COLUMNS} FROM read.tenant_panel WHERE true"
     ));
-    if let Some(status) = filter.status {
-        sql.push(" AND status = ").push_bind(status.as_str());
+    match filter.status {
+        Some(status) => {
+            sql.push(" AND status = ").push_bind(status.as_str());
+        }
+        None if !filter.include_deleted => {
+            sql.push(" AND status <> ")
+                .push_bind(TenantStatus::Deleted.as_str());
+        }
+        None => {}
     }
     if let Some(plan) = &filter.plan {
         sql.push(" AND plan = ").push_bind(plan.clone());
+    }
+    if let Some(isolation) = filter.isolation {
+        sql.push(" AND isolation = ").push_bind(isolation.as_str());
     }
     if let Some(q) = filter.q.as_deref().filter(|q| !q.is_empty()) {
         let pattern = format!("%{}%", escape_like(q));

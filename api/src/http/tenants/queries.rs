@@ -7,7 +7,7 @@ use std::str::FromStr;
 use axum::Json;
 use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
-use tenantry_domain::TenantStatus;
+use tenantry_domain::{IsolationModel, TenantStatus};
 use tenantry_projections::projectors::{ProvisioningSteps, TenantPanel};
 use tenantry_projections::queries::QueryError;
 use tenantry_projections::queries::audit::AuditItem;
@@ -72,9 +72,14 @@ pub(crate) async fn get(
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub(crate) struct ListQuery {
-    /// One of the lifecycle statuses.
+    /// One of the lifecycle statuses. Without it, deleted tenants are left out unless
+    /// `include_deleted=true`.
     status: Option<String>,
     plan: Option<String>,
+    /// `shared_schema`, `schema_per_tenant` or `database_per_tenant`.
+    isolation: Option<String>,
+    /// List deleted tenants too (default false).
+    include_deleted: Option<bool>,
     /// Matches name or slug (case-insensitive substring).
     q: Option<String>,
     /// Page size, 1–500 (default 50).
@@ -99,10 +104,18 @@ pub(crate) async fn list(
         .map(TenantStatus::from_str)
         .transpose()
         .map_err(|e| ApiError::unprocessable("invalid_status", e.to_string(), "status"))?;
+    let isolation = query
+        .isolation
+        .as_deref()
+        .map(IsolationModel::parse)
+        .transpose()
+        .map_err(|e| ApiError::unprocessable("invalid_isolation", e.to_string(), "isolation"))?;
     consistency::wait(&state, query.min_position, TENANT_MODELS).await?;
     let filter = TenantFilter {
         status,
         plan: query.plan,
+        isolation,
+        include_deleted: query.include_deleted.unwrap_or(false),
         q: query.q,
         limit: query.limit,
         cursor: query.cursor,
