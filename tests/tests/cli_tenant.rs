@@ -41,24 +41,46 @@ async fn a_script_creates_lists_and_shows_tenants() {
     .await
     .expect("create");
     assert_eq!(created["slug"], "bot-platform");
-    let id = created["id"].as_str().expect("id").parse().expect("uuid");
+    let id: String = created["id"].as_str().expect("id").into();
     let position = created["position"].as_u64().expect("position");
     let projected = tenantry_projections::wait_for_position(
         &db.pool,
         &*store,
         position,
-        &["tenant_panel"],
+        &["tenant_panel", "tenant_directory"],
         tenantry_tests::conformance::HORIZON_WAIT,
     )
     .await
     .expect("wait");
     assert!(projected);
 
-    let shown = run(&settings, TenantCommand::Show { id })
+    let shown = run(&settings, TenantCommand::Show { tenant: id.clone() })
         .await
         .expect("show");
     assert_eq!(shown["name"], "Bot Platform");
     assert_eq!(shown["isolation"], "database_per_tenant");
+    // By slug, the same tenant; a slug nobody has says how tenants are addressed.
+    let by_slug = run(
+        &settings,
+        TenantCommand::Show {
+            tenant: "bot-platform".into(),
+        },
+    )
+    .await
+    .expect("show by slug");
+    assert_eq!(by_slug["id"], id.as_str());
+    let unknown = run(
+        &settings,
+        TenantCommand::Show {
+            tenant: "drmarco".into(),
+        },
+    )
+    .await
+    .expect_err("no such slug");
+    assert!(
+        format!("{unknown:#}").contains("no live tenant has the slug \"drmarco\""),
+        "{unknown:#}"
+    );
     let listed = run(
         &settings,
         TenantCommand::List {

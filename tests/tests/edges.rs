@@ -110,3 +110,55 @@ async fn the_tenant_list_filters_by_isolation() {
     assert_eq!(count("shared_schema").await, Some(1));
     assert_eq!(count("database_per_tenant").await, Some(0));
 }
+
+/// A tenant is addressed by its id or by its slug; a slug nobody has says how tenants are named.
+#[tokio::test]
+async fn a_tenant_is_addressed_by_id_or_slug() {
+    let app = TestApp::spawn().await;
+    let token = app.staff_token().await;
+    let created: Value = app
+        .post_json_auth(
+            "/platform/api/tenants",
+            &serde_json::json!({"name": "Clínica Dr. Marco", "slug": "drmarco"}),
+            &token,
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    let position = &created["position"];
+    let by_slug: Value = app
+        .get_auth(
+            &format!("/platform/api/tenants/drmarco?min_position={position}"),
+            &token,
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(by_slug["id"], created["id"], "{by_slug}");
+    let events: Value = app
+        .get_auth("/platform/api/tenants/drmarco/events", &token)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        events["items"][0]["event_type"], "TenantCreated",
+        "{events}"
+    );
+
+    let (status, body) = refusal(
+        &app,
+        Method::GET,
+        "/platform/api/tenants/nobody",
+        Some(&token),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("no live tenant has the slug \"nobody\""),
+        "{message}"
+    );
+}

@@ -55,8 +55,11 @@ pub enum TenantCommand {
         #[arg(long)]
         cursor: Option<String>,
     },
-    /// Show one tenant.
-    Show { id: Uuid },
+    /// Show one tenant, by id or by the slug of a live tenant.
+    Show {
+        /// The tenant's id, or its slug.
+        tenant: String,
+    },
 }
 
 impl TenantCommand {
@@ -119,11 +122,22 @@ impl TenantCommand {
                 };
                 serde_json::to_value(tenants::list(&pool, &filter).await?)?
             }
-            Self::Show { id } => {
-                let tenant = tenants::get(&pool, id)
+            Self::Show { tenant } => {
+                let id = match Uuid::parse_str(&tenant) {
+                    Ok(id) => id,
+                    Err(_) => tenants::id_of_slug(&pool, &tenant)
+                        .await?
+                        .with_context(|| {
+                            format!(
+                                "no tenant with id {tenant}, and no live tenant has the slug \
+                             {tenant:?} (a tenant is addressed by its id or its slug)"
+                            )
+                        })?,
+                };
+                let shown = tenants::get(&pool, id)
                     .await?
                     .with_context(|| format!("no tenant with id {id}"))?;
-                serde_json::to_value(tenant)?
+                serde_json::to_value(shown)?
             }
         };
         writeln!(out, "{}", serde_json::to_string_pretty(&json)?)?;

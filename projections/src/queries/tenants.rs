@@ -300,6 +300,17 @@ fn escape_like(q: &str) -> String {
         .replace('_', "\\_")
 }
 
+/// The id of the live tenant whose slug is `slug` (a deleted tenant's slug names nobody: it may
+/// be taken again). From the tenant directory, so as fresh as its projector.
+pub async fn id_of_slug(pool: &PgPool, slug: &str) -> Result<Option<Uuid>, QueryError> {
+    Ok(
+        sqlx::query_scalar("SELECT tenant_id FROM read.tenant_directory WHERE slug = $1 LIMIT 1")
+            .bind(slug)
+            .fetch_optional(pool)
+            .await?,
+    )
+}
+
 /// See [`get_once`]; once more if the read lost a deadlock to a rebuild's swap.
 pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<TenantView>, QueryError> {
     super::retry_deadlock(|| get_once(pool, id)).await

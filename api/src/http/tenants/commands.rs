@@ -92,11 +92,22 @@ fn optional_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<Option<T
         .map_err(|e| ApiError::bad_request("invalid_body", e.to_string()))
 }
 
-/// A tenant id from the path; anything that is not a UUID names no tenant.
-pub(super) fn tenant_id(raw: &str) -> Result<TenantId, ApiError> {
-    Uuid::parse_str(raw)
+/// The tenant a path names: by its id (a UUID), or by the slug of a live tenant, looked up in the
+/// tenant directory (so a tenant created a moment ago may not be found by slug yet; its id always
+/// works).
+pub(super) async fn tenant_id(state: &AppState, raw: &str) -> Result<TenantId, ApiError> {
+    if let Ok(id) = Uuid::parse_str(raw) {
+        return Ok(TenantId::from_uuid(id));
+    }
+    tenantry_projections::queries::tenants::id_of_slug(&state.pool, raw)
+        .await?
         .map(TenantId::from_uuid)
-        .map_err(|_| ApiError::NotFound(format!("no tenant with id {raw}")))
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "no tenant with id {raw}, and no live tenant has the slug {raw:?} (a tenant is \
+                 addressed by its id or its slug)"
+            ))
+        })
 }
 
 #[utoipa::path(post, path = "/platform/api/tenants", tag = "tenants", request_body = CreateRequest,
@@ -140,7 +151,7 @@ fn if_match(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
 }
 
 #[utoipa::path(patch, path = "/platform/api/tenants/{id}", tag = "tenants", request_body = UpdateRequest,
-    params(("id" = Uuid, Path), ("If-Match" = Option<u64>, Header, description = "the version you last saw")),
+    params(("id" = String, Path, description = "the tenant's id, or the slug of a live tenant"), ("If-Match" = Option<u64>, Header, description = "the version you last saw")),
     responses((status = 200, description = "the tenant after the change (as GET shows it)"), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "stale If-Match or not allowed in this state"),
         (status = 422, body = ErrorBody)),
@@ -152,7 +163,7 @@ pub(crate) async fn update(
     Caller(context): Caller,
     ApiJson(request): ApiJson<UpdateRequest>,
 ) -> Result<Response, ApiError> {
-    let tenant = tenant_id(&id)?;
+    let tenant = tenant_id(&state, &id).await?;
     let expected = if_match(&headers)?;
     let outcome = state
         .tenants
@@ -170,7 +181,7 @@ pub(crate) async fn update(
 }
 
 #[utoipa::path(post, path = "/platform/api/tenants/{id}/provision", tag = "tenants",
-    params(("id" = Uuid, Path)),
+    params(("id" = String, Path, description = "the tenant's id, or the slug of a live tenant")),
     responses((status = 202, body = CommandAnswer, description = "provisioning starts (or a failed tenant retries)"),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -181,13 +192,13 @@ pub(crate) async fn provision(
 ) -> Result<Response, ApiError> {
     let outcome = state
         .tenants
-        .request_provisioning(tenant_id(&id)?, &context)
+        .request_provisioning(tenant_id(&state, &id).await?, &context)
         .await?;
     Ok((StatusCode::ACCEPTED, Json(outcome_body(&outcome))).into_response())
 }
 
 #[utoipa::path(post, path = "/platform/api/tenants/{id}/suspend", tag = "tenants",
-    params(("id" = Uuid, Path)), request_body(content = Option<ReasonRequest>),
+    params(("id" = String, Path, description = "the tenant's id, or the slug of a live tenant")), request_body(content = Option<ReasonRequest>),
     responses((status = 200, body = CommandAnswer), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn suspend(
@@ -199,13 +210,13 @@ pub(crate) async fn suspend(
     let reason = optional_json::<ReasonRequest>(&body)?.and_then(|b| b.reason);
     let outcome = state
         .tenants
-        .suspend(tenant_id(&id)?, reason, &context)
+        .suspend(tenant_id(&state, &id).await?, reason, &context)
         .await?;
     Ok(Json(outcome_body(&outcome)).into_response())
 }
 
 #[utoipa::path(post, path = "/platform/api/tenants/{id}/reactivate", tag = "tenants",
-    params(("id" = Uuid, Path)),
+    params(("id" = String, Path, description = "the tenant's id, or the slug of a live tenant")),
     responses((status = 200, body = CommandAnswer), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn reactivate(
@@ -213,12 +224,15 @@ pub(crate) async fn reactivate(
     Path(id): Path<String>,
     Caller(context): Caller,
 ) -> Result<Response, ApiError> {
-    let outcome = state.tenants.reactivate(tenant_id(&id)?, &context).await?;
+    let outcome = state
+        .tenants
+        .reactivate(tenant_id(&state, &id).await?, &context)
+        .await?;
     Ok(Json(outcome_body(&outcome)).into_response())
 }
 
 #[utoipa::path(delete, path = "/platform/api/tenants/{id}", tag = "tenants",
-    params(("id" = Uuid, Path)),
+    params(("id" = String, Path, description = "the tenant's id, or the slug of a live tenant")),
     responses((status = 202, body = CommandAnswer, description = "the deletion saga releases everything, then `deleted`"),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -229,7 +243,7 @@ pub(crate) async fn delete(
 ) -> Result<Response, ApiError> {
     let outcome = state
         .tenants
-        .request_deletion(tenant_id(&id)?, None, &context)
+        .request_deletion(tenant_id(&state, &id).await?, None, &context)
         .await?;
     Ok((StatusCode::ACCEPTED, Json(outcome_body(&outcome))).into_response())
 }

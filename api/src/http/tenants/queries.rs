@@ -8,7 +8,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 use tenantry_domain::{IsolationModel, TenantStatus};
-use tenantry_projections::projectors::{ProvisioningSteps, TenantPanel};
+use tenantry_projections::projectors::{ProvisioningSteps, TenantDirectory, TenantPanel};
 use tenantry_projections::queries::QueryError;
 use tenantry_projections::queries::audit::AuditItem;
 use tenantry_projections::queries::tenants::{self, TenantFilter, TenantPage, TenantView};
@@ -23,6 +23,13 @@ use crate::http::{ApiError, AppState};
 
 /// The read models behind the tenant endpoints.
 pub(crate) const TENANT_MODELS: &[&str] = &[TenantPanel::NAME, ProvisioningSteps::NAME];
+
+/// The same, and the directory that finds a tenant by its slug.
+const BY_SLUG_MODELS: &[&str] = &[
+    TenantPanel::NAME,
+    ProvisioningSteps::NAME,
+    TenantDirectory::NAME,
+];
 
 impl From<QueryError> for ApiError {
     fn from(error: QueryError) -> Self {
@@ -49,15 +56,19 @@ pub(crate) async fn find(
     id: &str,
     min_position: Option<u64>,
 ) -> Result<TenantView, ApiError> {
-    let tenant = tenant_id(id)?;
-    consistency::wait(state, min_position, TENANT_MODELS).await?;
+    let models = match uuid::Uuid::parse_str(id) {
+        Ok(_) => TENANT_MODELS,
+        Err(_) => BY_SLUG_MODELS,
+    };
+    consistency::wait(state, min_position, models).await?;
+    let tenant = tenant_id(state, id).await?;
     tenants::get(&state.pool, tenant.as_uuid())
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no tenant with id {id}")))
 }
 
 #[utoipa::path(get, path = "/platform/api/tenants/{id}", tag = "tenants",
-    params(("id" = uuid::Uuid, Path), Consistency),
+    params(("id" = String, Path, description = "the tenant's id, or the slug of a live tenant"), Consistency),
     responses((status = 200, description = "the tenant (see API.md for the shape)"),
         (status = 404, body = ErrorBody), (status = 503, body = ErrorBody, description = "min_position not reached in time (TENANTRY_READ_MODEL_WAIT_MS, 5 s by default)")),
     security(("bearer" = [])))]
@@ -141,7 +152,7 @@ pub(crate) struct EventsPage {
 }
 
 #[utoipa::path(get, path = "/platform/api/tenants/{id}/events", tag = "tenants",
-    params(("id" = uuid::Uuid, Path), EventsQuery),
+    params(("id" = String, Path, description = "the tenant's id, or the slug of a live tenant"), EventsQuery),
     responses((status = 200, body = EventsPage, description = "the tenant's events, oldest first"),
         (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -151,7 +162,7 @@ pub(crate) async fn events(
     Path(id): Path<String>,
     ApiQuery(query): ApiQuery<EventsQuery>,
 ) -> Result<Json<EventsPage>, ApiError> {
-    let tenant = tenant_id(&id)?;
+    let tenant = tenant_id(&state, &id).await?;
     let limit = query.limit.unwrap_or(50).clamp(1, 500) as usize;
     let from = query.after.unwrap_or(0) + 1;
     // One more than asked, to know whether there is a next page.
