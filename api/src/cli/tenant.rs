@@ -11,7 +11,6 @@ use tenantry_application::event_store::Actor;
 use tenantry_application::tenants::{CommandContext, CommandError, CreateTenantInput};
 use tenantry_domain::{IsolationModel, TenantStatus};
 use tenantry_projections::queries::tenants::{self, TenantFilter};
-use uuid::Uuid;
 
 use crate::Settings;
 use crate::startup::tenant_service;
@@ -123,17 +122,9 @@ impl TenantCommand {
                 serde_json::to_value(tenants::list(&pool, &filter).await?)?
             }
             Self::Show { tenant } => {
-                let id = match Uuid::parse_str(&tenant) {
-                    Ok(id) => id,
-                    Err(_) => tenants::id_of_slug(&pool, &tenant)
-                        .await?
-                        .with_context(|| {
-                            format!(
-                                "no tenant with id {tenant}, and no live tenant has the slug \
-                             {tenant:?} (a tenant is addressed by its id or its slug)"
-                            )
-                        })?,
-                };
+                let id = tenants::resolve(&pool, &tenant)
+                    .await?
+                    .with_context(|| tenants::no_such_tenant(&tenant))?;
                 let shown = tenants::get(&pool, id)
                     .await?
                     .with_context(|| format!("no tenant with id {id}"))?;

@@ -311,6 +311,23 @@ pub async fn id_of_slug(pool: &PgPool, slug: &str) -> Result<Option<Uuid>, Query
     )
 }
 
+/// The tenant `raw` names: a UUID is an id (whether or not such a tenant exists), anything else
+/// is looked up as the slug of a live tenant ([`id_of_slug`]).
+pub async fn resolve(pool: &PgPool, raw: &str) -> Result<Option<Uuid>, QueryError> {
+    match Uuid::parse_str(raw) {
+        Ok(id) => Ok(Some(id)),
+        Err(_) => id_of_slug(pool, raw).await,
+    }
+}
+
+/// What to answer when [`resolve`] finds no tenant for `raw`.
+pub fn no_such_tenant(raw: &str) -> String {
+    format!(
+        "no tenant with id {raw}, and no live tenant has the slug {raw:?} (a tenant is addressed \
+         by its id or its slug)"
+    )
+}
+
 /// See [`get_once`]; once more if the read lost a deadlock to a rebuild's swap.
 pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<TenantView>, QueryError> {
     super::retry_deadlock(|| get_once(pool, id)).await

@@ -96,18 +96,11 @@ fn optional_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<Option<T
 /// tenant directory (so a tenant created a moment ago may not be found by slug yet; its id always
 /// works).
 pub(super) async fn tenant_id(state: &AppState, raw: &str) -> Result<TenantId, ApiError> {
-    if let Ok(id) = Uuid::parse_str(raw) {
-        return Ok(TenantId::from_uuid(id));
-    }
-    tenantry_projections::queries::tenants::id_of_slug(&state.pool, raw)
+    use tenantry_projections::queries::tenants;
+    tenants::resolve(&state.pool, raw)
         .await?
         .map(TenantId::from_uuid)
-        .ok_or_else(|| {
-            ApiError::NotFound(format!(
-                "no tenant with id {raw}, and no live tenant has the slug {raw:?} (a tenant is \
-                 addressed by its id or its slug)"
-            ))
-        })
+        .ok_or_else(|| ApiError::NotFound(tenants::no_such_tenant(raw)))
 }
 
 #[utoipa::path(post, path = "/platform/api/tenants", tag = "tenants", request_body = CreateRequest,
