@@ -11,6 +11,9 @@
 //!
 //! Tenants in flight (`pending`, `provisioning`, `rolling_back`, `deleting`) may hold anything at
 //! a given moment; the sagas are working on them, so they are not judged.
+//!
+//! The report is also given per tenant ([`DriftReport::tenants`]): every tenant of the read
+//! models, and every unknown tenant id that has orphans, with its verdict ([`Verdict`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -26,6 +29,55 @@ pub struct DriftReport {
     /// A tenant and a kind of resource it lacks.
     pub missing: Vec<(TenantId, ResourceKind)>,
     pub foreign: Vec<ExistingResource>,
+    /// The same per tenant, by tenant id: each tenant of the read models, then each unknown
+    /// tenant id with orphans. Foreign resources are no tenant's.
+    pub tenants: Vec<TenantHealth>,
+}
+
+/// One tenant's part of the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantHealth {
+    pub tenant: TenantId,
+    /// Its status in the read models; `None` for a tenant id this control plane never made.
+    pub status: Option<TenantStatus>,
+    /// The kinds of resource it lacks.
+    pub missing: Vec<ResourceKind>,
+    /// What exists of it that should not.
+    pub orphans: Vec<ExistingResource>,
+}
+
+/// A tenant's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// It has what it should, and nothing it should not.
+    Ok,
+    /// Something is missing or orphaned.
+    Drift,
+    /// In flight: the sagas are at work on it, so it is not judged.
+    InFlight,
+}
+
+impl TenantHealth {
+    pub fn verdict(&self) -> Verdict {
+        if !self.missing.is_empty() || !self.orphans.is_empty() {
+            Verdict::Drift
+        } else if self.status.is_some_and(in_flight) {
+            Verdict::InFlight
+        } else {
+            Verdict::Ok
+        }
+    }
+}
+
+/// Statuses the sagas are working on.
+fn in_flight(status: TenantStatus) -> bool {
+    matches!(
+        status,
+        TenantStatus::Pending
+            | TenantStatus::Provisioning
+            | TenantStatus::RollingBack
+            | TenantStatus::Deleting
+    )
 }
 
 impl DriftReport {
@@ -77,6 +129,41 @@ pub fn drift(
             }
         }
     }
+    let orphans_of = |id: TenantId| -> Vec<ExistingResource> {
+        report
+            .orphans
+            .iter()
+            .filter(|r| r.tenant == Some(id))
+            .cloned()
+            .collect()
+    };
+    let mut per_tenant: Vec<TenantHealth> = known
+        .iter()
+        .map(|(&tenant, &(status, _))| TenantHealth {
+            tenant,
+            status: Some(status),
+            missing: report
+                .missing
+                .iter()
+                .filter(|(t, _)| *t == tenant)
+                .map(|(_, kind)| *kind)
+                .collect(),
+            orphans: orphans_of(tenant),
+        })
+        .collect();
+    let unknown: BTreeSet<TenantId> = report
+        .orphans
+        .iter()
+        .filter_map(|r| r.tenant)
+        .filter(|t| !known.contains_key(t))
+        .collect();
+    per_tenant.extend(unknown.into_iter().map(|tenant| TenantHealth {
+        tenant,
+        status: None,
+        missing: Vec::new(),
+        orphans: orphans_of(tenant),
+    }));
+    report.tenants = per_tenant;
     report
 }
 
@@ -197,5 +284,62 @@ mod tests {
                 ResourceKind::Secret
             ]
         );
+    }
+
+    #[test]
+    fn the_report_per_tenant_judges_each_tenant_and_each_stranger_with_orphans() {
+        let (complete, lacking, busy, stranger) = (tenant(), tenant(), tenant(), tenant());
+        let mut existing: Vec<_> = IsolationModel::SharedSchema
+            .resource_kinds()
+            .into_iter()
+            .map(|k| resource(k, complete))
+            .collect();
+        existing.push(resource(ResourceKind::Schema, stranger));
+        // Foreign: no tenant's, and in nobody's line.
+        existing.push(resource(ResourceKind::RedisUser, tenant()));
+        let tenants = [
+            (complete, TenantStatus::Active, IsolationModel::SharedSchema),
+            (
+                lacking,
+                TenantStatus::Suspended,
+                IsolationModel::SharedSchema,
+            ),
+            (
+                busy,
+                TenantStatus::Provisioning,
+                IsolationModel::SharedSchema,
+            ),
+        ];
+        let report = drift(&tenants, &existing);
+        let verdicts: BTreeMap<TenantId, (Option<TenantStatus>, Verdict)> = report
+            .tenants
+            .iter()
+            .map(|t| (t.tenant, (t.status, t.verdict())))
+            .collect();
+        assert_eq!(
+            verdicts,
+            BTreeMap::from([
+                (complete, (Some(TenantStatus::Active), Verdict::Ok)),
+                (lacking, (Some(TenantStatus::Suspended), Verdict::Drift)),
+                (busy, (Some(TenantStatus::Provisioning), Verdict::InFlight)),
+                (stranger, (None, Verdict::Drift)),
+            ])
+        );
+        let of = |id| {
+            report
+                .tenants
+                .iter()
+                .find(|t| t.tenant == id)
+                .expect("listed")
+        };
+        assert_eq!(
+            of(lacking).missing,
+            IsolationModel::SharedSchema.resource_kinds()
+        );
+        assert_eq!(
+            of(stranger).orphans,
+            vec![resource(ResourceKind::Schema, stranger)]
+        );
+        assert_eq!(report.foreign.len(), 1);
     }
 }

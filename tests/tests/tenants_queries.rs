@@ -381,3 +381,96 @@ async fn the_audit_log_filters_by_correlation_id() {
     assert_eq!(body["error"]["code"], "invalid_query");
     assert_eq!(body["error"]["field"], "correlation_id");
 }
+
+#[tokio::test]
+async fn the_audit_log_reads_newest_first_page_by_page() {
+    let (app, token) = setup().await;
+    let mut last = Value::Null;
+    for n in 0..4 {
+        last = create(&app, &token, json!({"name": format!("Ordered {n}")})).await;
+    }
+    let audit = |query: String| {
+        let app = &app;
+        let token = &token;
+        async move {
+            json_of(
+                app.get_auth(&format!("/platform/api/audit?{query}"), token)
+                    .await,
+            )
+            .await
+        }
+    };
+    // Every page of `query`, following `next`.
+    let all_pages = |query: String| {
+        let audit = &audit;
+        async move {
+            let mut positions = Vec::new();
+            let mut pages = 0;
+            let mut after = String::new();
+            loop {
+                let (status, page) = audit(format!("{query}{after}")).await;
+                assert_eq!(status, StatusCode::OK, "{page}");
+                pages += 1;
+                positions.extend(
+                    page["items"]
+                        .as_array()
+                        .expect("items")
+                        .iter()
+                        .map(|i| i["position"].as_i64().expect("position")),
+                );
+                match page["next"].as_str() {
+                    Some(next) => after = format!("&after={next}"),
+                    None => return (positions, pages),
+                }
+            }
+        }
+    };
+    let (status, _) = audit(format!("min_position={}", last["position"])).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (log_order, _) = all_pages("limit=500".into()).await;
+    assert!(log_order.len() >= 8, "{log_order:?}");
+    let (explicit, _) = all_pages("order=asc&limit=500".into()).await;
+    assert_eq!(explicit, log_order);
+    let (newest_first, pages) = all_pages("order=desc&limit=3".into()).await;
+    assert!(pages >= 3, "paged: {pages}");
+    let mut reversed = log_order.clone();
+    reversed.reverse();
+    assert_eq!(newest_first, reversed);
+
+    // With a filter: the tenants' creations, newest first, one a page.
+    let (created_asc, _) = all_pages("event_type=TenantCreated".into()).await;
+    assert_eq!(created_asc.len(), 4);
+    let (created_desc, pages) =
+        all_pages("event_type=TenantCreated&order=desc&limit=1".into()).await;
+    assert_eq!(pages, 4);
+    assert_eq!(
+        created_desc,
+        created_asc.iter().rev().copied().collect::<Vec<_>>()
+    );
+    let (_, first) = audit("event_type=TenantCreated&order=desc&limit=1".into()).await;
+    assert_eq!(first["items"][0]["payload"]["name"], "Ordered 3");
+    // And with another: the last tenant's own events, newest first.
+    let (of_last, _) = all_pages(format!(
+        "tenant={}&order=desc&limit=1",
+        last["id"].as_str().expect("id")
+    ))
+    .await;
+    let (of_last_asc, _) = all_pages(format!("tenant={}", last["id"].as_str().expect("id"))).await;
+    assert!(!of_last.is_empty());
+    assert_eq!(
+        of_last,
+        of_last_asc.iter().rev().copied().collect::<Vec<_>>()
+    );
+
+    let (status, body) = audit("order=sideways".into()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_query");
+    assert_eq!(body["error"]["field"], "order");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("`desc`")),
+        "{body}"
+    );
+}

@@ -1,14 +1,20 @@
-//! `tenantry doctor [--fix]`: the drift report. Compares what the read models say each tenant has
-//! with what exists in PostgreSQL and Redis; lists orphans, missing and foreign resources; with
-//! `--fix`, releases the orphans and looks again. Exits non-zero while drift remains.
+//! `tenantry doctor [--fix] [--show-foreign]`: the drift report. Compares what the read models say
+//! each tenant has with what exists in PostgreSQL and Redis, and prints one line per tenant (its
+//! slug, id and status, then `ok`, `drift: …` with what is missing and orphaned, or `not judged`
+//! while the sagas are at work on it), then the totals. Resources of other control planes on
+//! shared servers (foreign) are only counted unless `--show-foreign`. With `--fix`, releases the
+//! orphans and looks again. Exits non-zero while drift remains.
 
+use std::collections::HashMap;
 use std::io::Write;
 
 use anyhow::Context;
 use secrecy::ExposeSecret;
-use tenantry_application::doctor::{Doctor, DriftReport};
+use tenantry_application::doctor::{Doctor, DriftReport, TenantHealth, Verdict};
 use tenantry_infrastructure::redact::redact_url;
 use tenantry_projections::ReadModelWork;
+use tenantry_projections::queries::tenants;
+use uuid::Uuid;
 
 use crate::Settings;
 
@@ -17,6 +23,10 @@ pub struct DoctorCommand {
     /// Release the orphans (everything of the tenants they belong to), then report again.
     #[arg(long)]
     fix: bool,
+    /// List the foreign resources (tenant-like names of other control planes on the same
+    /// PostgreSQL and Redis servers, never touched) instead of only counting them.
+    #[arg(long)]
+    show_foreign: bool,
 }
 
 impl DoctorCommand {
@@ -36,39 +46,94 @@ impl DoctorCommand {
         )
         .await?;
         let doctor = Doctor::new(adapters.inventory, adapters.provisioner);
+        let slugs = tenants::slugs(&pool)
+            .await
+            .context("failed to read the tenants' slugs")?;
         let tenants = ReadModelWork::new(pool).tenants().await?;
         let mut report = doctor.examine(&tenants).await?;
-        print(&report, out)?;
+        self.print(&report, &slugs, out)?;
         if self.fix && !report.orphans.is_empty() {
             let released = doctor.fix(&report).await?;
             writeln!(out, "released everything of {} tenant(s)", released.len())?;
             report = doctor.examine(&tenants).await?;
-            print(&report, out)?;
+            self.print(&report, &slugs, out)?;
         }
         Ok(!report.has_drift())
     }
-}
 
-fn print(report: &DriftReport, out: &mut impl Write) -> anyhow::Result<()> {
-    for r in &report.orphans {
-        writeln!(out, "orphan\t{:?}\t{}", r.kind, r.name)?;
-    }
-    for (tenant, kind) in &report.missing {
-        writeln!(out, "missing\t{kind:?}\tof tenant {tenant}")?;
-    }
-    for r in &report.foreign {
+    fn print(
+        &self,
+        report: &DriftReport,
+        slugs: &HashMap<Uuid, String>,
+        out: &mut impl Write,
+    ) -> anyhow::Result<()> {
+        let slug_of = |t: &TenantHealth| slugs.get(&t.tenant.as_uuid()).map_or("-", String::as_str);
+        let mut lines: Vec<&TenantHealth> = report.tenants.iter().collect();
+        // By slug; tenants this control plane never made (no slug) last, by id.
+        lines.sort_by_key(|t| (slug_of(t) == "-", slug_of(t), t.tenant));
+        let (mut ok, mut drift, mut in_flight) = (0, 0, 0);
+        for t in lines {
+            let status = t.status.map_or("unknown", |s| s.as_str());
+            let verdict = match t.verdict() {
+                Verdict::Ok => {
+                    ok += 1;
+                    "ok".to_owned()
+                }
+                Verdict::InFlight => {
+                    in_flight += 1;
+                    "not judged (in flight: the sagas are at work on it)".to_owned()
+                }
+                Verdict::Drift => {
+                    drift += 1;
+                    let mut what = Vec::new();
+                    if !t.missing.is_empty() {
+                        let kinds: Vec<String> =
+                            t.missing.iter().map(|k| format!("{k:?}")).collect();
+                        what.push(format!("missing {}", kinds.join(", ")));
+                    }
+                    if !t.orphans.is_empty() {
+                        let orphans: Vec<String> = t
+                            .orphans
+                            .iter()
+                            .map(|r| format!("{:?} {}", r.kind, r.name))
+                            .collect();
+                        what.push(format!("orphaned {}", orphans.join(", ")));
+                    }
+                    if t.status.is_none() {
+                        what.push("a tenant id this control plane never made".to_owned());
+                    }
+                    format!("drift: {}", what.join("; "))
+                }
+            };
+            writeln!(out, "{}\t{}\t{status}\t{verdict}", slug_of(t), t.tenant)?;
+        }
         writeln!(
             out,
-            "foreign\t{:?}\t{}\t(not this control plane's; left alone)",
-            r.kind, r.name
+            "{} tenant(s): {ok} ok, {drift} drift, {in_flight} not judged; {} orphan(s), {} missing",
+            report.tenants.len(),
+            report.orphans.len(),
+            report.missing.len(),
         )?;
+        if self.show_foreign {
+            for r in &report.foreign {
+                writeln!(
+                    out,
+                    "foreign\t{:?}\t{}\t(not this control plane's; left alone)",
+                    r.kind, r.name
+                )?;
+            }
+            writeln!(
+                out,
+                "{} foreign resource(s) (other control planes'; left alone)",
+                report.foreign.len()
+            )?;
+        } else if !report.foreign.is_empty() {
+            writeln!(
+                out,
+                "{} foreign resource(s) hidden; --show-foreign lists them",
+                report.foreign.len()
+            )?;
+        }
+        Ok(())
     }
-    writeln!(
-        out,
-        "{} orphan(s), {} missing, {} foreign",
-        report.orphans.len(),
-        report.missing.len(),
-        report.foreign.len()
-    )?;
-    Ok(())
 }

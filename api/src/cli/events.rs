@@ -3,11 +3,22 @@
 //! domain's `TenantState::fold`). Both read through the event store port, from whichever store
 //! `TENANTRY_EVENT_STORE_URL` names: `tail` reads the log backwards from its end, then (with
 //! `--follow`) subscribes from the newest event it printed.
+//!
+//! `replay` takes a tenant (its id, or the slug of a live tenant, resolved as `tenant show` does)
+//! or a stream by name ([`STREAM_FORMS`]); an empty stream is an error.
 
 use anyhow::Context;
 use futures::StreamExt;
+use sqlx::PgPool;
 use tenantry_application::event_store::RecordedEvent;
-use tenantry_domain::{DomainEvent, TenantEvent, TenantId, TenantState};
+use tenantry_domain::invitation::InvitationState;
+use tenantry_domain::slug_claim::SlugClaim;
+use tenantry_domain::staff::StaffAccountState;
+use tenantry_domain::{
+    Aggregate, DomainEvent, ReservedSubdomains, Slug, SlugError, TenantEvent, TenantId, TenantState,
+};
+use tenantry_projections::queries::tenants;
+use uuid::Uuid;
 
 use crate::Settings;
 
@@ -22,11 +33,19 @@ pub enum EventsCommand {
         follow: bool,
     },
     /// Print a stream's events up to a global position and, for a tenant's stream, the tenant's
-    /// state at that moment.
+    /// state at that moment. Exits non-zero when the stream has no events (up to --until).
     Replay {
-        /// The stream, e.g. `tenant-0192…`.
-        #[arg(long)]
-        stream: String,
+        /// A tenant's id or the slug of a live tenant (its stream `tenant-{uuid}`), or a stream:
+        /// `tenant-{uuid}`, `slug-{slug}`, `staff-{uuid}` or `invitation-{uuid}`.
+        #[arg(
+            value_name = "TENANT_OR_STREAM",
+            required_unless_present = "stream",
+            conflicts_with = "stream"
+        )]
+        target: Option<String>,
+        /// The same as TENANT_OR_STREAM, as a flag.
+        #[arg(long, value_name = "TENANT_OR_STREAM")]
+        stream: Option<String>,
         /// The last global position to include (default: the whole stream).
         #[arg(long)]
         until: Option<u64>,
@@ -37,7 +56,14 @@ impl EventsCommand {
     pub async fn run(self, settings: &Settings) -> anyhow::Result<()> {
         match self {
             Self::Tail { lines, follow } => tail(settings, lines, follow).await,
-            Self::Replay { stream, until } => replay(settings, &stream, until).await,
+            Self::Replay {
+                target,
+                stream,
+                until,
+            } => {
+                let target = target.or(stream).context("no tenant or stream given")?;
+                replay(settings, &target, until).await
+            }
         }
     }
 }
@@ -75,21 +101,73 @@ async fn tail(settings: &Settings, lines: u64, follow: bool) -> anyhow::Result<(
     }
 }
 
-async fn replay(settings: &Settings, stream: &str, until: Option<u64>) -> anyhow::Result<()> {
-    let (_pool, store) = super::connect(settings).await?;
-    let until = until.unwrap_or(u64::MAX);
+/// What the streams of the log are called, for the errors of `replay`.
+pub const STREAM_FORMS: &str =
+    "a stream is called tenant-{uuid}, slug-{slug}, staff-{uuid} or invitation-{uuid}";
+
+/// The stream `raw` names, in this order: a stream name of a kind named by a UUID
+/// (`tenant-`, `staff-`, `invitation-`); a tenant's id or a live tenant's slug
+/// ([`tenants::resolve`]), whose stream is `tenant-{id}`; a slug's claim stream `slug-{slug}`.
+async fn stream_named(pool: &PgPool, raw: &str) -> anyhow::Result<String> {
+    for prefix in [
+        TenantId::STREAM_PREFIX,
+        StaffAccountState::STREAM_PREFIX,
+        InvitationState::STREAM_PREFIX,
+    ] {
+        if let Some(id) = raw
+            .strip_prefix(prefix)
+            .and_then(|r| Uuid::parse_str(r).ok())
+        {
+            return Ok(format!("{prefix}{id}"));
+        }
+    }
+    if let Some(id) = tenants::resolve(pool, raw)
+        .await
+        .context("failed to look the tenant up")?
+    {
+        return Ok(TenantId::from_uuid(id).stream_id());
+    }
+    if let Some(slug) = raw.strip_prefix(SlugClaim::STREAM_PREFIX)
+        && looks_like_a_slug(slug)
+    {
+        return Ok(format!("{}{slug}", SlugClaim::STREAM_PREFIX));
+    }
+    if looks_like_a_slug(raw) {
+        anyhow::bail!("{}; {STREAM_FORMS}", tenants::no_such_tenant(raw))
+    }
+    anyhow::bail!(
+        "{raw:?} is neither a tenant's id or slug nor the name of a stream; a tenant is addressed \
+         by its id or its slug, and {STREAM_FORMS}"
+    )
+}
+
+/// Whether `raw` has a slug's shape (a reserved word too: it is a slug nobody may take).
+fn looks_like_a_slug(raw: &str) -> bool {
+    matches!(
+        Slug::parse(raw, &ReservedSubdomains::default()),
+        Ok(_) | Err(SlugError::Reserved { .. })
+    )
+}
+
+async fn replay(settings: &Settings, target: &str, until: Option<u64>) -> anyhow::Result<()> {
+    let (pool, store) = super::connect(settings).await?;
+    let stream = &stream_named(&pool, target).await?;
+    let limit = until.unwrap_or(u64::MAX);
     let mut events: Vec<RecordedEvent> = Vec::new();
+    // The stream's first event, whether or not it is at or before `until`.
+    let mut first = None;
     let mut from = 1;
     loop {
         let page = store
             .read_stream(stream, from, 1000)
             .await
             .with_context(|| format!("failed to read stream {stream}"))?;
+        first = first.or(page.first().map(|e| e.position));
         from += page.len() as u64;
         let mut done = page.len() < 1000;
         // Within a stream, positions grow with versions.
         for event in page {
-            if event.position > until {
+            if event.position > limit {
                 done = true;
                 break;
             }
@@ -99,9 +177,17 @@ async fn replay(settings: &Settings, stream: &str, until: Option<u64>) -> anyhow
             break;
         }
     }
-    if events.is_empty() {
-        println!("stream {stream} has no events at or before position {until}");
-        return Ok(());
+    match (first, until) {
+        (None, _) if TenantId::from_stream_id(stream).is_some() => anyhow::bail!(
+            "stream {stream} has no events: no tenant has the id {} ({STREAM_FORMS})",
+            &stream[TenantId::STREAM_PREFIX.len()..]
+        ),
+        (None, _) => anyhow::bail!("stream {stream} has no events ({STREAM_FORMS})"),
+        (Some(first), Some(until)) if events.is_empty() => anyhow::bail!(
+            "stream {stream} has no events at or before position {until} (its first is at \
+             position {first})"
+        ),
+        _ => {}
     }
     events.iter().for_each(print_event);
     if TenantId::from_stream_id(stream).is_some() {

@@ -1,13 +1,13 @@
 //! `GET /platform/api/audit`: every event, flattened, filtered by tenant, actor, event type,
-//! correlation and time, from the audit-log read model.
+//! correlation and time, from the audit-log read model, in log order or newest first.
 
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use tenantry_projections::projectors::AuditLog;
-use tenantry_projections::queries::audit::{self, AuditFilter, AuditPage};
-use utoipa::IntoParams;
+use tenantry_projections::queries::audit::{self, AuditFilter, AuditOrder, AuditPage};
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::auth::StaffUser;
@@ -28,15 +28,37 @@ pub(crate) struct AuditQuery {
     from: Option<DateTime<Utc>>,
     /// Recorded before (RFC 3339).
     to: Option<DateTime<Utc>>,
-    /// A page's `next` (an opaque cursor: the log's order is by commit, see README).
+    /// A page's `next` (an opaque cursor: the log's order is by commit, see README); the page
+    /// goes on past it in `order`.
     after: Option<String>,
     /// Page size, 1–500 (default 50).
     limit: Option<u32>,
+    /// `asc` (default): the log's order, oldest first; `desc`: newest first. Pass the same
+    /// `order` with a page's `next` to go on in that direction.
+    #[param(inline)]
+    order: Option<Order>,
     min_position: Option<u64>,
 }
 
+/// The listing's order.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Order {
+    Asc,
+    Desc,
+}
+
+impl From<Order> for AuditOrder {
+    fn from(order: Order) -> Self {
+        match order {
+            Order::Asc => Self::Asc,
+            Order::Desc => Self::Desc,
+        }
+    }
+}
+
 #[utoipa::path(get, path = "/platform/api/audit", tag = "audit", params(AuditQuery),
-    responses((status = 200, description = "`{items, next}` in log order"),
+    responses((status = 200, description = "`{items, next}` in log order, or newest first"),
         (status = 400, body = ErrorBody), (status = 503, body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn list(
@@ -54,6 +76,7 @@ pub(crate) async fn list(
         to: query.to,
         after: query.after,
         limit: query.limit,
+        order: query.order.map(AuditOrder::from).unwrap_or_default(),
     };
     Ok(Json(audit::list(&state.pool, &filter).await?))
 }

@@ -1,5 +1,6 @@
 //! The audit log's query (`GET /platform/api/audit`): events filtered by tenant, actor, event
-//! type, correlation and time, in log order (the order they became visible in), a page at a time.
+//! type, correlation and time, in log order (the order they became visible in) or newest first,
+//! a page at a time.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -23,6 +24,16 @@ pub struct AuditItem {
     pub payload: serde_json::Value,
 }
 
+/// The order of the listing: the log's (`asc`, oldest first, by commit) or its reverse (`desc`,
+/// newest first). A page's `next` continues in the order it was listed in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuditOrder {
+    #[default]
+    Asc,
+    Desc,
+}
+
 /// The filters; all optional.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
@@ -36,15 +47,17 @@ pub struct AuditFilter {
     pub from: Option<DateTime<Utc>>,
     /// Recorded before.
     pub to: Option<DateTime<Utc>>,
-    /// A page's `next`.
+    /// A page's `next`: the listing goes on past that item, in [`AuditFilter::order`].
     pub after: Option<String>,
     pub limit: Option<u32>,
+    pub order: AuditOrder,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditPage {
     pub items: Vec<AuditItem>,
-    /// Pass as `after` for the next page; `None` when this page reached the end of the log so far.
+    /// Pass as `after` (with the same `order`) for the next page; `None` when this page reached
+    /// the end of the log so far (newest first: its beginning).
     pub next: Option<String>,
 }
 
@@ -85,16 +98,22 @@ async fn list_once(pool: &PgPool, filter: &AuditFilter) -> Result<AuditPage, Que
     if let Some(to) = filter.to {
         sql.push(" AND recorded_at < ").push_bind(to);
     }
+    // Keyset pagination both ways: past the cursor's `(commit, position)` in the listing's order,
+    // which every index of the table (each ending in `commit, position`) serves, backwards too.
+    let (past, order) = match filter.order {
+        AuditOrder::Asc => (">", "commit, position"),
+        AuditOrder::Desc => ("<", "commit DESC, position DESC"),
+    };
     if let Some(after) = &filter.after {
         let [commit, position] = cursor::decode::<2>(after)?;
         let parse = |s: &str| s.parse::<i64>().map_err(|_| QueryError::InvalidCursor);
-        sql.push(" AND (commit, position) > (")
+        sql.push(format!(" AND (commit, position) {past} ("))
             .push_bind(parse(&commit)?)
             .push(", ")
             .push_bind(parse(&position)?)
             .push(")");
     }
-    sql.push(" ORDER BY commit, position LIMIT ")
+    sql.push(format!(" ORDER BY {order} LIMIT "))
         .push_bind(limit + 1);
     let mut rows: Vec<Row> = sql.build_query_as().fetch_all(pool).await?;
     let next = if rows.len() as i64 > limit {

@@ -320,6 +320,14 @@ pub async fn resolve(pool: &PgPool, raw: &str) -> Result<Option<Uuid>, QueryErro
     }
 }
 
+/// Every tenant's slug, by id, from the tenant panel (deleted tenants' too: their last slug).
+pub async fn slugs(pool: &PgPool) -> Result<HashMap<Uuid, String>, QueryError> {
+    let rows: Vec<(Uuid, String)> = sqlx::query_as("SELECT tenant_id, slug FROM read.tenant_panel")
+        .fetch_all(pool)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
 /// What to answer when [`resolve`] finds no tenant for `raw`.
 pub fn no_such_tenant(raw: &str) -> String {
     format!(
