@@ -42,8 +42,8 @@ enum Command {
     /// Manage platform staff accounts (the operators who use `/platform/api`).
     #[command(subcommand)]
     Staff(cli::staff::StaffCommand),
-    /// Compare what the read models say exists with what PostgreSQL and Redis hold; exits
-    /// non-zero on drift.
+    /// Compare what the read models say exists with what PostgreSQL and Redis hold, one line per
+    /// tenant; exits non-zero on drift.
     Doctor(cli::doctor::DoctorCommand),
     /// Create, list and show tenants from scripts (JSON output).
     #[command(subcommand)]

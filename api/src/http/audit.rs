@@ -58,7 +58,7 @@ impl From<Order> for AuditOrder {
 }
 
 #[utoipa::path(get, path = "/platform/api/audit", tag = "audit", params(AuditQuery),
-    responses((status = 200, description = "`{items, next}` in log order, or newest first"),
+    responses((status = 200, description = "`{items, next}` in log order"),
         (status = 400, body = ErrorBody), (status = 503, body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn list(
