@@ -2,7 +2,7 @@
 //! the binary's code runs them): the account's tokens stop working on the very next request, its
 //! login is refused like a wrong password, enabling lets it log in again (tokens from before the
 //! disabling stay dead), deleting is final and frees the email; each change is one event in the
-//! account's stream `staff-{id}`, shown by the audit log.
+//! account's stream `staff-{id}`, shown by the audit log; the staff table only moves forward.
 
 use std::time::Duration;
 
@@ -310,4 +310,42 @@ async fn the_staff_commands_name_what_they_cannot_find_or_accept() {
     // Nothing was recorded for the refused commands: the account still works.
     let token = app.login("max@example.com", STAFF_PASSWORD).await;
     assert_eq!(me(&app, &token).await.0, StatusCode::OK);
+}
+
+/// The staff table moves only forward: an update for an older stream version than the row
+/// reflects (a slower command of a race) is ignored, so the row says what the later event says.
+#[tokio::test]
+async fn the_staff_table_ignores_an_update_older_than_its_row() {
+    use tenantry_application::staff::{StaffAccounts, StaffKey, StaffStatus, TokenCheck};
+    use tenantry_infrastructure::staff::PgStaffAccounts;
+
+    let app = TestApp::spawn().await;
+    let id = app.create_staff("ned@example.com", STAFF_PASSWORD).await;
+    let accounts = PgStaffAccounts::new(app.db.pool.clone());
+    let now = Utc::now();
+    accounts
+        .set_status(id, StaffStatus::Disabled, 3, now)
+        .await
+        .expect("disable at 3");
+    accounts
+        .set_status(id, StaffStatus::Active, 2, now)
+        .await
+        .expect("enable at 2");
+    let account = accounts
+        .find(&StaffKey::Id(id))
+        .await
+        .expect("find")
+        .expect("the account");
+    assert_eq!(account.status(), StaffStatus::Disabled);
+    let check = accounts
+        .check_token(Uuid::new_v4(), id, now + chrono::Duration::seconds(5))
+        .await
+        .expect("check");
+    assert_eq!(check, TokenCheck::AccountInactive);
+    // A token of an account nobody has is no better.
+    let check = accounts
+        .check_token(Uuid::new_v4(), Uuid::now_v7(), now)
+        .await
+        .expect("check");
+    assert_eq!(check, TokenCheck::AccountInactive);
 }
