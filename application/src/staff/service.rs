@@ -1,5 +1,5 @@
-//! [`StaffService`]: creating staff accounts and checking their credentials, over the
-//! [`StaffAccounts`] port and the event store.
+//! [`StaffService`]: creating, disabling, enabling and deleting staff accounts and checking their
+//! credentials and tokens, over the [`StaffAccounts`] port and the event store.
 
 use std::sync::Arc;
 
@@ -8,12 +8,15 @@ use chrono::Utc;
 use tenantry_domain::{Email, EmailError};
 use uuid::Uuid;
 
-use tenantry_domain::staff::{StaffAccountState, StaffCommand};
+use tenantry_domain::staff::{StaffAccountState, StaffCommand, StaffRefusal};
 
 use super::password::{self, NewPassword, PasswordPolicyError};
-use super::port::{StaffAccount, StaffAccounts, StaffError, StoredStaff};
+use super::port::{StaffAccount, StaffAccounts, StaffError, StaffKey, StoredStaff, TokenCheck};
 use crate::event_store::{Actor, EventStore};
-use crate::kernel::{CommandContext, Loaded, Repository};
+use crate::kernel::{CommandContext, ExecuteError, Loaded, Repository};
+
+/// The most characters a disabling's reason may have.
+pub const MAX_REASON_CHARS: usize = 500;
 
 /// Why a staff account was not created.
 #[derive(Debug, thiserror::Error)]
@@ -38,7 +41,41 @@ impl From<StaffError> for CreateStaffError {
     }
 }
 
-/// Staff accounts: creation (with its audit event), login checks, token revocation.
+/// Why a staff account was not disabled, enabled or deleted.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeStaffError {
+    #[error("no staff account has {0}")]
+    NotFound(StaffKey),
+    #[error(
+        "staff account {id} ({email}) is deleted; a deleted account cannot be disabled or enabled"
+    )]
+    Deleted { id: Uuid, email: String },
+    #[error("reason {0}")]
+    InvalidReason(String),
+    #[error(transparent)]
+    Refused(StaffRefusal),
+    /// Reading or writing the account or its stream failed.
+    #[error("failed to change the staff account: {0:#}")]
+    Internal(anyhow::Error),
+}
+
+impl From<StaffError> for ChangeStaffError {
+    fn from(error: StaffError) -> Self {
+        Self::Internal(error.into())
+    }
+}
+
+/// What a disable, enable or delete did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffChange {
+    /// The account afterwards.
+    pub account: StaffAccount,
+    /// Whether an event was recorded (`false`: the account was already in that state).
+    pub changed: bool,
+}
+
+/// Staff accounts: creation, disabling, enabling and deletion (with their events), login checks,
+/// token checks and revocation.
 #[derive(Clone)]
 pub struct StaffService {
     accounts: Arc<dyn StaffAccounts>,
@@ -73,6 +110,7 @@ impl StaffService {
             email,
             created_at: Utc::now(),
             disabled_at: None,
+            deleted_at: None,
         };
         let stored = StoredStaff {
             account: account.clone(),
@@ -108,8 +146,99 @@ impl StaffService {
         Ok(())
     }
 
+    /// Disables the account `key` names, recording `StaffAccountDisabled` with `reason` (trimmed;
+    /// blank is none): it may not log in, and its tokens — also those issued before, after it is
+    /// enabled again — are refused from now on. Disabling a disabled account changes nothing; a
+    /// deleted one is refused.
+    #[tracing::instrument(skip_all)]
+    pub async fn disable(
+        &self,
+        key: &StaffKey,
+        reason: Option<&str>,
+        context: &CommandContext,
+    ) -> Result<StaffChange, ChangeStaffError> {
+        let reason = check_reason(reason)?;
+        self.change(key, StaffCommand::Disable { reason }, context)
+            .await
+    }
+
+    /// Enables the disabled account `key` names again, recording `StaffAccountEnabled`. Enabling
+    /// an active account changes nothing; a deleted one is refused.
+    #[tracing::instrument(skip_all)]
+    pub async fn enable(
+        &self,
+        key: &StaffKey,
+        context: &CommandContext,
+    ) -> Result<StaffChange, ChangeStaffError> {
+        self.change(key, StaffCommand::Enable, context).await
+    }
+
+    /// Deletes the account `key` names for good, recording `StaffAccountDeleted`: it may not log
+    /// in, its tokens are refused, its password hash is dropped and its email is free for a new
+    /// account. Deleting a deleted account changes nothing.
+    #[tracing::instrument(skip_all)]
+    pub async fn delete(
+        &self,
+        key: &StaffKey,
+        context: &CommandContext,
+    ) -> Result<StaffChange, ChangeStaffError> {
+        self.change(key, StaffCommand::Delete, context).await
+    }
+
+    /// Records `command`'s event in the account's stream, then brings its row to the state the
+    /// stream is in. The row is written even when nothing was decided, so that running a command
+    /// again mends a row whose update failed after its event was recorded.
+    async fn change(
+        &self,
+        key: &StaffKey,
+        command: StaffCommand,
+        context: &CommandContext,
+    ) -> Result<StaffChange, ChangeStaffError> {
+        let key = match key {
+            StaffKey::Email(email) => StaffKey::Email(normalize(email)),
+            id => id.clone(),
+        };
+        let account = self
+            .accounts
+            .find(&key)
+            .await?
+            .ok_or_else(|| ChangeStaffError::NotFound(key.clone()))?;
+        let executed = self
+            .staff
+            .execute(&account.id, vec![command], context, None, None)
+            .await
+            .map_err(|error| match error {
+                ExecuteError::Rejected(StaffRefusal::Deleted(id)) => ChangeStaffError::Deleted {
+                    id,
+                    email: account.email.clone(),
+                },
+                ExecuteError::Rejected(refusal) => ChangeStaffError::Refused(refusal),
+                ExecuteError::Internal(error) => ChangeStaffError::Internal(error),
+                other => ChangeStaffError::Internal(other.into()),
+            })?;
+        let status = executed.loaded.state.status;
+        self.accounts
+            .set_status(account.id, status, executed.loaded.version, Utc::now())
+            .await
+            .map_err(|error| {
+                ChangeStaffError::Internal(anyhow::Error::new(error).context(
+                    "the event is recorded but the account's row was not updated; run the \
+                     command again",
+                ))
+            })?;
+        let account = self
+            .accounts
+            .find(&StaffKey::Id(account.id))
+            .await?
+            .ok_or_else(|| ChangeStaffError::NotFound(StaffKey::Id(account.id)))?;
+        let changed = !executed.events.is_empty();
+        tracing::info!(staff_id = %account.id, %status, changed, "staff account changed");
+        Ok(StaffChange { account, changed })
+    }
+
     /// The account these credentials belong to, or `None` when the email is unknown, the password
-    /// is wrong or the account is disabled — indistinguishably, and in about the same time.
+    /// is wrong or the account is disabled or deleted — indistinguishably, and in about the same
+    /// time.
     pub async fn authenticate(
         &self,
         email: &str,
@@ -131,7 +260,7 @@ impl StaffService {
             .filter(|account| account.disabled_at.is_none()))
     }
 
-    /// Every account, oldest first.
+    /// Every account (deleted ones too), oldest first.
     pub async fn list(&self) -> Result<Vec<StaffAccount>, StaffError> {
         self.accounts.list().await
     }
@@ -145,13 +274,63 @@ impl StaffService {
         self.accounts.revoke_token(jti, expires_at).await
     }
 
-    /// See [`StaffAccounts::is_revoked`].
-    pub async fn is_revoked(&self, jti: Uuid) -> Result<bool, StaffError> {
-        self.accounts.is_revoked(jti).await
+    /// See [`StaffAccounts::check_token`].
+    pub async fn check_token(
+        &self,
+        jti: Uuid,
+        staff_id: Uuid,
+        issued_at: chrono::DateTime<Utc>,
+    ) -> Result<TokenCheck, StaffError> {
+        self.accounts.check_token(jti, staff_id, issued_at).await
     }
+}
+
+/// A disabling's reason, trimmed (blank is none): at most [`MAX_REASON_CHARS`] characters, and no
+/// control or bidirectional-override characters (which would garble the audit log's display).
+fn check_reason(reason: Option<&str>) -> Result<Option<String>, ChangeStaffError> {
+    let Some(reason) = reason.map(str::trim).filter(|r| !r.is_empty()) else {
+        return Ok(None);
+    };
+    let len = reason.chars().count();
+    if len > MAX_REASON_CHARS {
+        return Err(ChangeStaffError::InvalidReason(format!(
+            "must be at most {MAX_REASON_CHARS} characters long, got {len}"
+        )));
+    }
+    let bidi = |c: char| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+    if reason.chars().any(|c| c.is_control() || bidi(c)) {
+        return Err(ChangeStaffError::InvalidReason(
+            "must not contain control or bidirectional-override characters".into(),
+        ));
+    }
+    Ok(Some(reason.to_owned()))
 }
 
 /// Staff emails are one identity regardless of case: `Ana@Example.com` is `ana@example.com`.
 fn normalize(email: &str) -> String {
     email.trim().to_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reason_is_trimmed_bounded_and_printable() {
+        assert_eq!(check_reason(None).ok(), Some(None));
+        assert_eq!(check_reason(Some("  ")).ok(), Some(None));
+        assert_eq!(
+            check_reason(Some(" left the team ")).ok(),
+            Some(Some("left the team".into()))
+        );
+        let long = "x".repeat(MAX_REASON_CHARS + 1);
+        assert!(matches!(
+            check_reason(Some(&long)),
+            Err(ChangeStaffError::InvalidReason(_))
+        ));
+        for bad in ["a\u{0}b", "line\nbreak", "\u{202E}txt.exe"] {
+            let error = check_reason(Some(bad)).expect_err(bad);
+            assert!(error.to_string().starts_with("reason must not"), "{error}");
+        }
+    }
 }

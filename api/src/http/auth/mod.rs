@@ -4,8 +4,10 @@
 //! `/platform/api` behind the control-plane host check.
 //!
 //! Login attempts are rate-limited per email and per client IP (the socket peer address, never
-//! `X-Forwarded-For`); see `rate_limit`. Accounts and passwords live in the application's
-//! [`StaffService`]; this module deals in tokens and HTTP.
+//! `X-Forwarded-For`); see `rate_limit`. Every request checks that its token's account is still
+//! active, so disabling or deleting an account (`tenantry staff disable|delete`) locks it out at
+//! once. Accounts and passwords live in the application's [`StaffService`]; this module deals in
+//! tokens and HTTP.
 
 pub(crate) mod handlers;
 mod host;
@@ -27,7 +29,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use chrono::Utc;
 use sqlx::PgPool;
-use tenantry_application::staff::{StaffError, StaffService};
+use tenantry_application::staff::{StaffError, StaffService, TokenCheck};
 
 use crate::http::{ApiError, AppState};
 use crate::settings::Settings;
@@ -111,14 +113,29 @@ impl Auth {
     }
 
     /// The staff member a presented token stands for: well-formed, signed with our key, meant
-    /// for the platform API, not expired and not revoked.
+    /// for the platform API, not expired, not revoked, and of an account that is neither disabled
+    /// nor deleted and was not disabled since the token was issued (checked on every request, in
+    /// one query with the revocation).
     async fn authenticate(&self, token: &str) -> Result<StaffUser, ApiError> {
         let claims = self
             .keys
             .verify(token)
             .map_err(|e| ApiError::Unauthorized(e.to_string()))?;
-        if self.staff.is_revoked(claims.jti).await.map_err(internal)? {
-            return Err(ApiError::Unauthorized("token revoked".into()));
+        let issued_at = chrono::DateTime::from_timestamp(claims.iat, 0)
+            .unwrap_or(chrono::DateTime::<Utc>::MIN_UTC);
+        match self
+            .staff
+            .check_token(claims.jti, claims.sub, issued_at)
+            .await
+            .map_err(internal)?
+        {
+            TokenCheck::Valid => {}
+            TokenCheck::Revoked => return Err(ApiError::Unauthorized("token revoked".into())),
+            TokenCheck::AccountInactive => {
+                return Err(ApiError::Unauthorized(
+                    "the token's staff account is disabled or deleted".into(),
+                ));
+            }
         }
         Ok(StaffUser {
             id: claims.sub,
