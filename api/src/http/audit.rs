@@ -12,10 +12,11 @@ use uuid::Uuid;
 
 use super::auth::StaffUser;
 use super::error::ErrorBody;
-use super::extract::ApiQuery;
+use super::extract::{ApiQuery, page_limit};
 use super::{ApiError, AppState, consistency};
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct AuditQuery {
     tenant: Option<Uuid>,
     /// As displayed, e.g. `staff:ops@example.com`, `saga:provisioning`, `system`.
@@ -44,6 +45,7 @@ pub(crate) async fn list(
     _staff: StaffUser,
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<Json<AuditPage>, ApiError> {
+    let limit = page_limit(query.limit)?;
     consistency::wait(&state, query.min_position, &[AuditLog::NAME]).await?;
     let filter = AuditFilter {
         tenant: query.tenant,
@@ -53,7 +55,7 @@ pub(crate) async fn list(
         from: query.from,
         to: query.to,
         after: query.after,
-        limit: query.limit,
+        limit,
     };
     Ok(Json(audit::list(&state.pool, &filter).await?))
 }

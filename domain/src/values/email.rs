@@ -3,6 +3,8 @@
 //! exotica (quoted local parts, IP-literal domains, comments) are refused, because a mail we
 //! cannot deliver is worse than a clear "please check the address".
 //!
+//! The shared text rules ([`TextFault`]) hold for it as for every text field.
+//!
 //! The domain is lower-cased (DNS is case-insensitive); the local part is kept as typed, since
 //! some mail servers do treat it case-sensitively.
 
@@ -10,7 +12,7 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::FieldError;
+use super::{FieldError, TextFault};
 
 /// A plausible, deliverable-looking email address.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -34,6 +36,9 @@ pub enum EmailError {
     InvalidLocalCharacter { ch: char },
     #[error("the part of an email before '@' must not start or end with '.' or contain \"..\"")]
     MisplacedDot,
+    /// Breaks the shared text rules (a control or bidirectional character).
+    #[error("email {0}")]
+    Text(TextFault),
     #[error("email domain {domain:?} is not valid: {reason}")]
     InvalidDomain {
         domain: String,
@@ -66,6 +71,7 @@ impl Email {
         if len > Self::MAX_LEN {
             return Err(EmailError::TooLong { len });
         }
+        TextFault::check(input).map_err(EmailError::Text)?;
         // The last '@': a '@' before it is then caught as a bad local-part character.
         let (local, domain) = input.rsplit_once('@').ok_or(EmailError::MissingAt)?;
         check_local_part(local)?;
