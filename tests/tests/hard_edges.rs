@@ -309,6 +309,19 @@ async fn bad_bytes_in_the_headers_we_read_are_refused_naming_them() {
         (400, "invalid_if_match", Some("If-Match")),
         "If-Match",
     );
+    // A NUL in a header never gets as far as a handler: HTTP refuses the request.
+    let address = e.app.address.trim_start_matches("http://");
+    let (status, _) = raw_http(
+        &e.app,
+        &format!(
+            "POST /platform/api/tenants HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {}\r\n\
+             Idempotency-Key: a\0b\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\
+             Connection: close\r\n\r\n{{}}",
+            e.token
+        ),
+    )
+    .await;
+    assert_eq!(status, 400);
     assert_eq!(event_log::event_count(&*e.app.store).await, before);
 }
 
@@ -327,6 +340,12 @@ async fn positions_and_versions_out_of_range_are_refused_at_once() {
         let what = format!("{events}?after={after}");
         let answer = e.get(&what).await;
         assert_refused(&answer, (400, "invalid_query", Some("after")), &what);
+    }
+    // The audit log's `after` is a cursor: one it did not hand out is refused as such.
+    for after in ["bm9wZQ", "OTIyMzM3MjAzNjg1NDc3NTgwODox"] {
+        let what = format!("/platform/api/audit?after={after}");
+        let answer = e.get(&what).await;
+        assert_refused(&answer, (400, "invalid_cursor", Some("after")), &what);
     }
     // At the last event: an empty page, not an error.
     let (status, page) = e.get(&format!("{events}?after=1")).await;
@@ -551,6 +570,13 @@ async fn hosts_are_well_formed_said_once_and_checked_where_the_request_says() {
     )
     .await;
     assert_eq!(status, 401);
+    for (target, status) in [
+        ("http://admin.example.com", 401),
+        ("http://evil.example", 403),
+    ] {
+        let (got, body) = raw_http(&app, &get(&format!("{target}{me}"), &[])).await;
+        assert_eq!(got, status, "{target} without Host: {body}");
+    }
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@ use axum::extract::State;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use tenantry_projections::projectors::AuditLog;
+use tenantry_projections::queries::QueryError;
 use tenantry_projections::queries::audit::{self, AuditFilter, AuditPage};
 use utoipa::IntoParams;
 use uuid::Uuid;
@@ -57,5 +58,14 @@ pub(crate) async fn list(
         after: query.after,
         limit,
     };
-    Ok(Json(audit::list(&state.pool, &filter).await?))
+    match audit::list(&state.pool, &filter).await {
+        Ok(page) => Ok(Json(page)),
+        // The audit log's cursor is its `after`, not the tenant list's `cursor`.
+        Err(QueryError::InvalidCursor) => Err(ApiError::BadRequest {
+            code: "invalid_cursor",
+            message: "after is not a cursor this API handed out (a page's `next`)".into(),
+            field: Some("after".into()),
+        }),
+        Err(other) => Err(other.into()),
+    }
 }
