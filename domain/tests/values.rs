@@ -135,6 +135,22 @@ fn email_refuses_what_is_not_an_address() {
 }
 
 #[test]
+fn what_was_recorded_before_the_text_rules_reads_back_as_recorded() {
+    // A zero-width name and a bidi character before an email's '@' were accepted before the
+    // shared text rules: events holding them still decode, while new input is refused.
+    let name: TenantName = serde_json::from_str("\"\u{200b}\"").expect("a recorded name");
+    assert_eq!(name.as_str(), "\u{200b}");
+    assert!(TenantName::parse("\u{200b}").is_err());
+    let email: Email =
+        serde_json::from_str("\"ana\u{202e}@Example.com\"").expect("a recorded email");
+    assert_eq!(email.as_str(), "ana\u{202e}@example.com");
+    assert!(Email::parse("ana\u{202e}@example.com").is_err());
+    // What the rules always refused is still refused.
+    assert!(serde_json::from_str::<TenantName>("\"a\\nb\"").is_err());
+    assert!(serde_json::from_str::<Email>("\"a b@example.com\"").is_err());
+}
+
+#[test]
 fn a_reason_is_1_to_500_visible_characters_on_one_line() {
     assert_eq!(
         Reason::parse("  unpaid invoice ").map(Reason::into_inner),

@@ -63,6 +63,11 @@ impl Email {
 
     /// Trims `input`, checks it, and lower-cases its domain.
     pub fn parse(input: &str) -> Result<Self, EmailError> {
+        Self::parse_with(input, true)
+    }
+
+    /// `parse`, with or without the shared text rules (see the `Deserialize` impl).
+    fn parse_with(input: &str, text_rules: bool) -> Result<Self, EmailError> {
         let input = input.trim();
         if input.is_empty() {
             return Err(EmailError::Empty);
@@ -71,7 +76,9 @@ impl Email {
         if len > Self::MAX_LEN {
             return Err(EmailError::TooLong { len });
         }
-        TextFault::check(input).map_err(EmailError::Text)?;
+        if text_rules {
+            TextFault::check(input).map_err(EmailError::Text)?;
+        }
         // The last '@': a '@' before it is then caught as a bad local-part character.
         let (local, domain) = input.rsplit_once('@').ok_or(EmailError::MissingAt)?;
         check_local_part(local)?;
@@ -165,9 +172,16 @@ impl AsRef<str> for Email {
     }
 }
 
+/// Reads an address as recorded (events, snapshots): by the rules it was recorded under. One with
+/// a bidirectional character before its '@' was accepted before the shared text rules
+/// ([`TextFault`]) and reads back as it was; the log is history, not rewritten.
 impl<'de> Deserialize<'de> for Email {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let raw = String::deserialize(deserializer)?;
-        Self::parse(&raw).map_err(serde::de::Error::custom)
+        match Self::parse(&raw) {
+            Err(EmailError::Text(TextFault::Bidi(_))) => Self::parse_with(&raw, false),
+            parsed => parsed,
+        }
+        .map_err(serde::de::Error::custom)
     }
 }

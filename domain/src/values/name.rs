@@ -74,9 +74,16 @@ impl AsRef<str> for TenantName {
     }
 }
 
+/// Reads a name as recorded (events, snapshots): by the rules it was recorded under. A name made
+/// only of invisible characters was accepted before the shared text rules ([`TextFault`]) and
+/// reads back as it was; the log is history, not rewritten. Anything the rules always refused is
+/// still refused.
 impl<'de> Deserialize<'de> for TenantName {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let raw = String::deserialize(deserializer)?;
-        Self::parse(&raw).map_err(serde::de::Error::custom)
+        match Self::parse(&raw) {
+            Err(TenantNameError::Text(TextFault::Invisible)) => Ok(Self(raw.trim().to_owned())),
+            parsed => parsed.map_err(serde::de::Error::custom),
+        }
     }
 }
