@@ -281,12 +281,14 @@ async fn bad_bytes_in_the_headers_we_read_are_refused_naming_them() {
                 .json(&json!({"name": "Header Co"})),
         )
     };
-    let answer = create("idempotency-key", not_utf8.clone()).await;
-    assert_refused(
-        &answer,
-        (400, "invalid_idempotency_key", Some("Idempotency-Key")),
-        "Idempotency-Key",
-    );
+    for value in [not_utf8.clone(), HeaderValue::from_static("a\tb")] {
+        let answer = create("idempotency-key", value).await;
+        assert_refused(
+            &answer,
+            (400, "invalid_idempotency_key", Some("Idempotency-Key")),
+            "Idempotency-Key",
+        );
+    }
     for value in [not_utf8.clone(), HeaderValue::from_static("not-a-uuid")] {
         let answer = create("x-correlation-id", value).await;
         assert_refused(
