@@ -26,8 +26,9 @@ pub use tenant::{
 pub use tenant::{ResourceKind, StepOutput, TenantNames, TenantSecret};
 pub use values::{
     Email, EmailError, FieldError, IsolationModel, IsolationModelError, Plan, PlanCatalog,
-    PlanCatalogError, PlanError, PlanLimits, PlanName, PlanNameError, ReservedSubdomains,
-    SecretRef, SecretRefError, Slug, SlugError, TenantName, TenantNameError,
+    PlanCatalogError, PlanError, PlanLimits, PlanName, PlanNameError, Reason, ReasonError,
+    ReservedSubdomains, SecretRef, SecretRefError, Slug, SlugError, TenantName, TenantNameError,
+    TextFault,
 };
 
 pub use kernel::{

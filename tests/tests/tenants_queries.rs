@@ -110,10 +110,31 @@ async fn a_patch_answers_with_the_changed_tenant() {
 async fn min_position_not_reached_is_503_with_retry_after() {
     let app = TestApp::spawn_with(TestDb::new().await, |s| s.read_model_wait_ms = 1_500).await;
     let token = app.staff_token().await;
+    // An open transaction holds the log's horizon back: the tenant created meanwhile is stored,
+    // but no read model sees it until the transaction ends.
+    let mut horizon = app.db.pool.begin().await.expect("begin");
+    sqlx::query("SELECT pg_current_xact_id()")
+        .execute(&mut *horizon)
+        .await
+        .expect("take a transaction id");
+    let (status, created) = json_of(
+        app.post_json_auth(
+            "/platform/api/tenants",
+            &json!({"name": "Held Back"}),
+            &token,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
     let started = Instant::now();
     let response = app
-        .get_auth("/platform/api/tenants?min_position=999999999", &token)
+        .get_auth(
+            &format!("/platform/api/tenants?min_position={}", created["position"]),
+            &token,
+        )
         .await;
+    horizon.rollback().await.expect("rollback");
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(response.headers().contains_key("retry-after"));
     let (_, body) = json_of(response).await;

@@ -6,16 +6,18 @@ use axum::extract::State;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use tenantry_projections::projectors::AuditLog;
+use tenantry_projections::queries::QueryError;
 use tenantry_projections::queries::audit::{self, AuditFilter, AuditOrder, AuditPage};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::auth::StaffUser;
 use super::error::ErrorBody;
-use super::extract::ApiQuery;
+use super::extract::{ApiQuery, page_limit};
 use super::{ApiError, AppState, consistency};
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct AuditQuery {
     tenant: Option<Uuid>,
     /// As displayed, e.g. `staff:ops@example.com`, `saga:provisioning`, `system`.
@@ -66,6 +68,7 @@ pub(crate) async fn list(
     _staff: StaffUser,
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<Json<AuditPage>, ApiError> {
+    let limit = page_limit(query.limit)?;
     consistency::wait(&state, query.min_position, &[AuditLog::NAME]).await?;
     let filter = AuditFilter {
         tenant: query.tenant,
@@ -75,8 +78,17 @@ pub(crate) async fn list(
         from: query.from,
         to: query.to,
         after: query.after,
-        limit: query.limit,
+        limit,
         order: query.order.map(AuditOrder::from).unwrap_or_default(),
     };
-    Ok(Json(audit::list(&state.pool, &filter).await?))
+    match audit::list(&state.pool, &filter).await {
+        Ok(page) => Ok(Json(page)),
+        // The audit log's cursor is its `after`, not the tenant list's `cursor`.
+        Err(QueryError::InvalidCursor) => Err(ApiError::BadRequest {
+            code: "invalid_cursor",
+            message: "after is not a cursor this API handed out (a page's `next`)".into(),
+            field: Some("after".into()),
+        }),
+        Err(other) => Err(other.into()),
+    }
 }

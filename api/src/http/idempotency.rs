@@ -188,7 +188,7 @@ fn key_text(value: &HeaderValue) -> Result<String, ApiError> {
         .to_str()
         .ok()
         .map(str::trim)
-        .filter(|k| !k.is_empty() && k.len() <= 255)
+        .filter(|k| !k.is_empty() && k.len() <= 255 && !k.bytes().any(|b| b.is_ascii_control()))
         .map(str::to_owned)
         .ok_or_else(|| ApiError::BadRequest {
             code: "invalid_idempotency_key",

@@ -49,7 +49,8 @@ const MAX_REQUEST_BODY: usize = 64 * 1024;
 
 pub fn router(state: AppState) -> Router {
     // `Idempotency-Key` on the commands alone, inside the host check (not on the login: its
-    // answer is a token, and there is no caller yet to scope a key to).
+    // answer is a token, and there is no caller yet to scope a key to). The one-shot
+    // provisioning route is a control-plane route too: behind the same host check.
     let idempotent = || axum::middleware::from_fn_with_state(state.clone(), idempotency::layer);
     let router = Router::new()
         .route("/healthz", get(health::healthz))
@@ -58,7 +59,10 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(openapi::document))
         .route(
             "/api/tenants/provision",
-            post(onboarding::provision).route_layer(idempotent()),
+            auth::control_plane_only(
+                &state,
+                post(onboarding::provision).route_layer(idempotent()),
+            ),
         )
         .merge(auth::nest_platform(
             &state,
@@ -72,6 +76,8 @@ pub fn router(state: AppState) -> Router {
         .fallback(no_route)
         .method_not_allowed_fallback(no_method)
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BODY))
+        // A malformed, doubled or self-contradicting host is refused on every route.
+        .layer(axum::middleware::from_fn(auth::check_well_formed))
         .layer(axum::middleware::from_fn(metrics::track));
     request_id::with_request_ids(router).with_state(state)
 }

@@ -2,7 +2,8 @@
 //! customer. It creates the tenant, requests its provisioning, invites its first admin, and answers
 //! with everything the caller needs next: the tenant's id, the invitation token (shown only here),
 //! and where the tenant's worker queue and default host will be once provisioning completes.
-//! Staff only (a bearer token), like `/platform/api`. With an `Idempotency-Key`, a retry is
+//! Staff only (a bearer token), like `/platform/api`, and like it served only on the control-plane
+//! hosts (`TENANTRY_CONTROL_PLANE_HOSTS`; 403 elsewhere). With an `Idempotency-Key`, a retry is
 //! replayed the same answer without the invitation token, which is shown once and never kept.
 
 use axum::Json;

@@ -1,7 +1,7 @@
 //! The operator's lifecycle commands on an existing tenant: rename, change plan, request
 //! provisioning (start or retry), suspend, reactivate, request deletion.
 
-use tenantry_domain::{TenantCommand, TenantId, TenantName};
+use tenantry_domain::{Reason, TenantCommand, TenantId, TenantName};
 
 use super::{CommandContext, CommandError, CommandOutcome, InvalidInput, TenantService};
 
@@ -45,12 +45,14 @@ impl TenantService {
             .await
     }
 
+    /// Suspends the tenant; `reason`, when given, must be a valid [`Reason`].
     pub async fn suspend(
         &self,
         tenant: TenantId,
         reason: Option<String>,
         context: &CommandContext,
     ) -> Result<CommandOutcome, CommandError> {
+        let reason = parse_reason(reason)?;
         let at = self.clock.now();
         self.run(tenant, context, TenantCommand::Suspend { reason, at })
             .await
@@ -66,13 +68,15 @@ impl TenantService {
             .await
     }
 
-    /// Asks for the tenant's deletion; the deletion saga releases its resources.
+    /// Asks for the tenant's deletion; the deletion saga releases its resources. `reason`, when
+    /// given, must be a valid [`Reason`].
     pub async fn request_deletion(
         &self,
         tenant: TenantId,
         reason: Option<String>,
         context: &CommandContext,
     ) -> Result<CommandOutcome, CommandError> {
+        let reason = parse_reason(reason)?;
         let at = self.clock.now();
         self.run(
             tenant,
@@ -91,4 +95,14 @@ impl TenantService {
     ) -> Result<CommandOutcome, CommandError> {
         self.execute(tenant, vec![command], None, context).await
     }
+}
+
+/// A reason as the events keep it: checked by [`Reason`] (text rules, length cap), then its text.
+fn parse_reason(reason: Option<String>) -> Result<Option<String>, CommandError> {
+    reason
+        .as_deref()
+        .map(Reason::parse)
+        .transpose()
+        .map(|reason| reason.map(Reason::into_inner))
+        .map_err(|e| InvalidInput::from_field(&e).into())
 }

@@ -3,6 +3,8 @@
 //! exotica (quoted local parts, IP-literal domains, comments) are refused, because a mail we
 //! cannot deliver is worse than a clear "please check the address".
 //!
+//! The shared text rules ([`TextFault`]) hold for it as for every text field.
+//!
 //! The domain is lower-cased (DNS is case-insensitive); the local part is kept as typed, since
 //! some mail servers do treat it case-sensitively.
 
@@ -10,7 +12,7 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::FieldError;
+use super::{FieldError, TextFault};
 
 /// A plausible, deliverable-looking email address.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -34,6 +36,9 @@ pub enum EmailError {
     InvalidLocalCharacter { ch: char },
     #[error("the part of an email before '@' must not start or end with '.' or contain \"..\"")]
     MisplacedDot,
+    /// Breaks the shared text rules (a control or bidirectional character).
+    #[error("email {0}")]
+    Text(TextFault),
     #[error("email domain {domain:?} is not valid: {reason}")]
     InvalidDomain {
         domain: String,
@@ -58,6 +63,11 @@ impl Email {
 
     /// Trims `input`, checks it, and lower-cases its domain.
     pub fn parse(input: &str) -> Result<Self, EmailError> {
+        Self::parse_with(input, true)
+    }
+
+    /// `parse`, with or without the shared text rules (see the `Deserialize` impl).
+    fn parse_with(input: &str, text_rules: bool) -> Result<Self, EmailError> {
         let input = input.trim();
         if input.is_empty() {
             return Err(EmailError::Empty);
@@ -65,6 +75,9 @@ impl Email {
         let len = input.chars().count();
         if len > Self::MAX_LEN {
             return Err(EmailError::TooLong { len });
+        }
+        if text_rules {
+            TextFault::check(input).map_err(EmailError::Text)?;
         }
         // The last '@': a '@' before it is then caught as a bad local-part character.
         let (local, domain) = input.rsplit_once('@').ok_or(EmailError::MissingAt)?;
@@ -159,9 +172,16 @@ impl AsRef<str> for Email {
     }
 }
 
+/// Reads an address as recorded (events, snapshots): by the rules it was recorded under. One with
+/// a bidirectional character before its '@' was accepted before the shared text rules
+/// ([`TextFault`]) and reads back as it was; the log is history, not rewritten.
 impl<'de> Deserialize<'de> for Email {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let raw = String::deserialize(deserializer)?;
-        Self::parse(&raw).map_err(serde::de::Error::custom)
+        match Self::parse(&raw) {
+            Err(EmailError::Text(TextFault::Bidi(_))) => Self::parse_with(&raw, false),
+            parsed => parsed,
+        }
+        .map_err(serde::de::Error::custom)
     }
 }

@@ -1,14 +1,15 @@
 //! A tenant's display name: what operators see in the admin panel and members see in the portal.
 //! Free text, kept verbatim apart from surrounding white space, but never empty, never huge, and
-//! never carrying characters that would corrupt a table or a log line.
+//! never carrying characters that would corrupt a table or a log line, or make the name display as
+//! something it is not (the shared text rules, [`TextFault`]).
 
 use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::FieldError;
+use super::{FieldError, TextFault};
 
-/// A valid tenant name: trimmed, 1–200 characters, no control characters.
+/// A valid tenant name: trimmed, 1–200 characters, within the shared text rules.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
 pub struct TenantName(String);
@@ -20,8 +21,9 @@ pub enum TenantNameError {
     Empty,
     #[error("name must be at most {max} characters long, got {len}", max = TenantName::MAX_LEN)]
     TooLong { len: usize },
-    #[error("name must not contain control characters (found U+{code:04X})", code = u32::from(*ch))]
-    ControlCharacter { ch: char },
+    /// Breaks the shared text rules: a control or bidirectional character, or nothing visible.
+    #[error("name {0}")]
+    Text(TextFault),
 }
 
 impl FieldError for TenantNameError {
@@ -47,9 +49,7 @@ impl TenantName {
         if len > Self::MAX_LEN {
             return Err(TenantNameError::TooLong { len });
         }
-        if let Some(ch) = name.chars().find(|c| is_forbidden(*c)) {
-            return Err(TenantNameError::ControlCharacter { ch });
-        }
+        TextFault::check(name).map_err(TenantNameError::Text)?;
         Ok(Self(name.to_owned()))
     }
 
@@ -60,13 +60,6 @@ impl TenantName {
     pub fn into_inner(self) -> String {
         self.0
     }
-}
-
-/// C0/C1 controls (tabs and newlines included: a name is one line), plus the line separators and
-/// the bidirectional overrides, which can make a name display as something it is not.
-fn is_forbidden(ch: char) -> bool {
-    ch.is_control()
-        || matches!(ch, '\u{2028}' | '\u{2029}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 impl fmt::Display for TenantName {
@@ -81,9 +74,16 @@ impl AsRef<str> for TenantName {
     }
 }
 
+/// Reads a name as recorded (events, snapshots): by the rules it was recorded under. A name made
+/// only of invisible characters was accepted before the shared text rules ([`TextFault`]) and
+/// reads back as it was; the log is history, not rewritten. Anything the rules always refused is
+/// still refused.
 impl<'de> Deserialize<'de> for TenantName {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let raw = String::deserialize(deserializer)?;
-        Self::parse(&raw).map_err(serde::de::Error::custom)
+        match Self::parse(&raw) {
+            Err(TenantNameError::Text(TextFault::Invisible)) => Ok(Self(raw.trim().to_owned())),
+            parsed => parsed.map_err(serde::de::Error::custom),
+        }
     }
 }

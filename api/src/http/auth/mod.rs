@@ -1,7 +1,8 @@
 //! Staff authentication for the control-plane API: login with email and password for a
 //! short-lived signed token (JWT), logout (revocation), the [`StaffUser`] extractor that guards
 //! every other `/platform/api/*` handler, and [`nest_platform`], which puts routes under
-//! `/platform/api` behind the control-plane host check.
+//! `/platform/api` behind the control-plane host check ([`control_plane_only`] does the same for
+//! a control-plane route outside it; [`check_well_formed`] refuses malformed hosts everywhere).
 //!
 //! Login attempts are rate-limited per email and per client IP (the socket peer address, never
 //! `X-Forwarded-For`); see `rate_limit`. Every request checks that its token's account is still
@@ -16,7 +17,7 @@ mod signing_key;
 mod staff_user;
 mod tokens;
 
-pub use host::nest_platform;
+pub use host::{check_well_formed, control_plane_only, nest_platform};
 pub use staff_user::StaffUser;
 pub use tokens::{IssuedToken, TokenKeys};
 

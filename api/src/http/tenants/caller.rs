@@ -16,9 +16,7 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let staff = StaffUser::from_request_parts(parts, state).await?;
-        let meta = RequestMeta::from_request_parts(parts, state)
-            .await
-            .unwrap_or_else(|never| match never {});
+        let meta = RequestMeta::from_request_parts(parts, state).await?;
         Ok(Self(CommandContext {
             actor: staff.actor(),
             correlation_id: meta.correlation_id,

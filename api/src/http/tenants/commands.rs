@@ -3,7 +3,7 @@
 //! last event, so the caller can read its own write (`?min_position=`).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::caller::Caller;
 use crate::http::error::ErrorBody;
-use crate::http::extract::ApiJson;
+use crate::http::extract::{ApiJson, ApiPath, parse_json};
 use crate::http::{ApiError, AppState};
 
 /// `POST /platform/api/tenants`.
@@ -87,9 +87,7 @@ fn optional_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<Option<T
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    serde_json::from_slice(body)
-        .map(Some)
-        .map_err(|e| ApiError::bad_request("invalid_body", e.to_string()))
+    parse_json(body).map(Some)
 }
 
 /// The tenant a path names: by its id (a UUID), or by the slug of a live tenant, looked up in the
@@ -151,7 +149,7 @@ fn if_match(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
     security(("bearer" = [])))]
 pub(crate) async fn update(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     headers: HeaderMap,
     Caller(context): Caller,
     ApiJson(request): ApiJson<UpdateRequest>,
@@ -180,7 +178,7 @@ pub(crate) async fn update(
     security(("bearer" = [])))]
 pub(crate) async fn provision(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     Caller(context): Caller,
 ) -> Result<Response, ApiError> {
     let outcome = state
@@ -196,7 +194,7 @@ pub(crate) async fn provision(
     security(("bearer" = [])))]
 pub(crate) async fn suspend(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     Caller(context): Caller,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
@@ -214,7 +212,7 @@ pub(crate) async fn suspend(
     security(("bearer" = [])))]
 pub(crate) async fn reactivate(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     Caller(context): Caller,
 ) -> Result<Response, ApiError> {
     let outcome = state
@@ -231,7 +229,7 @@ pub(crate) async fn reactivate(
     security(("bearer" = [])))]
 pub(crate) async fn delete(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     Caller(context): Caller,
 ) -> Result<Response, ApiError> {
     let outcome = state

@@ -5,7 +5,7 @@
 use std::str::FromStr;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use tenantry_domain::{IsolationModel, TenantStatus};
 use tenantry_projections::projectors::{ProvisioningSteps, TenantDirectory, TenantPanel};
@@ -18,7 +18,7 @@ use super::commands::tenant_id;
 use crate::http::auth::StaffUser;
 use crate::http::consistency;
 use crate::http::error::ErrorBody;
-use crate::http::extract::ApiQuery;
+use crate::http::extract::{ApiPath, ApiQuery, page_limit};
 use crate::http::{ApiError, AppState};
 
 /// The read models behind the tenant endpoints.
@@ -45,6 +45,7 @@ impl From<QueryError> for ApiError {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct Consistency {
     /// Wait (up to 5 s) until the read models have processed this global position.
     min_position: Option<u64>,
@@ -75,13 +76,14 @@ pub(crate) async fn find(
 pub(crate) async fn get(
     State(state): State<AppState>,
     _staff: StaffUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(query): ApiQuery<Consistency>,
 ) -> Result<Json<TenantView>, ApiError> {
     find(&state, &id, query.min_position).await.map(Json)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct ListQuery {
     /// One of the lifecycle statuses. Without it, deleted tenants are left out unless
     /// `include_deleted=true`.
@@ -128,13 +130,14 @@ pub(crate) async fn list(
         isolation,
         include_deleted: query.include_deleted.unwrap_or(false),
         q: query.q,
-        limit: query.limit,
+        limit: page_limit(query.limit)?,
         cursor: query.cursor,
     };
     Ok(Json(tenants::list(&state.pool, &filter).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct EventsQuery {
     /// The stream version after which to start (a page's `next`).
     after: Option<u64>,
@@ -159,20 +162,26 @@ pub(crate) struct EventsPage {
 pub(crate) async fn events(
     State(state): State<AppState>,
     _staff: StaffUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(query): ApiQuery<EventsQuery>,
 ) -> Result<Json<EventsPage>, ApiError> {
+    let after = query.after.unwrap_or(0);
+    if after > MAX_VERSION {
+        return Err(after_out_of_range(format!(
+            "after must be at most {MAX_VERSION}, got {after}"
+        )));
+    }
+    let limit = page_limit(query.limit)?.unwrap_or(50) as usize;
     let tenant = tenant_id(&state, &id).await?;
-    let limit = query.limit.unwrap_or(50).clamp(1, 500) as usize;
-    let from = query.after.unwrap_or(0) + 1;
+    let from = after + 1;
     // One more than asked, to know whether there is a next page.
     let mut events = state
         .store
         .read_stream(&tenant.stream_id(), from, limit + 1)
         .await
         .map_err(|e| ApiError::Internal(e.into()))?;
-    if events.is_empty() && from == 1 {
-        return Err(ApiError::NotFound(format!("no tenant with id {id}")));
+    if events.is_empty() {
+        beyond_the_history(&state, &tenant, &id, after).await?;
     }
     let more = events.len() > limit;
     events.truncate(limit);
@@ -193,4 +202,46 @@ pub(crate) async fn events(
         })
         .collect();
     Ok(Json(EventsPage { items, next }))
+}
+
+/// The largest stream version the event store can hold (PostgreSQL keeps it as a `bigint`).
+const MAX_VERSION: u64 = i64::MAX as u64;
+
+fn after_out_of_range(message: String) -> ApiError {
+    ApiError::BadRequest {
+        code: "invalid_query",
+        message,
+        field: Some("after".into()),
+    }
+}
+
+/// Why a page of a tenant's history is empty: the tenant has no history (404), or `after` is
+/// past its last event (400); at its last event, the page is just empty (nothing new yet).
+async fn beyond_the_history(
+    state: &AppState,
+    tenant: &tenantry_domain::TenantId,
+    id: &str,
+    after: u64,
+) -> Result<(), ApiError> {
+    let stream = tenant.stream_id();
+    let read = |from: u64| {
+        let stream = stream.clone();
+        async move {
+            state
+                .store
+                .read_stream(&stream, from, 1)
+                .await
+                .map_err(|e| ApiError::Internal(e.into()))
+        }
+    };
+    if after > 0 && !read(after).await?.is_empty() {
+        return Ok(());
+    }
+    if after == 0 || read(1).await?.is_empty() {
+        return Err(ApiError::NotFound(format!("no tenant with id {id}")));
+    }
+    Err(after_out_of_range(format!(
+        "after is {after}, past the tenant's last event; pass a page's `next` (or a version \
+         the tenant has reached)"
+    )))
 }
