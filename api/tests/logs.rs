@@ -123,6 +123,24 @@ async fn a_failure_is_one_plain_error_line_without_a_backtrace() {
     );
 }
 
+/// `tenant list --limit` takes what the API takes (1–500) and says so, instead of clamping.
+#[test]
+fn a_page_size_out_of_range_is_refused_by_name() {
+    for limit in ["0", "501"] {
+        let output = Command::new(env!("CARGO_BIN_EXE_tenantry"))
+            .args(["tenant", "list", "--limit", limit])
+            .env("TENANTRY_DATABASE_URL", "postgres://127.0.0.1:1/unused")
+            .output()
+            .expect("tenantry runs");
+        assert_eq!(output.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("--limit") && stderr.contains("1..=500"),
+            "{stderr}"
+        );
+    }
+}
+
 /// A subcommand's `--help` shows its own options first and the global ones apart, and a value the
 /// environment may give is not shown as required; without it, the refusal says where it can come
 /// from.

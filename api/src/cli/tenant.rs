@@ -48,7 +48,9 @@ pub enum TenantCommand {
         /// Matches name or slug.
         #[arg(long)]
         q: Option<String>,
-        #[arg(long, default_value_t = 50)]
+        /// Page size, 1–500.
+        #[arg(long, default_value_t = tenantry_projections::queries::DEFAULT_LIMIT,
+              value_parser = clap::value_parser!(u32).range(1..=i64::from(tenantry_projections::queries::MAX_LIMIT)))]
         limit: u32,
         /// A previous page's `next_cursor`.
         #[arg(long)]
