@@ -5,10 +5,15 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::time::Duration;
 
+use anyhow::Context;
 use secrecy::SecretString;
 
-use tenantry_application::provisioning::{Faults, FaultsError};
+use tenantry_application::provisioning::{Faults, FaultsError, StepTimeouts};
+use tenantry_application::sagas::{Backoff, TransientRetries};
+use tenantry_infrastructure::provisioning::ProvisioningOptions;
+use tenantry_infrastructure::redis_config::RedisConfig;
 
 /// Every subcommand takes these; `--help` lists them apart, after the subcommand's own options.
 #[derive(Debug, Clone, clap::Args)]
@@ -212,6 +217,88 @@ pub struct Settings {
         default_value_t = 30_000
     )]
     pub provisioning_retry_max_ms: u64,
+
+    /// How long a provisioning step may fail because a dependency is down or not answering
+    /// (connection refused or reset, a timeout, Redis loading) without spending its tries, in
+    /// seconds from the first such failure in a row; after that those failures count.
+    #[arg(
+        long,
+        global = true,
+        env = "TENANTRY_PROVISIONING_TRANSIENT_DEADLINE_SECS",
+        default_value_t = 600
+    )]
+    pub provisioning_transient_deadline_secs: u64,
+
+    /// The longest wait between retries of a step whose dependency is down, in milliseconds
+    /// (from `TENANTRY_PROVISIONING_RETRY_BASE_MS`, doubling, with jitter): how soon after an
+    /// outage the tenants it held up go on.
+    #[arg(
+        long,
+        global = true,
+        env = "TENANTRY_PROVISIONING_TRANSIENT_RETRY_MAX_MS",
+        default_value_t = 5_000
+    )]
+    pub provisioning_transient_retry_max_ms: u64,
+
+    /// The time limit of a provisioning step's apply or release, in seconds; one that has not
+    /// finished by then fails (transiently) and is retried.
+    #[arg(
+        long,
+        global = true,
+        env = "TENANTRY_STEP_TIMEOUT_SECS",
+        default_value_t = 60,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub step_timeout_secs: u64,
+
+    /// Time limits of particular steps, overriding `TENANTRY_STEP_TIMEOUT_SECS`:
+    /// `step=seconds,…`, e.g. `database=300,tenant_migrations=120`. Empty: none.
+    #[arg(
+        long,
+        global = true,
+        env = "TENANTRY_STEP_TIMEOUTS",
+        default_value = ""
+    )]
+    pub step_timeouts: String,
+
+    /// Each attempt to connect to Redis gives up after this, in milliseconds.
+    #[arg(
+        long,
+        global = true,
+        env = "TENANTRY_REDIS_CONNECT_TIMEOUT_MS",
+        default_value_t = 2_000,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub redis_connect_timeout_ms: u64,
+
+    /// A Redis command without an answer after this fails, in milliseconds.
+    #[arg(
+        long,
+        global = true,
+        env = "TENANTRY_REDIS_RESPONSE_TIMEOUT_MS",
+        default_value_t = 5_000,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub redis_response_timeout_ms: u64,
+
+    /// Reconnect attempts to Redis after a failed one before the commands waiting fail (each
+    /// after 1 s, doubling, capped at `TENANTRY_REDIS_RECONNECT_MAX_DELAY_MS`, with jitter).
+    #[arg(
+        long,
+        global = true,
+        env = "TENANTRY_REDIS_RECONNECT_RETRIES",
+        default_value_t = 1
+    )]
+    pub redis_reconnect_retries: usize,
+
+    #[arg(
+        long,
+        global = true,
+        env = "TENANTRY_REDIS_RECONNECT_MAX_DELAY_MS",
+        default_value_t = 2_000,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub redis_reconnect_max_delay_ms: u64,
 }
 
 fn secret(text: &str) -> Result<SecretString, Infallible> {
@@ -233,6 +320,38 @@ impl Settings {
     /// The parsed `TENANTRY_FAULTS`.
     pub fn faults(&self) -> Result<Faults, FaultsError> {
         Faults::parse(&self.faults)
+    }
+
+    /// The timeouts and reconnect backoff of every Redis connection.
+    pub fn redis_config(&self) -> RedisConfig {
+        RedisConfig {
+            connect_timeout: Duration::from_millis(self.redis_connect_timeout_ms),
+            response_timeout: Duration::from_millis(self.redis_response_timeout_ms),
+            reconnect_retries: self.redis_reconnect_retries,
+            reconnect_max_delay: Duration::from_millis(self.redis_reconnect_max_delay_ms),
+        }
+    }
+
+    /// The provisioning adapters' Redis settings and step time limits (`TENANTRY_STEP_TIMEOUTS`
+    /// parsed).
+    pub fn provisioning_options(&self) -> anyhow::Result<ProvisioningOptions> {
+        let step_timeouts = StepTimeouts::parse(self.step_timeout_secs, &self.step_timeouts)
+            .context("invalid TENANTRY_STEP_TIMEOUTS")?;
+        Ok(ProvisioningOptions {
+            redis: self.redis_config(),
+            step_timeouts,
+        })
+    }
+
+    /// How the saga retries failures of a dependency that is down.
+    pub fn transient_retries(&self) -> TransientRetries {
+        TransientRetries {
+            deadline: Duration::from_secs(self.provisioning_transient_deadline_secs),
+            backoff: Backoff {
+                base: Duration::from_millis(self.provisioning_retry_base_ms),
+                max: Duration::from_millis(self.provisioning_transient_retry_max_ms),
+            },
+        }
     }
 
     /// The control-plane hosts, without empty entries.
@@ -257,6 +376,34 @@ mod tests {
         assert!(!shown.contains("jwt-secret-0123456789"), "{shown}");
         assert!(!shown.contains("secret-key-0123456789"), "{shown}");
         assert!(shown.contains("REDACTED"), "{shown}");
+    }
+
+    #[test]
+    fn step_time_limits_are_read_and_a_bad_one_names_the_variable() {
+        use tenantry_domain::ProvisioningStep;
+        let parsed = <SettingsOnly as clap::Parser>::try_parse_from([
+            "tenantry",
+            "--step-timeout-secs",
+            "20",
+            "--step-timeouts",
+            "database=300",
+        ])
+        .expect("parses")
+        .settings;
+        let options = parsed.provisioning_options().expect("valid");
+        assert_eq!(
+            options.step_timeouts.of(ProvisioningStep::Database),
+            Duration::from_secs(300)
+        );
+        assert_eq!(
+            options.step_timeouts.of(ProvisioningStep::Queue),
+            Duration::from_secs(20)
+        );
+        let mut bad = parsed;
+        bad.step_timeouts = "queue=soon".into();
+        let error = format!("{:#}", bad.provisioning_options().unwrap_err());
+        assert!(error.contains("TENANTRY_STEP_TIMEOUTS"), "{error}");
+        assert!(error.contains("queue=soon"), "{error}");
     }
 
     #[test]

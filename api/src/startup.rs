@@ -152,7 +152,7 @@ async fn saga_runner(
     tenants: &TenantService,
 ) -> anyhow::Result<SagaRunner> {
     let faults = settings.faults().context("invalid TENANTRY_FAULTS")?;
-    let adapters = tenantry_infrastructure::provisioning::build(
+    let adapters = tenantry_infrastructure::provisioning::build_with(
         pool.clone(),
         redis.clone(),
         settings
@@ -160,6 +160,7 @@ async fn saga_runner(
             .as_ref()
             .map(ExposeSecret::expose_secret),
         faults,
+        &settings.provisioning_options()?,
     )
     .await?;
     let saga = TenantSaga::new(
@@ -172,7 +173,8 @@ async fn saga_runner(
             base: Duration::from_millis(settings.provisioning_retry_base_ms),
             max: Duration::from_millis(settings.provisioning_retry_max_ms),
         },
-    );
+    )
+    .with_transient_retries(settings.transient_retries());
     Ok(SagaRunner::new(
         Arc::new(saga),
         store.clone(),

@@ -21,6 +21,7 @@ pub use error::DomainError;
 pub use tenant::{
     CreateTenant, DomainState, ProvisionedResource, ProvisioningProgress, ProvisioningStep, Tenant,
     TenantCommand, TenantEvent, TenantId, TenantState, TenantStatus, TenantStatusError,
+    TransientStreak,
 };
 /// A tenant's infrastructure: what each isolation model makes, and what it is called.
 pub use tenant::{ResourceKind, StepOutput, TenantNames, TenantSecret};

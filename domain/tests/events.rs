@@ -126,6 +126,7 @@ fn samples() -> Vec<TenantEvent> {
             step,
             step_attempt: 1,
             error: "connection refused".into(),
+            transient: false,
             at: at(11),
         }
         .into(),
@@ -272,6 +273,32 @@ fn tenant_created_payload_is_pinned() {
             "at": "2025-01-01T12:00:00Z",
         })
     );
+}
+
+/// `transient` came in 0.2.0: a failure recorded before it (without the field) reads as one that
+/// counted, and a counted failure is still written without it, byte for byte as before.
+#[test]
+fn step_failures_without_transient_read_as_counted_and_are_written_as_before() {
+    let old = json!({
+        "tenant_id": "01900000-0000-7000-8000-000000000001",
+        "attempt": 1,
+        "step": "schema",
+        "step_attempt": 2,
+        "error": "connection refused",
+        "at": "2025-01-01T12:00:11Z",
+    });
+    let decoded = TenantEvent::decode("ProvisioningStepFailed", 1, old.clone()).unwrap();
+    let TenantEvent::ProvisioningStepFailed(failed) = &decoded else {
+        panic!("decoded as {decoded:?}");
+    };
+    assert!(!failed.transient);
+    assert_eq!(decoded.encode().unwrap().payload, old);
+
+    let mut transient = failed.clone();
+    transient.transient = true;
+    let encoded = TenantEvent::from(transient).encode().unwrap();
+    assert_eq!(encoded.schema_version, 1);
+    assert_eq!(encoded.payload["transient"], true);
 }
 
 #[test]

@@ -31,6 +31,14 @@ fn fail(step: Step) -> TenantCommand {
     }
 }
 
+fn fail_transiently(step: Step, second: i64) -> TenantCommand {
+    TenantCommand::RecordTransientStepFailure {
+        step,
+        error: "Redis: connection refused".into(),
+        at: at(second),
+    }
+}
+
 fn release(step: Step) -> TenantCommand {
     TenantCommand::RecordResourceReleased { step, at: at(50) }
 }
@@ -222,6 +230,7 @@ fn failures_count_the_tries_of_a_step_and_retries_are_scheduled() {
             step: Step::TenantMigrations,
             step_attempt: 1,
             error: "connection refused".into(),
+            transient: false,
             at: at(10),
         }
         .into()]);
@@ -537,4 +546,63 @@ fn run_from(
     TenantState::fold(given)
         .decide_all(commands)
         .expect("the setup's commands are accepted")
+}
+
+#[test]
+fn transient_failures_do_not_spend_tries_and_a_retry_may_follow_them() {
+    let mut given = history(TenantStatus::Provisioning);
+    let step = Step::TenantMigrations;
+    let state = Scenario::given(given.clone())
+        .when(fail_transiently(step, 10))
+        .then([ProvisioningStepFailed {
+            tenant_id: tenant_id(),
+            attempt: 1,
+            step,
+            step_attempt: 1,
+            error: "Redis: connection refused".into(),
+            transient: true,
+            at: at(10),
+        }
+        .into()]);
+    let provisioning = &state.tenant().unwrap().provisioning;
+    assert_eq!(provisioning.failures.get(&step), None, "no try spent");
+    let streak = provisioning.transient_streak(step).expect("a streak");
+    assert_eq!((streak.since, streak.failures), (at(10), 1));
+
+    // A retry may be scheduled after a transient failure alone: the try that counts next is 1.
+    given.extend(run_from(&given, [fail_transiently(step, 10)]));
+    let retry = TenantCommand::ScheduleRetry {
+        step,
+        retry_at: at(12),
+        at: at(10),
+    };
+    let events = TenantState::fold(&given).decide(retry.clone()).unwrap();
+    let [TenantEvent::ProvisioningRetryScheduled(scheduled)] = events.as_slice() else {
+        panic!("expected a retry, got {events:?}");
+    };
+    assert_eq!(scheduled.step_attempt, 1);
+    given.extend(events);
+
+    // More transient failures lengthen the streak and still spend nothing.
+    given.extend(run_from(
+        &given,
+        [fail_transiently(step, 12), retry.clone()],
+    ));
+    let state = TenantState::fold(&given);
+    let provisioning = &state.tenant().unwrap().provisioning;
+    assert_eq!(provisioning.failures.get(&step), None);
+    let streak = provisioning.transient_streak(step).expect("a streak");
+    assert_eq!((streak.since, streak.failures), (at(10), 2));
+
+    // A failure that counts is try 1, and ends the streak.
+    let events = state.decide(fail(step)).unwrap();
+    let [TenantEvent::ProvisioningStepFailed(failed)] = events.as_slice() else {
+        panic!("expected one ProvisioningStepFailed, got {events:?}");
+    };
+    assert_eq!((failed.step_attempt, failed.transient), (1, false));
+    given.extend(events);
+    let state = TenantState::fold(&given);
+    let provisioning = &state.tenant().unwrap().provisioning;
+    assert_eq!(provisioning.failures.get(&step), Some(&1));
+    assert_eq!(provisioning.transient_streak(step), None);
 }

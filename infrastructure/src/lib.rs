@@ -9,5 +9,6 @@ pub mod platform_secrets;
 pub mod postgres;
 pub mod provisioning;
 pub mod redact;
+pub mod redis_config;
 pub mod secrets;
 pub mod staff;

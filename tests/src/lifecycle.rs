@@ -391,6 +391,7 @@ pub fn actor_of(state: &TenantState, command: &TenantCommand) -> Actor {
         | C::RequestDeletion { .. } => staff(),
         C::RecordStepSucceeded { .. }
         | C::RecordStepFailed { .. }
+        | C::RecordTransientStepFailure { .. }
         | C::ScheduleRetry { .. }
         | C::CompleteProvisioning { .. }
         | C::StartRollback { .. }

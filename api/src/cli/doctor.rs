@@ -35,7 +35,9 @@ impl DoctorCommand {
         let pool = tenantry_infrastructure::postgres::connect(&settings.database_url, 4).await?;
         let redis = redis::Client::open(settings.redis_url.as_str())
             .with_context(|| format!("invalid redis url {}", redact_url(&settings.redis_url)))?;
-        let adapters = tenantry_infrastructure::provisioning::build(
+        // With the service's Redis timeouts and step time limits: a Redis that does not answer
+        // ends the report with an error instead of hanging it.
+        let adapters = tenantry_infrastructure::provisioning::build_with(
             pool.clone(),
             redis,
             settings
@@ -43,6 +45,7 @@ impl DoctorCommand {
                 .as_ref()
                 .map(ExposeSecret::expose_secret),
             Default::default(),
+            &settings.provisioning_options()?,
         )
         .await?;
         let doctor = Doctor::new(adapters.inventory, adapters.provisioner);

@@ -7,6 +7,7 @@
 //!   [`SecretRef`](tenantry_domain::SecretRef).
 //! - [`ResourceInventory`] lists what actually exists, for the drift report.
 //! - [`Faults`] and [`FaultInjectingProvisioner`] rehearse failures (`TENANTRY_FAULTS`).
+//! - [`TimeLimitedProvisioner`] ends every step within its [`StepTimeouts`] limit.
 
 mod error;
 mod faults;
@@ -14,6 +15,7 @@ mod inject;
 mod inventory;
 mod port;
 mod secrets;
+mod timeout;
 
 pub use error::ProvisionError;
 pub use faults::{FaultOp, FaultPoint, Faults, FaultsError};
@@ -23,3 +25,4 @@ pub use port::{Provisioner, TenantSpec};
 pub use secrets::{SecretError, SecretStore, SecretValue};
 /// The kinds of resource, from the domain, which says which step makes each.
 pub use tenantry_domain::ResourceKind;
+pub use timeout::{StepTimeouts, StepTimeoutsError, TimeLimitedProvisioner};

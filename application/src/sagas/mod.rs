@@ -3,7 +3,9 @@
 //! [`TenantSaga`] drives one tenant as far as it can go now: a `pending` tenant starts
 //! provisioning; a `provisioning` one runs its next step (retrying a failure with backoff and
 //! jitter, the retry time recorded in `ProvisioningRetryScheduled` so a restart keeps the
-//! schedule, and starting a rollback when the step's limit is reached); a `rolling_back` or
+//! schedule, and starting a rollback when the step's limit is reached; a failure because a
+//! dependency is down or not answering is recorded as transient and retried without spending a
+//! try, up to a deadline: [`TransientRetries`]); a `rolling_back` or
 //! `deleting` one releases everything its isolation model may have made, in reverse order, then
 //! becomes `failed` or `deleted`. Every outcome is recorded as the tenant's events, through the
 //! same command handlers as the API, so the saga's state is the tenant's own history and a crash at
@@ -29,7 +31,7 @@ pub use backoff::Backoff;
 pub use hints::SagaHints;
 pub use ports::{Lease, SagaWork};
 pub use runner::{SagaConfig, SagaHandle, SagaRunner};
-pub use tenant::{Outcome, SagaError, TenantSaga};
+pub use tenant::{Outcome, SagaError, TenantSaga, TransientRetries};
 
 use tenantry_domain::EventPayload;
 use tenantry_domain::events::{ProvisioningRequested, TenantCreated, TenantDeletionRequested};

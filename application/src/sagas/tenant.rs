@@ -1,7 +1,7 @@
 //! One tenant's saga: advance it as far as it can go now, recording each outcome as its events.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use tenantry_domain::{
@@ -51,6 +51,30 @@ pub enum SagaError {
     Internal(#[from] anyhow::Error),
 }
 
+/// How the saga retries a step that failed because a dependency is down or not answering
+/// ([`ProvisionError::Unavailable`]): without spending the step's tries, at `backoff` (counted
+/// over the failures in a row), for as long as `deadline` from the first of them; a failure after
+/// the deadline counts as any other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransientRetries {
+    pub deadline: Duration,
+    pub backoff: Backoff,
+}
+
+impl Default for TransientRetries {
+    /// Ten minutes, retrying from 0.5 s up to every 5 s: an outage of a few seconds costs a
+    /// tenant a few seconds once the dependency is back.
+    fn default() -> Self {
+        Self {
+            deadline: Duration::from_secs(600),
+            backoff: Backoff {
+                base: Duration::from_millis(500),
+                max: Duration::from_secs(5),
+            },
+        }
+    }
+}
+
 /// The provisioning and deletion saga for one tenant at a time.
 pub struct TenantSaga {
     tenants: TenantService,
@@ -60,6 +84,7 @@ pub struct TenantSaga {
     /// Tries of one step in one attempt before the attempt is rolled back.
     max_tries: u32,
     backoff: Backoff,
+    transient: TransientRetries,
 }
 
 impl TenantSaga {
@@ -78,7 +103,14 @@ impl TenantSaga {
             clock,
             max_tries: max_tries.max(1),
             backoff,
+            transient: TransientRetries::default(),
         }
+    }
+
+    /// The same saga retrying transient failures by `transient`.
+    pub fn with_transient_retries(mut self, transient: TransientRetries) -> Self {
+        self.transient = transient;
+        self
     }
 
     /// The context of what the saga appends in reaction to `known`'s last event: that event is
@@ -221,7 +253,8 @@ impl TenantSaga {
     }
 
     /// Records a failed try of `step` (`tenant` is `loaded`'s), and either schedules the next try
-    /// or starts the rollback.
+    /// or starts the rollback. A transient failure within the deadline spends no try: it is
+    /// recorded as such and retried at the transient backoff.
     async fn failed(
         &self,
         tenant: &Tenant,
@@ -230,6 +263,31 @@ impl TenantSaga {
         error: ProvisionError,
         at: DateTime<Utc>,
     ) -> Result<Turn, SagaError> {
+        let message = error.to_string();
+        let streak = tenant.provisioning.transient_streak(step);
+        let unavailable_for = streak
+            .map(|streak| (at - streak.since).to_std().unwrap_or_default())
+            .unwrap_or_default();
+        if error.is_transient() && unavailable_for < self.transient.deadline {
+            let in_a_row = streak.map_or(0, |streak| streak.failures) + 1;
+            tracing::warn!(
+                tenant = %tenant.id, %step, in_a_row, error = %message,
+                "provisioning step failed: a dependency is unavailable; retrying without counting"
+            );
+            metrics::counter!("tenantry_provisioning_transient_failures_total", "step" => step.as_str())
+                .increment(1);
+            let retry_at = at + self.transient.backoff.delay(in_a_row);
+            let commands = vec![
+                TenantCommand::RecordTransientStepFailure {
+                    step,
+                    error: message,
+                    at,
+                },
+                TenantCommand::ScheduleRetry { step, retry_at, at },
+            ];
+            self.record(loaded, commands).await?;
+            return Ok(Turn::Wait(Outcome::RetryAt(retry_at)));
+        }
         let tries = tenant
             .provisioning
             .failures
@@ -237,7 +295,15 @@ impl TenantSaga {
             .copied()
             .unwrap_or(0)
             + 1;
-        let message = error.to_string();
+        let message = if error.is_transient() {
+            format!(
+                "{message} (unavailable for {}s, past the {}s that do not count)",
+                unavailable_for.as_secs(),
+                self.transient.deadline.as_secs()
+            )
+        } else {
+            message
+        };
         tracing::warn!(tenant = %tenant.id, %step, tries, error = %message, "provisioning step failed");
         let give_up = !error.is_retryable() || tries >= self.max_tries;
         let retry_at = at + self.backoff.delay(tries);

@@ -3,7 +3,7 @@
 //! what the event says.
 
 use super::events::TenantCreated;
-use super::state::ProvisioningProgress;
+use super::state::{ProvisioningProgress, TransientStreak};
 use super::{Tenant, TenantEvent, TenantState, TenantStatus};
 
 impl TenantState {
@@ -65,9 +65,24 @@ fn update(tenant: &mut Tenant, event: &TenantEvent) {
             };
         }
         E::ProvisioningStepFailed(e) => {
-            let failures = tenant.provisioning.failures.entry(e.step).or_default();
-            *failures = (*failures).max(e.step_attempt);
-            tenant.provisioning.last_error = Some(e.error.clone());
+            let progress = &mut tenant.provisioning;
+            if e.transient {
+                match &mut progress.transient {
+                    Some(streak) if streak.step == e.step => streak.failures += 1,
+                    streak => {
+                        *streak = Some(TransientStreak {
+                            step: e.step,
+                            since: e.at,
+                            failures: 1,
+                        })
+                    }
+                }
+            } else {
+                let failures = progress.failures.entry(e.step).or_default();
+                *failures = (*failures).max(e.step_attempt);
+                progress.transient = None;
+            }
+            progress.last_error = Some(e.error.clone());
         }
         E::ProvisioningRetryScheduled(e) => tenant.provisioning.next_retry_at = Some(e.retry_at),
         E::ProvisioningCompleted(_) => {

@@ -52,6 +52,14 @@ pub enum TenantCommand {
         error: String,
         at: DateTime<Utc>,
     },
+    /// A try of `step` failed for a reason outside the tenant's control (a dependency down,
+    /// unreachable or not answering): recorded as a transient `ProvisioningStepFailed`, which does
+    /// not count against the step's tries.
+    RecordTransientStepFailure {
+        step: ProvisioningStep,
+        error: String,
+        at: DateTime<Utc>,
+    },
     /// The failed `step` will be tried again at `retry_at`.
     ScheduleRetry {
         step: ProvisioningStep,
@@ -112,6 +120,7 @@ impl TenantCommand {
             Self::RequestDeletion { .. } => "request_deletion",
             Self::RecordStepSucceeded { .. } => "record_step_succeeded",
             Self::RecordStepFailed { .. } => "record_step_failed",
+            Self::RecordTransientStepFailure { .. } => "record_transient_step_failure",
             Self::ScheduleRetry { .. } => "schedule_retry",
             Self::CompleteProvisioning { .. } => "complete_provisioning",
             Self::StartRollback { .. } => "start_rollback",

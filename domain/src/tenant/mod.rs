@@ -21,6 +21,6 @@ pub use events::TenantEvent;
 pub use id::TenantId;
 pub use infrastructure::{ResourceKind, StepOutput, TenantNames, TenantSecret};
 pub use resource::ProvisionedResource;
-pub use state::{DomainState, ProvisioningProgress, Tenant, TenantState};
+pub use state::{DomainState, ProvisioningProgress, Tenant, TenantState, TransientStreak};
 pub use status::{TenantStatus, TenantStatusError};
 pub use steps::ProvisioningStep;

@@ -83,6 +83,26 @@ pub struct ProvisioningProgress {
     pub last_error: Option<String>,
     /// When the failed step runs again, if a retry is scheduled.
     pub next_retry_at: Option<DateTime<Utc>>,
+    /// The transient failures in a row of the step that failed last (none since its last
+    /// counted failure), which did not count against its tries.
+    pub transient: Option<TransientStreak>,
+}
+
+impl ProvisioningProgress {
+    /// The streak of transient failures of `step`, if its last failure was transient.
+    pub fn transient_streak(&self, step: ProvisioningStep) -> Option<&TransientStreak> {
+        self.transient.as_ref().filter(|streak| streak.step == step)
+    }
+}
+
+/// Transient failures in a row of one step: a dependency down or unreachable since `since`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransientStreak {
+    pub step: ProvisioningStep,
+    /// The `at` of the first of them.
+    pub since: DateTime<Utc>,
+    /// How many.
+    pub failures: u32,
 }
 
 /// One of the tenant's extra hosts.

@@ -1,12 +1,21 @@
-//! Sorting backend errors into the port's two kinds: retryable (connectivity, locks, contention,
-//! resource limits) and permanent (everything a retry would meet again).
+//! Sorting backend errors into the port's three kinds: unavailable (a dependency down,
+//! unreachable or not answering: retried without counting), retryable (locks, contention, races:
+//! counted) and permanent (everything a retry would meet again).
 
 use sqlx::migrate::MigrateError;
 use tenantry_application::provisioning::{ProvisionError, SecretError};
 
-/// An error that knows whether retrying may help.
+/// What kind of failure an error is (see [`ProvisionError`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kind {
+    Unavailable,
+    Retryable,
+    Permanent,
+}
+
+/// An error that knows whether retrying may help, and whether the fault is the infrastructure's.
 pub(super) trait Classify: std::error::Error + Send + Sync + Sized + 'static {
-    fn retryable(&self) -> bool;
+    fn kind(&self) -> Kind;
 }
 
 /// `.or_fail(|| "failed to …")`: classify the error and put a message in front of it.
@@ -17,30 +26,38 @@ pub(super) trait OrFail<T> {
 impl<T, E: Classify> OrFail<T> for Result<T, E> {
     fn or_fail<S: Into<String>>(self, what: impl FnOnce() -> S) -> Result<T, ProvisionError> {
         self.map_err(|error| {
-            let retryable = error.retryable();
+            let kind = error.kind();
             let error = anyhow::Error::new(error).context(what().into());
-            if retryable {
-                ProvisionError::Retryable(error)
-            } else {
-                ProvisionError::Permanent(error)
+            match kind {
+                Kind::Unavailable => ProvisionError::Unavailable(error),
+                Kind::Retryable => ProvisionError::Retryable(error),
+                Kind::Permanent => ProvisionError::Permanent(error),
             }
         })
     }
 }
 
 impl Classify for sqlx::Error {
-    fn retryable(&self) -> bool {
+    fn kind(&self) -> Kind {
         match self {
-            Self::Io(_)
-            | Self::Tls(_)
-            | Self::Protocol(_)
-            | Self::PoolTimedOut
-            | Self::PoolClosed
-            | Self::WorkerCrashed => true,
-            Self::Database(error) => error.code().is_some_and(|code| transient_sqlstate(&code)),
-            _ => false,
+            Self::Io(_) | Self::PoolTimedOut | Self::PoolClosed | Self::WorkerCrashed => {
+                Kind::Unavailable
+            }
+            Self::Tls(_) | Self::Protocol(_) => Kind::Retryable,
+            Self::Database(error) => match error.code() {
+                Some(code) if unavailable_sqlstate(&code) => Kind::Unavailable,
+                Some(code) if transient_sqlstate(&code) => Kind::Retryable,
+                _ => Kind::Permanent,
+            },
+            _ => Kind::Permanent,
         }
     }
+}
+
+/// SQLSTATEs of a server that cannot take the work now, whatever the work: 08 connection
+/// exception; 53300 too many connections; 57P01–57P03 shutting down, crashed, starting up.
+pub(super) fn unavailable_sqlstate(code: &str) -> bool {
+    code.starts_with("08") || matches!(code, "53300" | "57P01" | "57P02" | "57P03")
 }
 
 /// SQLSTATEs a later try can get past.
@@ -63,17 +80,20 @@ pub(super) fn transient_sqlstate(code: &str) -> bool {
 }
 
 impl Classify for MigrateError {
-    fn retryable(&self) -> bool {
+    fn kind(&self) -> Kind {
         match self {
-            Self::Execute(error) | Self::ExecuteMigration(error, _) => error.retryable(),
-            _ => false,
+            Self::Execute(error) | Self::ExecuteMigration(error, _) => error.kind(),
+            _ => Kind::Permanent,
         }
     }
 }
 
 impl Classify for redis::RedisError {
-    fn retryable(&self) -> bool {
-        self.is_io_error()
+    /// Unavailable: refused, reset, dropped or timed-out connections, any other IO error, and
+    /// a server that says it cannot serve yet (`LOADING`, `MASTERDOWN`, `CLUSTERDOWN`,
+    /// `TRYAGAIN`). A refusal (`NOPERM`, a wrong type, a bad argument) is permanent.
+    fn kind(&self) -> Kind {
+        let unavailable = self.is_io_error()
             || self.is_timeout()
             || self.is_connection_dropped()
             || self.is_connection_refusal()
@@ -83,15 +103,93 @@ impl Classify for redis::RedisError {
                     | redis::ErrorKind::TryAgain
                     | redis::ErrorKind::ClusterDown
                     | redis::ErrorKind::MasterDown
-            )
+            );
+        if unavailable {
+            Kind::Unavailable
+        } else {
+            Kind::Permanent
+        }
     }
 }
 
 impl Classify for SecretError {
-    fn retryable(&self) -> bool {
+    fn kind(&self) -> Kind {
         match self {
-            Self::Undecryptable { .. } => false,
-            Self::Backend(_) => true,
+            Self::Undecryptable { .. } => Kind::Permanent,
+            Self::Backend(_) => Kind::Retryable,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+
+    use super::*;
+
+    fn io_error(kind: io::ErrorKind) -> redis::RedisError {
+        redis::RedisError::from(io::Error::from(kind))
+    }
+
+    #[test]
+    fn redis_down_or_not_answering_is_unavailable() {
+        for kind in [
+            io::ErrorKind::ConnectionRefused,
+            io::ErrorKind::ConnectionReset,
+            io::ErrorKind::BrokenPipe,
+            io::ErrorKind::TimedOut,
+            io::ErrorKind::UnexpectedEof,
+        ] {
+            assert_eq!(
+                Classify::kind(&io_error(kind)),
+                Kind::Unavailable,
+                "{kind:?}"
+            );
+        }
+        let loading = redis::RedisError::from((
+            redis::ErrorKind::BusyLoadingError,
+            "Redis is loading the dataset in memory",
+        ));
+        assert_eq!(Classify::kind(&loading), Kind::Unavailable);
+    }
+
+    #[test]
+    fn a_refusal_by_redis_is_permanent() {
+        let refused = redis::RedisError::from((redis::ErrorKind::ResponseError, "NOPERM"));
+        assert_eq!(Classify::kind(&refused), Kind::Permanent);
+    }
+
+    #[test]
+    fn postgres_unreachable_or_full_is_unavailable_and_contention_counts() {
+        assert_eq!(
+            sqlx::Error::Io(io::Error::from(io::ErrorKind::ConnectionRefused)).kind(),
+            Kind::Unavailable
+        );
+        assert_eq!(sqlx::Error::PoolTimedOut.kind(), Kind::Unavailable);
+        assert!(unavailable_sqlstate("53300"), "too many connections");
+        assert!(unavailable_sqlstate("57P03"), "starting up");
+        assert!(unavailable_sqlstate("08006"), "connection failure");
+        assert!(!unavailable_sqlstate("40P01"), "a deadlock counts");
+        assert!(transient_sqlstate("40P01"));
+        assert!(!unavailable_sqlstate("42501"), "insufficient privilege");
+    }
+
+    #[test]
+    fn kinds_become_the_ports_kinds() {
+        let failed: Result<(), _> = Err(io_error(io::ErrorKind::ConnectionRefused));
+        let error = failed.or_fail(|| "failed to connect to Redis").unwrap_err();
+        assert!(error.is_transient() && error.is_retryable(), "{error}");
+        assert!(
+            error
+                .to_string()
+                .starts_with("failed to connect to Redis: "),
+            "{error}"
+        );
+        let failed: Result<(), _> = Err(redis::RedisError::from((
+            redis::ErrorKind::ResponseError,
+            "NOPERM",
+        )));
+        let error = failed.or_fail(|| "no").unwrap_err();
+        assert!(!error.is_retryable(), "{error}");
     }
 }

@@ -32,10 +32,11 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, PgConnection, PgPool};
 use tenantry_application::provisioning::{
     FaultInjectingProvisioner, Faults, ProvisionError, Provisioner, ResourceInventory, SecretStore,
-    TenantSpec,
+    StepTimeouts, TenantSpec, TimeLimitedProvisioner,
 };
 use tenantry_domain::{ProvisionedResource, ProvisioningStep, TenantId};
 
+use crate::redis_config::RedisConfig;
 use crate::secrets::{PgSecretStore, SecretKey};
 use errors::OrFail;
 use redis_client::RedisHandle;
@@ -64,8 +65,8 @@ struct Ctx {
 }
 
 impl TenantProvisioner {
-    /// A provisioner over the control-plane `pool` (migrated) and `redis`. Does no IO: Redis is
-    /// connected on first use. `faults` is consulted only at the points inside steps; wrap the
+    /// A provisioner over the control-plane `pool` (migrated) and `redis` (with the default
+    /// [`RedisConfig`]). Does no IO: Redis is connected on first use. `faults` is consulted only at the points inside steps; wrap the
     /// provisioner in a [`FaultInjectingProvisioner`] for the others (see [`build`]).
     pub fn new(
         pool: PgPool,
@@ -76,7 +77,7 @@ impl TenantProvisioner {
         Self {
             ctx: Arc::new(Ctx {
                 pool,
-                redis: RedisHandle::new(redis),
+                redis: RedisHandle::new(redis, RedisConfig::default()),
                 secrets,
                 faults,
                 template_database: DEFAULT_TEMPLATE_DATABASE.to_owned(),
@@ -90,10 +91,24 @@ impl TenantProvisioner {
         Self {
             ctx: Arc::new(Ctx {
                 pool: ctx.pool.clone(),
-                redis: RedisHandle::new(ctx.redis.client().clone()),
+                redis: ctx.redis.fresh(),
                 secrets: ctx.secrets.clone(),
                 faults: ctx.faults.clone(),
                 template_database: name.to_owned(),
+            }),
+        }
+    }
+
+    /// The same provisioner connecting to Redis with `config`'s timeouts and reconnect backoff.
+    pub fn with_redis_config(self, config: RedisConfig) -> Self {
+        let ctx = &self.ctx;
+        Self {
+            ctx: Arc::new(Ctx {
+                pool: ctx.pool.clone(),
+                redis: RedisHandle::new(ctx.redis.client().clone(), config),
+                secrets: ctx.secrets.clone(),
+                faults: ctx.faults.clone(),
+                template_database: ctx.template_database.clone(),
             }),
         }
     }
@@ -169,7 +184,8 @@ impl Ctx {
 /// hold.
 #[derive(Clone)]
 pub struct ProvisioningAdapters {
-    /// The real provisioner behind the failure injector (only when faults are configured).
+    /// The real provisioner behind the failure injector (only when faults are configured),
+    /// behind the step time limits.
     pub provisioner: Arc<dyn Provisioner>,
     pub inventory: Arc<dyn ResourceInventory>,
     pub secrets: Arc<dyn SecretStore>,
@@ -177,21 +193,52 @@ pub struct ProvisioningAdapters {
     pub faults: Arc<Faults>,
 }
 
-/// Builds the provisioning adapters over the control-plane `pool` (migrated) and `redis`. Reads
-/// the database only when `secret_key` (`TENANTRY_SECRET_KEY`) is unset: the development key is
-/// then read from, or first stored in, `platform_secrets` (with a warning).
+/// How the adapters reach their dependencies and how long a step may take.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProvisioningOptions {
+    pub redis: RedisConfig,
+    pub step_timeouts: StepTimeouts,
+}
+
+/// Builds the provisioning adapters over the control-plane `pool` (migrated) and `redis`, with
+/// the default [`ProvisioningOptions`]. Reads the database only when `secret_key`
+/// (`TENANTRY_SECRET_KEY`) is unset: the development key is then read from, or first stored in,
+/// `platform_secrets` (with a warning).
 pub async fn build(
     pool: PgPool,
     redis: ::redis::Client,
     secret_key: Option<&str>,
     faults: Faults,
 ) -> anyhow::Result<ProvisioningAdapters> {
+    build_with(
+        pool,
+        redis,
+        secret_key,
+        faults,
+        &ProvisioningOptions::default(),
+    )
+    .await
+}
+
+/// [`build`] with `options`: every step's `apply` and `release` ends within its time limit (a
+/// timeout is an [`Unavailable`](ProvisionError::Unavailable) failure), and Redis is reached with
+/// `options.redis`' timeouts and reconnect backoff.
+pub async fn build_with(
+    pool: PgPool,
+    redis: ::redis::Client,
+    secret_key: Option<&str>,
+    faults: Faults,
+    options: &ProvisioningOptions,
+) -> anyhow::Result<ProvisioningAdapters> {
     let key = SecretKey::load(secret_key, &pool).await?;
     let secrets: Arc<dyn SecretStore> = Arc::new(PgSecretStore::new(pool.clone(), &key));
     let faults = Arc::new(faults);
-    let provisioner = TenantProvisioner::new(pool, redis, secrets.clone(), faults.clone());
+    let provisioner = TenantProvisioner::new(pool, redis, secrets.clone(), faults.clone())
+        .with_redis_config(options.redis);
+    let injected = FaultInjectingProvisioner::wrap(Arc::new(provisioner.clone()), faults.clone());
+    let limited = TimeLimitedProvisioner::new(injected, options.step_timeouts.clone());
     Ok(ProvisioningAdapters {
-        provisioner: FaultInjectingProvisioner::wrap(Arc::new(provisioner.clone()), faults.clone()),
+        provisioner: Arc::new(limited),
         inventory: Arc::new(provisioner),
         secrets,
         faults,

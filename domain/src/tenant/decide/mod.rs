@@ -25,8 +25,8 @@ impl TenantState {
     /// | `Reactivate` | suspended | active | all others |
     /// | `RequestDeletion` | every status but deleting, deleted | deleting | deleted |
     /// | `RecordStepSucceeded` | provisioning (the next step only); rolling_back, deleting (any step of the attempt, so what it made gets released) | step already recorded alike | all others |
-    /// | `RecordStepFailed` | provisioning (the next step only) | | all others |
-    /// | `ScheduleRetry` | provisioning (the next step, after it failed) | | all others |
+    /// | `RecordStepFailed`, `RecordTransientStepFailure` | provisioning (the next step only) | | all others |
+    /// | `ScheduleRetry` | provisioning (the next step, after it failed, transiently or not) | | all others |
     /// | `CompleteProvisioning` | provisioning, once every step succeeded | active, suspended | all others |
     /// | `StartRollback` | provisioning | rolling_back | all others |
     /// | `RecordResourceReleased` | rolling_back, deleting (a held resource) | same, nothing held for the step | all others |
@@ -75,7 +75,10 @@ fn decide_for(tenant: &Tenant, command: TenantCommand) -> Decision {
             provisioning::record_step_succeeded(tenant, resource, at)
         }
         C::RecordStepFailed { step, error, at } => {
-            provisioning::record_step_failed(tenant, step, error, at)
+            provisioning::record_step_failed(tenant, step, error, false, at)
+        }
+        C::RecordTransientStepFailure { step, error, at } => {
+            provisioning::record_step_failed(tenant, step, error, true, at)
         }
         C::ScheduleRetry { step, retry_at, at } => {
             provisioning::schedule_retry(tenant, step, retry_at, at)

@@ -48,6 +48,7 @@ pub(super) fn record_step_failed(
     tenant: &Tenant,
     step: ProvisioningStep,
     error: String,
+    transient: bool,
     at: DateTime<Utc>,
 ) -> Decision {
     if tenant.status != S::Provisioning {
@@ -62,6 +63,7 @@ pub(super) fn record_step_failed(
             step,
             step_attempt: failures(tenant, step) + 1,
             error,
+            transient,
             at,
         }
         .into(),
@@ -80,7 +82,7 @@ pub(super) fn schedule_retry(
     check_planned(tenant, step)?;
     check_next(tenant, step)?;
     let failed = failures(tenant, step);
-    if failed == 0 {
+    if failed == 0 && tenant.provisioning.transient_streak(step).is_none() {
         return Err(DomainError::NoFailureToRetry { step });
     }
     Ok(vec![

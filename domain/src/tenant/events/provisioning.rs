@@ -26,11 +26,23 @@ pub struct ProvisioningStepFailed {
     pub tenant_id: TenantId,
     pub attempt: u32,
     pub step: ProvisioningStep,
-    /// Which try of this step, within this attempt, failed: 1, 2, …
+    /// Which try of this step, within this attempt, failed: 1, 2, … A transient failure does not
+    /// spend its try: it carries the number of the try that counts next, and the next failure
+    /// that counts carries the same number.
     pub step_attempt: u32,
     /// What went wrong, for the operator. Never a secret.
     pub error: String,
+    /// An infrastructure failure (a dependency down, unreachable or not answering: connection
+    /// refused or reset, a timeout, Redis still loading) that did **not** count against the
+    /// step's tries: the saga waits and tries again. Added in 0.2.0; absent in older events
+    /// (and left out when false), which read as `false`: every failure counted then.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub transient: bool,
     pub at: DateTime<Utc>,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 /// A failed step will be tried again at `retry_at`. Stored so that a restarted saga keeps the
