@@ -283,11 +283,12 @@ pub struct Settings {
 
     /// Reconnect attempts to Redis after a failed one before the commands waiting fail (each
     /// after 1 s, doubling, capped at `TENANTRY_REDIS_RECONNECT_MAX_DELAY_MS`, with jitter).
+    /// 0: a command fails at once and its caller (the saga, with its backoff) tries again.
     #[arg(
         long,
         global = true,
         env = "TENANTRY_REDIS_RECONNECT_RETRIES",
-        default_value_t = 1
+        default_value_t = 0
     )]
     pub redis_reconnect_retries: usize,
 

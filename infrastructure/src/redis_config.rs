@@ -5,9 +5,11 @@
 //! reconnects through `backon` from a fixed 1 s minimum multiplied by `factor` (100 by default)
 //! per try, capped at 60 s and then jittered up to twice that: after the first failed reconnect,
 //! the next one comes 60–120 s later, and every command waits for it. (Its `exponent_base` is not
-//! used at all.) So the defaults here set `factor` 2, a cap of its own, and few tries: a command
-//! during an outage fails within seconds, and the caller's own backoff (the saga's) decides when
-//! to try again; each use after a failed reconnect starts a new one.
+//! used at all.) So the settings here set `factor` 2 and a cap of their own, and by default no
+//! retries inside the connection: a command during an outage fails at once (or at the connect
+//! timeout), and the caller's own backoff with jitter (the saga's) decides when to try again;
+//! each use after a failed reconnect starts a new one. A drive then never holds a concurrency
+//! permit for longer than one connect attempt while Redis is down.
 
 use std::time::Duration;
 
@@ -24,8 +26,8 @@ pub struct RedisConfig {
     /// be answered).
     pub response_timeout: Duration,
     /// Reconnect attempts after the first fails, before the commands waiting for the connection
-    /// fail. Each waits 1 s (the crate's fixed minimum) times 2 per attempt, capped at
-    /// `reconnect_max_delay`, plus up to as much again of jitter.
+    /// fail (0: none, the caller retries). Each waits 1 s (the crate's fixed minimum) times 2 per
+    /// attempt, capped at `reconnect_max_delay`, plus up to as much again of jitter.
     pub reconnect_retries: usize,
     pub reconnect_max_delay: Duration,
 }
@@ -35,7 +37,7 @@ impl Default for RedisConfig {
         Self {
             connect_timeout: Duration::from_secs(2),
             response_timeout: Duration::from_secs(5),
-            reconnect_retries: 1,
+            reconnect_retries: 0,
             reconnect_max_delay: Duration::from_secs(2),
         }
     }
