@@ -11,10 +11,13 @@ use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tenantry_application::event_store::RecordedEvent;
+use tenantry_application::provisioning::Faults;
 use tenantry_domain::events::{
     ProvisioningCompleted, ProvisioningRollbackStarted, ProvisioningStepFailed,
 };
 use tenantry_domain::{EventPayload, TenantId};
+use tenantry_infrastructure::provisioning::{ProvisioningOptions, build_with};
+use tenantry_infrastructure::redis_config::RedisConfig;
 use tenantry_tests::{PrivateRedis, TestApp, TestDb, event_log};
 
 /// Tenants provisioned through the outage.
@@ -266,4 +269,40 @@ async fn a_redis_that_never_answers_fails_the_step_within_the_redis_timeouts() {
         "failed {took:?} after it started"
     );
     server.abort();
+}
+
+#[tokio::test]
+async fn the_sagas_redis_probe_follows_redis_down_and_back() {
+    let mut redis = PrivateRedis::start().await;
+    let db = TestDb::new().await;
+    let options = ProvisioningOptions {
+        redis: RedisConfig {
+            connect_timeout: Duration::from_millis(500),
+            ..RedisConfig::default()
+        },
+        ..ProvisioningOptions::default()
+    };
+    let adapters = build_with(
+        db.pool.clone(),
+        redis.client(),
+        None,
+        Faults::none(),
+        &options,
+    )
+    .await
+    .expect("adapters");
+    let probe = &adapters.redis_probe;
+    probe.ping_redis().await.expect("redis is up");
+    redis.stop().await;
+    let started = Instant::now();
+    let error = probe.ping_redis().await.expect_err("redis is down");
+    assert!(error.is_transient(), "{error}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    redis.start_again().await;
+    // The first use after Redis is back reconnects: no second try needed.
+    probe.ping_redis().await.expect("redis is back");
 }

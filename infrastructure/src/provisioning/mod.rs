@@ -158,6 +158,15 @@ impl Provisioner for TenantProvisioner {
     }
 }
 
+impl TenantProvisioner {
+    /// Whether Redis answers a `PING` on the provisioner's own shared connection, within its
+    /// timeouts: Redis as the saga sees it (a probe on a fresh connection can succeed while the
+    /// shared one waits for a reconnect). A failure says why, without secrets.
+    pub async fn ping_redis(&self) -> Result<(), ProvisionError> {
+        self.ctx.redis.connection().await.map(|_| ())
+    }
+}
+
 impl Ctx {
     /// A connection of its own to the control-plane database, outside the pool: for session
     /// state (advisory locks, search_path) that must not leak into pooled connections. Close it
@@ -191,6 +200,9 @@ pub struct ProvisioningAdapters {
     pub secrets: Arc<dyn SecretStore>,
     /// For the saga's own fault point (`after_record`).
     pub faults: Arc<Faults>,
+    /// The provisioner itself, for [`TenantProvisioner::ping_redis`] (a readiness probe of the
+    /// saga's Redis connection).
+    pub redis_probe: TenantProvisioner,
 }
 
 /// How the adapters reach their dependencies and how long a step may take.
@@ -239,8 +251,9 @@ pub async fn build_with(
     let limited = TimeLimitedProvisioner::new(injected, options.step_timeouts.clone());
     Ok(ProvisioningAdapters {
         provisioner: Arc::new(limited),
-        inventory: Arc::new(provisioner),
+        inventory: Arc::new(provisioner.clone()),
         secrets,
         faults,
+        redis_probe: provisioner,
     })
 }
