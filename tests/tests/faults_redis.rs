@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use tenantry_application::event_store::RecordedEvent;
 use tenantry_application::provisioning::Faults;
 use tenantry_domain::events::{
-    ProvisioningCompleted, ProvisioningRollbackStarted, ProvisioningStepFailed,
+    ProvisioningCompleted, ProvisioningRollbackStarted, ProvisioningStepFailed, TenantDeleted,
 };
 use tenantry_domain::{EventPayload, TenantId};
 use tenantry_infrastructure::provisioning::{ProvisioningOptions, build_with};
@@ -305,4 +305,52 @@ async fn the_sagas_redis_probe_follows_redis_down_and_back() {
     redis.start_again().await;
     // The first use after Redis is back reconnects: no second try needed.
     probe.ping_redis().await.expect("redis is back");
+}
+
+/// The issue saw an unrelated DELETE wait 72 s after a Redis blip.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_deletion_held_up_by_a_redis_outage_goes_on_soon_after_redis_is_back() {
+    let mut redis = PrivateRedis::start().await;
+    let url = redis.url();
+    let app = TestApp::spawn_with(TestDb::new().await, move |s| {
+        s.run_sagas = true;
+        s.redis_url = url;
+    })
+    .await;
+    let token = app.staff_token().await;
+    let tenant = create(&app, &token, "leaving").await;
+    assert!(
+        completed_at(&app, tenant, Duration::from_secs(30))
+            .await
+            .is_some(),
+        "never provisioned"
+    );
+
+    redis.stop().await;
+    let response = app
+        .delete_auth(&format!("/platform/api/tenants/{tenant}"), &token)
+        .await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    redis.start_again().await;
+    let back = Utc::now();
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let deleted_at = loop {
+        let events = events(&app, tenant).await;
+        if let Some(deleted) = of_type(&events, TenantDeleted::EVENT_TYPE).next() {
+            break at(deleted);
+        }
+        assert!(Instant::now() < deadline, "never deleted");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let took = (deleted_at - back).to_std().unwrap_or_default();
+    println!(
+        "deletion: redis back -> tenant deleted {:.2}s",
+        took.as_secs_f64()
+    );
+    assert!(
+        took < Duration::from_secs(4),
+        "deleted {took:?} after Redis was back"
+    );
 }
