@@ -270,10 +270,19 @@ impl TenantSaga {
             .unwrap_or_default();
         if error.is_transient() && unavailable_for < self.transient.deadline {
             let in_a_row = streak.map_or(0, |streak| streak.failures) + 1;
-            tracing::warn!(
-                tenant = %tenant.id, %step, in_a_row, error = %message,
-                "provisioning step failed: a dependency is unavailable; retrying without counting"
-            );
+            // The first of a streak and every tenth are warnings: an outage does not flood the
+            // log with one line per tenant per retry.
+            if in_a_row == 1 || in_a_row % 10 == 0 {
+                tracing::warn!(
+                    tenant = %tenant.id, %step, in_a_row, error = %message,
+                    "provisioning step failed: a dependency is unavailable; retrying without counting"
+                );
+            } else {
+                tracing::debug!(
+                    tenant = %tenant.id, %step, in_a_row, error = %message,
+                    "provisioning step failed: a dependency is still unavailable"
+                );
+            }
             metrics::counter!("tenantry_provisioning_transient_failures_total", "step" => step.as_str())
                 .increment(1);
             let retry_at = at + self.transient.backoff.delay(in_a_row);

@@ -52,7 +52,8 @@ pub struct ProvisioningRetryScheduled {
     pub tenant_id: TenantId,
     pub attempt: u32,
     pub step: ProvisioningStep,
-    /// The try that will run at `retry_at`: 2 after the first failure, and so on.
+    /// The try that will run at `retry_at`: 2 after the first failure, and so on. Transient
+    /// failures spend no try: after them it is the number of the try they failed.
     pub step_attempt: u32,
     pub retry_at: DateTime<Utc>,
     pub at: DateTime<Utc>,
