@@ -272,7 +272,7 @@ impl TenantSaga {
             let in_a_row = streak.map_or(0, |streak| streak.failures) + 1;
             // The first of a streak and every tenth are warnings: an outage does not flood the
             // log with one line per tenant per retry.
-            if in_a_row == 1 || in_a_row % 10 == 0 {
+            if in_a_row == 1 || in_a_row.is_multiple_of(10) {
                 tracing::warn!(
                     tenant = %tenant.id, %step, in_a_row, error = %message,
                     "provisioning step failed: a dependency is unavailable; retrying without counting"
