@@ -1,7 +1,9 @@
 //! The provisioner adapter: applies and releases every provisioning step against the real
 //! systems — PostgreSQL through the control-plane pool (tenant schemas live in the control-plane
 //! database; tenant databases and roles on the same server) and Redis — and lists what exists
-//! ([`ResourceInventory`]). One file per step kind; this module dispatches.
+//! ([`ResourceInventory`]). One file per step kind; this module dispatches. [`build_with`] puts
+//! the step time limits around it; `errors.rs` sorts failures into unavailable (a dependency
+//! down: retried without counting), retryable and permanent.
 //!
 //! The control plane's PostgreSQL login needs CREATEROLE and CREATEDB, must own the control-plane
 //! database and bypass row-level security (a superuser in development); its Redis user needs the
