@@ -11,11 +11,11 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::auth::StaffUser;
-use super::error::ErrorBody;
 use super::extract::ApiQuery;
-use super::{ApiError, AppState, consistency};
+use super::{ApiError, AppState, consistency, paging};
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct AuditQuery {
     tenant: Option<Uuid>,
     /// As displayed, e.g. `staff:ops@example.com`, `saga:provisioning`, `system`.
@@ -31,19 +31,22 @@ pub(crate) struct AuditQuery {
     /// A page's `next` (an opaque cursor: the log's order is by commit, see README).
     after: Option<String>,
     /// Page size, 1–500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
+    /// Wait until the audit log has processed this global position, else 503.
     min_position: Option<u64>,
 }
 
-#[utoipa::path(get, path = "/platform/api/audit", tag = "audit", params(AuditQuery),
-    responses((status = 200, description = "`{items, next}` in log order"),
-        (status = 400, body = ErrorBody), (status = 503, body = ErrorBody)),
+/// Every event, flattened, in log order, a page at a time.
+#[utoipa::path(get, path = "/platform/api/audit", tag = "audit", operation_id = "listAudit", params(AuditQuery),
+    responses((status = 200, body = AuditPage, description = "a page of the audit log; `next` is null at its end")),
     security(("bearer" = [])))]
 pub(crate) async fn list(
     State(state): State<AppState>,
     _staff: StaffUser,
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<Json<AuditPage>, ApiError> {
+    let limit = paging::limit(query.limit)?;
     consistency::wait(&state, query.min_position, &[AuditLog::NAME]).await?;
     let filter = AuditFilter {
         tenant: query.tenant,
@@ -53,7 +56,7 @@ pub(crate) async fn list(
         from: query.from,
         to: query.to,
         after: query.after,
-        limit: query.limit,
+        limit: Some(limit),
     };
     Ok(Json(audit::list(&state.pool, &filter).await?))
 }

@@ -5,12 +5,13 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
 use sqlx::{PgPool, Postgres, QueryBuilder};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{QueryError, cursor, page_size};
 
 /// One event, as the audit log and a tenant's history show it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct AuditItem {
     pub position: u64,
     pub stream_id: String,
@@ -20,6 +21,8 @@ pub struct AuditItem {
     /// e.g. `staff:ops@example.com`, `saga:provisioning`, `system`.
     pub actor: String,
     pub correlation_id: Uuid,
+    /// The event's data, as recorded; its shape depends on `event_type`.
+    #[schema(value_type = Object)]
     pub payload: serde_json::Value,
 }
 
@@ -41,7 +44,7 @@ pub struct AuditFilter {
     pub limit: Option<u32>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct AuditPage {
     pub items: Vec<AuditItem>,
     /// Pass as `after` for the next page; `None` when this page reached the end of the log so far.
