@@ -338,8 +338,7 @@ fn from_command_answer() -> Value {
         "GetTenant": link("getTenant", "read your write: the tenant once the read models have this command",
             json!({"path.id": id, "query.min_position": "$response.body#/position"})),
         "ListTenantEvents": link("listTenantEvents", "the tenant's history", json!({"path.id": id})),
-        "UpdateTenant": link("updateTenant", "change the tenant, at the version this answer shows",
-            json!({"path.id": id, "header.If-Match": "$response.body#/version"})),
+        "UpdateTenant": link("updateTenant", "change the tenant", json!({"path.id": id})),
         "ProvisionTenant": link("provisionTenant", "(re)start provisioning", json!({"path.id": id})),
         "SuspendTenant": link("suspendTenant", "suspend the tenant", json!({"path.id": id})),
         "ReactivateTenant": link("reactivateTenant", "reactivate the tenant", json!({"path.id": id})),
@@ -364,8 +363,7 @@ fn add_links(doc: &mut Value) {
     // From a tenant as read (`id`, `version`): change it, or read its history.
     let id = "$response.body#/id";
     let from_tenant = json!({
-        "UpdateTenant": link("updateTenant", "change the tenant, at the version read",
-            json!({"path.id": id, "header.If-Match": "$response.body#/version"})),
+        "UpdateTenant": link("updateTenant", "change the tenant", json!({"path.id": id})),
         "ListTenantEvents": link("listTenantEvents", "the tenant's history", json!({"path.id": id})),
     });
     for (path, method) in [

@@ -110,13 +110,12 @@ fn outcome_body(outcome: &CommandOutcome) -> CommandAnswer {
     }
 }
 
-/// An optional JSON body: none at all is fine, a bad one is refused like any other.
+/// An optional JSON body: none at all (or `null`) is fine, a bad one is refused like any other.
 fn optional_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<Option<T>, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    serde_json::from_slice(body)
-        .map(Some)
+    serde_json::from_slice::<Option<T>>(body)
         .map_err(|e| ApiError::bad_request("invalid_body", e.to_string()))
 }
 
