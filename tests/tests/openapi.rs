@@ -89,6 +89,9 @@ async fn the_served_document_is_complete() {
                     "{label}: {name} is in the path but not `in: path`"
                 );
             }
+            if param["in"] == "header" {
+                assert_eq!(param["schema"]["type"], "string", "{label}: header {name}");
+            }
         }
 
         let responses = op["responses"].as_object().expect("responses");

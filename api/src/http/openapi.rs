@@ -244,6 +244,22 @@ fn common_responses(doc: &mut Value) {
             let Some(operation) = item.get_mut(method).and_then(Value::as_object_mut) else {
                 continue;
             };
+            // A header is absent or a string, never `null` (utoipa makes an `Option` nullable).
+            for param in operation
+                .get_mut("parameters")
+                .and_then(Value::as_array_mut)
+                .into_iter()
+                .flatten()
+            {
+                let ty = &mut param["schema"]["type"];
+                if let Some(types) = ty.as_array() {
+                    let types: Vec<Value> =
+                        types.iter().filter(|t| *t != "null").cloned().collect();
+                    if types.len() == 1 {
+                        *ty = types[0].clone();
+                    }
+                }
+            }
             let params = operation
                 .get("parameters")
                 .and_then(Value::as_array)

@@ -76,11 +76,10 @@ pub(crate) struct ReasonRequest {
 pub(crate) struct IdempotencyKey {
     /// Makes the caller's retry (same key, same body) answer the first answer again, with
     /// `Idempotent-Replayed: true`; keys are per staff member and method + path, kept a day.
-    /// 1–255 visible ASCII characters.
+    /// 1–255 visible ASCII characters (surrounding white space aside).
     #[param(
         rename = "Idempotency-Key",
-        max_length = 255,
-        pattern = "^[!-~](?:[ -~]*[!-~])?$"
+        pattern = "^[ \t]*[!-~](?:[\t -~]{0,253}[!-~])?[ \t]*$"
     )]
     key: Option<String>,
 }
@@ -174,7 +173,7 @@ fn if_match(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
 /// Renames a tenant or changes its plan; answers once the read models have the change.
 #[utoipa::path(patch, path = "/platform/api/tenants/{id}", tag = "tenants", operation_id = "updateTenant", request_body = UpdateRequest,
     params(("id" = String, Path, description = "the tenant's id, or the slug of a live tenant"),
-        ("If-Match" = Option<String>, Header, description = "the version you last saw: a whole number, or an entity tag holding one (`\"3\"`, `W/\"3\"`); 409 `version_mismatch` when the tenant has moved on", pattern = r#"^(W/)*"*\+?[0-9]{1,19}"*$"#),
+        ("If-Match" = Option<String>, Header, description = "the version you last saw: a whole number, or an entity tag holding one (`\"3\"`, `W/\"3\"`); 409 `version_mismatch` when the tenant has moved on", pattern = r#"^[ \t]*(W/)*"*\+?0*[0-9]{1,19}"*[ \t]*$"#),
         IdempotencyKey),
     responses((status = 200, body = tenantry_projections::queries::tenants::TenantView, description = "the tenant after the change (as GET shows it)"),
         (status = 404, body = ErrorBody, description = "no such tenant"),

@@ -93,7 +93,7 @@ pub(crate) async fn get(
 pub(crate) struct ListQuery {
     /// One of the lifecycle statuses. Without it, deleted tenants are left out unless
     /// `include_deleted=true`.
-    #[param(schema_with = schema::status)]
+    #[param(schema_with = status_filter)]
     status: Option<String>,
     /// Tenants on this plan (any text: an unknown plan has no tenants).
     plan: Option<String>,
@@ -110,6 +110,19 @@ pub(crate) struct ListQuery {
     cursor: Option<String>,
     /// As on `GET /platform/api/tenants/{id}`.
     min_position: Option<u64>,
+}
+
+/// The `status` filter: a status, and what its absence means.
+fn status_filter() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    let mut status = schema::status();
+    if let utoipa::openapi::RefOr::T(utoipa::openapi::Schema::Object(object)) = &mut status {
+        object.description = Some(
+            "only tenants in this status; without it, deleted tenants are left out unless \
+             `include_deleted=true`"
+                .into(),
+        );
+    }
+    status
 }
 
 /// The tenants, newest first, a page at a time.
