@@ -206,10 +206,9 @@ fn constrain_bodies(doc: &mut Value, plans: &PlanCatalog, reserved: &ReservedSub
     );
     doc["components"]["schemas"]["OneShotRequest"] = one_shot;
     let body = "/paths/~1api~1tenants~1provision/post/requestBody/content/application~1json/schema";
-    *at(doc, body) = json!({"$ref": "#/components/schemas/OneShotRequest"})
-        .as_object()
-        .cloned()
-        .expect("an object");
+    let schema = at(doc, body);
+    schema.clear();
+    schema.insert("$ref".into(), json!("#/components/schemas/OneShotRequest"));
 }
 
 // ---- responses --------------------------------------------------------------------------------
