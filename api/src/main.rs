@@ -48,6 +48,9 @@ enum Command {
     /// Create, list and show tenants from scripts (JSON output).
     #[command(subcommand)]
     Tenant(cli::tenant::TenantCommand),
+    /// Print the OpenAPI document `/openapi.json` serves (or its markdown reference, or write
+    /// both to a directory, as docs/ holds them).
+    Openapi(cli::openapi::OpenApiCommand),
 }
 
 /// Runs the command; a failure is printed as one line with its causes (`error: …: …`), never as
@@ -93,6 +96,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             command
                 .run(&cli.settings, &mut std::io::stdout().lock())
                 .await?;
+        }
+        Command::Openapi(command) => {
+            command.run(&cli.settings, &mut std::io::stdout().lock())?;
         }
         Command::Staff(command) => {
             command

@@ -91,6 +91,7 @@ impl Application {
                 ),
                 base_domain: settings.base_domain.clone(),
                 read_model_wait: Duration::from_millis(settings.read_model_wait_ms),
+                openapi: Arc::new(openapi_document(settings)?),
             },
         })
     }
@@ -202,6 +203,15 @@ pub fn tenant_service(
         Arc::new(SystemClock),
         plan_catalog(settings)?,
         ReservedSubdomains::from_list(&settings.reserved_subdomains),
+    ))
+}
+
+/// The OpenAPI document of the service as `settings` configure it (its plans and reserved
+/// subdomains are in the schemas).
+pub fn openapi_document(settings: &Settings) -> anyhow::Result<serde_json::Value> {
+    Ok(http::openapi::document(
+        &plan_catalog(settings)?,
+        &ReservedSubdomains::from_list(&settings.reserved_subdomains),
     ))
 }
 

@@ -1,11 +1,14 @@
 //! The operator's command-line tools besides `serve` and `migrate`: staff accounts
-//! (`tenantry staff …`), the drift report (`tenantry doctor`), tenants for scripts (`tenantry tenant …`), inspecting and rebuilding the read models (`tenantry projections …`) and
-//! reading the event log (`tenantry events …`). Each talks to the control-plane database and the
-//! event store named in the [`Settings`](crate::Settings) (built by [`crate::event_store`]),
-//! through the same application services as the API.
+//! (`tenantry staff …`), the drift report (`tenantry doctor`), tenants for scripts (`tenantry
+//! tenant …`), inspecting and rebuilding the read models (`tenantry projections …`), reading the
+//! event log (`tenantry events …`) and the OpenAPI document (`tenantry openapi`). Each but the last
+//! talks to the control-plane database and the event store named in the
+//! [`Settings`](crate::Settings) (built by [`crate::event_store`]), through the same application
+//! services as the API.
 
 pub mod doctor;
 pub mod events;
+pub mod openapi;
 pub mod projections;
 pub mod staff;
 pub mod tenant;

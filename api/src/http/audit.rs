@@ -12,12 +12,12 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::auth::StaffUser;
-use super::error::ErrorBody;
-use super::extract::{ApiQuery, page_limit};
-use super::{ApiError, AppState, consistency};
+use super::extract::ApiQuery;
+use super::{ApiError, AppState, consistency, paging};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct AuditQuery {
     tenant: Option<Uuid>,
     /// As displayed, e.g. `staff:ops@example.com`, `saga:provisioning`, `system`.
@@ -34,11 +34,13 @@ pub(crate) struct AuditQuery {
     /// goes on past it in `order`.
     after: Option<String>,
     /// Page size, 1–500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
     /// `asc` (default): the log's order, oldest first; `desc`: newest first. Pass the same
     /// `order` with a page's `next` to go on in that direction.
     #[param(inline)]
     order: Option<Order>,
+    /// Wait until the audit log has processed this global position, else 503.
     min_position: Option<u64>,
 }
 
@@ -59,16 +61,16 @@ impl From<Order> for AuditOrder {
     }
 }
 
-#[utoipa::path(get, path = "/platform/api/audit", tag = "audit", params(AuditQuery),
-    responses((status = 200, description = "`{items, next}` in log order"),
-        (status = 400, body = ErrorBody), (status = 503, body = ErrorBody)),
+/// Every event, flattened, in log order (or newest first), a page at a time.
+#[utoipa::path(get, path = "/platform/api/audit", tag = "audit", operation_id = "listAudit", params(AuditQuery),
+    responses((status = 200, body = AuditPage, description = "a page of the audit log; `next` is null at its end")),
     security(("bearer" = [])))]
 pub(crate) async fn list(
     State(state): State<AppState>,
     _staff: StaffUser,
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<Json<AuditPage>, ApiError> {
-    let limit = page_limit(query.limit)?;
+    let limit = paging::limit(query.limit)?;
     consistency::wait(&state, query.min_position, &[AuditLog::NAME]).await?;
     let filter = AuditFilter {
         tenant: query.tenant,
@@ -78,7 +80,7 @@ pub(crate) async fn list(
         from: query.from,
         to: query.to,
         after: query.after,
-        limit,
+        limit: Some(limit),
         order: query.order.map(AuditOrder::from).unwrap_or_default(),
     };
     match audit::list(&state.pool, &filter).await {

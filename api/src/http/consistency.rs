@@ -21,7 +21,8 @@ pub(crate) async fn wait(
     position: Option<u64>,
     projectors: &[&str],
 ) -> Result<(), ApiError> {
-    let Some(position) = position else {
+    // Position 0 comes before the first event: every read model has processed it.
+    let Some(position) = position.filter(|p| *p > 0) else {
         return Ok(());
     };
     let Some(position) = target(state, position).await? else {

@@ -26,7 +26,6 @@ use axum::http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tenantry_domain::TextFault;
-use tenantry_projections::queries::MAX_LIMIT;
 use uuid::Uuid;
 
 use super::ApiError;
@@ -264,17 +263,6 @@ fn decode(raw: &str) -> Result<String, String> {
     };
     let bytes: Vec<u8> = percent_encoding::percent_decode_str(&spaced).collect();
     String::from_utf8(bytes).map_err(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
-}
-
-/// `limit` as the pages take it: 1–500 when given.
-pub(crate) fn page_limit(limit: Option<u32>) -> Result<Option<u32>, ApiError> {
-    match limit {
-        Some(n) if !(1..=MAX_LIMIT).contains(&n) => Err(invalid_query(
-            format!("limit must be between 1 and {MAX_LIMIT}, got {n}"),
-            Some("limit".into()),
-        )),
-        other => Ok(other),
-    }
 }
 
 /// Path parameters, refused in the API's error shape (400 `invalid_path` naming the segment).

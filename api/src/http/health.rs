@@ -5,24 +5,40 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
+use super::error::ErrorBody;
 use super::{ApiError, AppState};
 
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
-pub(super) async fn healthz() -> Json<Value> {
-    Json(json!({"status": "ok"}))
+/// `{"status": "ok"}` or `{"status": "ready"}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct HealthStatus {
+    #[schema(value_type = String)]
+    status: &'static str,
 }
 
-pub(super) async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+/// The process is up (no dependency is asked).
+#[utoipa::path(get, path = "/healthz", tag = "operations", operation_id = "getHealth",
+    responses((status = 200, body = HealthStatus, description = "`{\"status\": \"ok\"}`")))]
+pub(super) async fn healthz() -> Json<HealthStatus> {
+    Json(HealthStatus { status: "ok" })
+}
+
+/// The database and Redis answer, and every migration this binary knows is applied.
+#[utoipa::path(get, path = "/readyz", tag = "operations", operation_id = "getReadiness",
+    responses((status = 200, body = HealthStatus, description = "`{\"status\": \"ready\"}`"),
+        (status = 503, body = ErrorBody, description = "`not_ready`; the message names what is not ready")))]
+pub(super) async fn readyz(State(state): State<AppState>) -> Result<Json<HealthStatus>, ApiError> {
     let (database, redis) = tokio::join!(check_database(&state), check_redis(&state));
     let problems: Vec<String> = [("database", database), ("redis", redis)]
         .into_iter()
         .filter_map(|(name, result)| result.err().map(|e| format!("{name}: {e}")))
         .collect();
     if problems.is_empty() {
-        Ok(Json(json!({"status": "ready"})))
+        Ok(Json(HealthStatus { status: "ready" }))
     } else {
         Err(ApiError::Unavailable {
             code: "not_ready",

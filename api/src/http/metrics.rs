@@ -43,6 +43,10 @@ pub(super) async fn track(request: Request, next: Next) -> Response {
     response
 }
 
+/// Prometheus text: HTTP requests by route, method and status, events appended, projector lag,
+/// tenants by status.
+#[utoipa::path(get, path = "/metrics", tag = "operations", operation_id = "getMetrics",
+    responses((status = 200, content_type = "text/plain", body = String, description = "the Prometheus text exposition format (0.0.4)")))]
 pub(super) async fn render(State(state): State<AppState>) -> Response {
     // Tenants by status, from the tenant panel (absent until its projector has run).
     let counts: Result<Vec<(String, i64)>, _> =

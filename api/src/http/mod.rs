@@ -9,7 +9,8 @@ mod health;
 mod idempotency;
 pub(crate) mod metrics;
 mod onboarding;
-mod openapi;
+pub mod openapi;
+mod paging;
 mod request_id;
 pub(crate) mod tenants;
 
@@ -42,6 +43,8 @@ pub struct AppState {
     pub base_domain: String,
     /// `TENANTRY_READ_MODEL_WAIT_MS`: how long `min_position` waits before 503.
     pub read_model_wait: std::time::Duration,
+    /// `/openapi.json`, for the configured plans and reserved subdomains ([`openapi::document`]).
+    pub openapi: Arc<serde_json::Value>,
 }
 
 /// The largest request body the API reads; larger ones get 413.
@@ -56,7 +59,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::render))
-        .route("/openapi.json", get(openapi::document))
+        .route("/openapi.json", get(openapi::serve))
         .route(
             "/api/tenants/provision",
             auth::control_plane_only(

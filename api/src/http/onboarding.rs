@@ -20,7 +20,7 @@ use super::error::ErrorBody;
 use super::extract::ApiJson;
 use super::idempotency::ReplayBody;
 use super::tenants::caller::Caller;
-use super::tenants::commands::CreateRequest;
+use super::tenants::commands::{CreateRequest, IdempotencyKey};
 use super::{ApiError, AppState};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -28,6 +28,7 @@ pub(crate) struct OneShotAnswer {
     id: Uuid,
     slug: String,
     /// `provisioning`: the provisioning saga takes it from here.
+    #[schema(schema_with = tenantry_projections::queries::schema::status)]
     status: String,
     version: u64,
     position: u64,
@@ -63,11 +64,16 @@ pub(crate) struct DomainInstructions {
     default_host: String,
 }
 
-/// The body is that of `POST /platform/api/tenants`, with `admin_email` required.
-#[utoipa::path(post, path = "/api/tenants/provision", tag = "onboarding", request_body = CreateRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "as on `POST /platform/api/tenants`; a replay has no invitation token")),
-    responses((status = 201, body = OneShotAnswer), (status = 400, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+/// Creates a tenant, requests its provisioning and invites its first admin, in one call.
+///
+/// The body is that of `POST /platform/api/tenants`, with `admin_email` required. An idempotent
+/// replay has no invitation token (it is shown once).
+#[utoipa::path(post, path = "/api/tenants/provision", tag = "onboarding", operation_id = "onboardTenant",
+    request_body(content = CreateRequest, description = "as for `POST /platform/api/tenants`, `admin_email` required (the document names it `OneShotRequest`)"),
+    params(IdempotencyKey),
+    responses((status = 201, body = OneShotAnswer, description = "created, provisioning, its admin invited"),
+        (status = 409, body = ErrorBody, description = "`slug_taken`; `idempotency_key_in_progress`"),
+        (status = 422, body = ErrorBody, description = "an invalid value or a missing `admin_email`, `field` names it; `idempotency_key_reused`")),
     security(("bearer" = [])))]
 pub(crate) async fn provision(
     State(state): State<AppState>,

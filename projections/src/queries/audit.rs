@@ -6,12 +6,13 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
 use sqlx::{PgPool, Postgres, QueryBuilder};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{QueryError, cursor, page_size};
 
 /// One event, as the audit log and a tenant's history show it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct AuditItem {
     pub position: u64,
     pub stream_id: String,
@@ -21,6 +22,8 @@ pub struct AuditItem {
     /// e.g. `staff:ops@example.com`, `saga:provisioning`, `system`.
     pub actor: String,
     pub correlation_id: Uuid,
+    /// The event's data, as recorded; its shape depends on `event_type`.
+    #[schema(value_type = Object)]
     pub payload: serde_json::Value,
 }
 
@@ -53,7 +56,7 @@ pub struct AuditFilter {
     pub order: AuditOrder,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct AuditPage {
     pub items: Vec<AuditItem>,
     /// Pass as `after` (with the same `order`) for the next page; `None` when this page reached

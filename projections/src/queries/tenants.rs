@@ -8,18 +8,23 @@ use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
 use sqlx::{PgPool, Postgres, QueryBuilder};
 use tenantry_domain::{IsolationModel, TenantStatus};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{QueryError, cursor, page_size};
 
 /// A tenant, as `GET /platform/api/tenants/{id}` shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(as = Tenant)]
 pub struct TenantView {
     pub id: Uuid,
     pub name: String,
     pub slug: String,
     pub plan: String,
+    #[schema(schema_with = super::schema::isolation)]
     pub isolation: IsolationModel,
+    /// `deleted` once the deletion saga is done: a deleted tenant stays readable by its id.
+    #[schema(schema_with = super::schema::status)]
     pub status: TenantStatus,
     /// The tenant stream's version this view shows (for `If-Match`).
     pub version: u64,
@@ -31,7 +36,8 @@ pub struct TenantView {
     pub active_workers: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(as = Provisioning)]
 pub struct ProvisioningView {
     /// `not_started`, `running`, `retrying`, `completed`, `rolling_back` or `failed`.
     pub status: String,
@@ -42,7 +48,8 @@ pub struct ProvisioningView {
     pub steps: Vec<StepView>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(as = ProvisioningStep)]
 pub struct StepView {
     pub name: String,
     /// `pending`, `running`, `failed`, `retry_scheduled`, `succeeded`, `skipped` or `released`.
@@ -53,7 +60,8 @@ pub struct StepView {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(as = Infrastructure)]
 pub struct InfrastructureView {
     pub database: Option<String>,
     pub schema: Option<String>,
@@ -61,7 +69,8 @@ pub struct InfrastructureView {
     pub queues: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(as = Domain)]
 pub struct DomainView {
     pub host: String,
     /// `pending` until proven, then `active`.
@@ -88,7 +97,7 @@ pub struct TenantFilter {
 }
 
 /// One page of the list.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct TenantPage {
     pub items: Vec<TenantView>,
     /// Pass as `cursor` for the next page; `None` on the last page.

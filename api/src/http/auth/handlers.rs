@@ -23,17 +23,23 @@ pub(crate) struct LoginRequest {
 
 #[derive(Serialize, ToSchema)]
 pub(crate) struct TokenResponse {
+    /// A JWT: send it as `Authorization: Bearer …`.
     access_token: String,
+    /// Always `Bearer`.
+    #[schema(value_type = String, pattern = "^Bearer$")]
     token_type: &'static str,
     expires_at: DateTime<Utc>,
 }
 
-/// Exchanges a staff member's email and password for an access token. Wrong credentials, of
-/// whatever kind, get one and the same 401; too many attempts get 429 with `Retry-After`.
-#[utoipa::path(post, path = "/platform/api/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = TokenResponse), (status = 400, body = ErrorBody),
+/// Exchanges a staff member's email and password for an access token.
+///
+/// Wrong credentials, of whatever kind, get one and the same 401; too many attempts get 429 with
+/// `Retry-After`.
+#[utoipa::path(post, path = "/platform/api/auth/login", tag = "auth", operation_id = "login", request_body = LoginRequest,
+    responses((status = 200, body = TokenResponse, description = "a bearer token for `Authorization`"),
         (status = 401, body = ErrorBody, description = "wrong credentials (no hint which part)"),
-        (status = 429, body = ErrorBody, description = "too many attempts; see Retry-After")))]
+        (status = 429, body = ErrorBody, description = "too many attempts; see Retry-After",
+            headers(("Retry-After" = u64, description = "seconds to wait")))))]
 pub(crate) async fn login(
     State(state): State<AppState>,
     meta: RequestMeta,
@@ -51,8 +57,8 @@ pub(crate) async fn login(
 }
 
 /// Revokes the presented token: it is refused from now on, though it has not expired.
-#[utoipa::path(post, path = "/platform/api/auth/logout", tag = "auth",
-    responses((status = 204, description = "the token is revoked"), (status = 401, body = ErrorBody)),
+#[utoipa::path(post, path = "/platform/api/auth/logout", tag = "auth", operation_id = "logout",
+    responses((status = 204, description = "the token is revoked")),
     security(("bearer" = [])))]
 pub(crate) async fn logout(
     State(state): State<AppState>,
@@ -69,8 +75,8 @@ pub(crate) struct Me {
 }
 
 /// Who the token belongs to.
-#[utoipa::path(get, path = "/platform/api/auth/me", tag = "auth",
-    responses((status = 200, body = Me), (status = 401, body = ErrorBody)),
+#[utoipa::path(get, path = "/platform/api/auth/me", tag = "auth", operation_id = "getMe",
+    responses((status = 200, body = Me, description = "the staff member")),
     security(("bearer" = [])))]
 pub(crate) async fn me(user: StaffUser) -> Json<Me> {
     Json(Me {

@@ -21,15 +21,20 @@ use crate::http::{ApiError, AppState};
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateRequest {
+    /// 1–200 characters once surrounding white space is trimmed; no control characters, line
+    /// separators or bidirectional overrides.
     #[schema(example = "Clínica Dr. Marco")]
     name: String,
-    /// 3–63 of a-z, 0-9 and '-'; derived from `name` when absent.
+    /// 3–63 of a-z, 0-9 and '-', no '-' at either end nor as the 3rd and 4th characters, not a
+    /// reserved word; derived from `name` when absent (which fails when too little of the name is
+    /// left, or what is left is reserved).
     #[schema(example = "drmarco")]
     slug: Option<String>,
-    /// `free`, `basic`, `pro`, `enterprise` or a configured plan; `basic` when absent.
+    /// One of the configured plans; the default plan when absent.
     plan: Option<String>,
-    /// `shared_schema`, `schema_per_tenant` or `database_per_tenant`; the plan's when absent.
+    /// The plan's default isolation when absent.
     isolation: Option<String>,
+    /// The tenant's first admin, invited by `POST /api/tenants/provision`.
     pub(crate) admin_email: Option<String>,
 }
 
@@ -49,7 +54,9 @@ impl From<CreateRequest> for CreateTenantInput {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct UpdateRequest {
+    /// As in `POST /platform/api/tenants`.
     name: Option<String>,
+    /// One of the configured plans.
     plan: Option<String>,
 }
 
@@ -57,7 +64,24 @@ pub(crate) struct UpdateRequest {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ReasonRequest {
+    /// Why, for the audit log.
     reason: Option<String>,
+}
+
+/// `Idempotency-Key` (POST and PATCH of the tenant commands and the one-shot provision).
+/// Only its parameter's description: the idempotency layer reads the header itself.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+pub(crate) struct IdempotencyKey {
+    /// Makes the caller's retry (same key, same body) answer the first answer again, with
+    /// `Idempotent-Replayed: true`; keys are per staff member and method + path, kept a day.
+    /// 1–255 visible ASCII characters (surrounding white space aside).
+    #[param(
+        rename = "Idempotency-Key",
+        pattern = "^[ \t]*[!-~](?:[\t -~]{0,253}[!-~])?[ \t]*$"
+    )]
+    key: Option<String>,
 }
 
 /// The answer to a command: the tenant's stream `version` and the global `position` of its last
@@ -66,9 +90,12 @@ pub(crate) struct ReasonRequest {
 pub(crate) struct CommandAnswer {
     id: Uuid,
     slug: String,
-    #[schema(example = "pending")]
+    /// The tenant's status after the command.
+    #[schema(schema_with = tenantry_projections::queries::schema::status)]
     status: String,
+    /// The tenant stream's version (for `If-Match`).
     version: u64,
+    /// The global position of the command's last event (for `min_position`).
     position: u64,
 }
 
@@ -82,9 +109,10 @@ fn outcome_body(outcome: &CommandOutcome) -> CommandAnswer {
     }
 }
 
-/// An optional JSON body: none at all is fine, a bad one is refused like any other.
+/// An optional JSON body: none at all (or `null`) is fine, a bad one is refused like any other.
 fn optional_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<Option<T>, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
+    let text = body.trim_ascii();
+    if text.is_empty() || text == b"null" {
         return Ok(None);
     }
     parse_json(body).map(Some)
@@ -101,12 +129,13 @@ pub(super) async fn tenant_id(state: &AppState, raw: &str) -> Result<TenantId, A
         .ok_or_else(|| ApiError::NotFound(tenants::no_such_tenant(raw)))
 }
 
-#[utoipa::path(post, path = "/platform/api/tenants", tag = "tenants", request_body = CreateRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "makes the caller's retry (same key, same body) return the first answer, with `Idempotent-Replayed: true`; keys are per staff member and kept a day")),
-    responses((status = 201, body = CommandAnswer, description = "created; provisioning starts by itself"),
-        (status = 400, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "slug taken; `idempotency_key_in_progress`: the key's first request is still running"),
-        (status = 422, body = ErrorBody, description = "invalid value, `field` names it; `idempotency_key_reused`: the key was used with another body")),
+/// Creates a tenant; provisioning starts by itself.
+#[utoipa::path(post, path = "/platform/api/tenants", tag = "tenants", operation_id = "createTenant", request_body = CreateRequest,
+    params(IdempotencyKey),
+    responses((status = 201, body = CommandAnswer, description = "created; provisioning starts by itself",
+            headers(("Location" = String, description = "the new tenant's URL"))),
+        (status = 409, body = ErrorBody, description = "`slug_taken`; `idempotency_key_in_progress`: the key's first request is still running"),
+        (status = 422, body = ErrorBody, description = "an invalid value, `field` names it; `idempotency_key_reused`: the key was used with another body")),
     security(("bearer" = [])))]
 pub(crate) async fn create(
     State(state): State<AppState>,
@@ -141,11 +170,16 @@ fn if_match(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
         })
 }
 
-#[utoipa::path(patch, path = "/platform/api/tenants/{id}", tag = "tenants", request_body = UpdateRequest,
-    params(("id" = String, Path, description = "the tenant's id, or the slug of a live tenant"), ("If-Match" = Option<u64>, Header, description = "the version you last saw")),
-    responses((status = 200, description = "the tenant after the change (as GET shows it)"), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "stale If-Match or not allowed in this state"),
-        (status = 422, body = ErrorBody)),
+/// Renames a tenant or changes its plan; answers once the read models have the change.
+#[utoipa::path(patch, path = "/platform/api/tenants/{id}", tag = "tenants", operation_id = "updateTenant", request_body = UpdateRequest,
+    params(("id" = String, Path, description = "the tenant's id, or the slug of a live tenant"),
+        ("If-Match" = Option<String>, Header, description = "the version you last saw: a whole number, or an entity tag holding one (`\"3\"`, `W/\"3\"`); 409 `version_mismatch` when the tenant has moved on", pattern = r#"^[ \t]*(W/)*"*\+?0*[0-9]{1,19}"*[ \t]*$"#),
+        IdempotencyKey),
+    responses((status = 200, body = tenantry_projections::queries::tenants::TenantView, description = "the tenant after the change (as GET shows it)"),
+        (status = 404, body = ErrorBody, description = "no such tenant"),
+        (status = 409, body = ErrorBody, description = "`version_mismatch`: a stale If-Match; or not allowed in the tenant's state (e.g. deleted)"),
+        (status = 422, body = ErrorBody, description = "an invalid value, `field` names it; `idempotency_key_reused`"),
+        (status = 503, body = ErrorBody, description = "changed, but the read models did not show it within `TENANTRY_READ_MODEL_WAIT_MS`")),
     security(("bearer" = [])))]
 pub(crate) async fn update(
     State(state): State<AppState>,
@@ -171,10 +205,13 @@ pub(crate) async fn update(
     Ok(Json(view).into_response())
 }
 
-#[utoipa::path(post, path = "/platform/api/tenants/{id}/provision", tag = "tenants",
-    params(("id" = String, Path, description = "the tenant's id, or the slug of a live tenant")),
+/// Starts provisioning a pending tenant, or retries a failed one.
+#[utoipa::path(post, path = "/platform/api/tenants/{id}/provision", tag = "tenants", operation_id = "provisionTenant",
+    params(("id" = String, Path, description = "the tenant's id, or the slug of a live tenant"), IdempotencyKey),
     responses((status = 202, body = CommandAnswer, description = "provisioning starts (or a failed tenant retries)"),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+        (status = 404, body = ErrorBody, description = "no such tenant"),
+        (status = 409, body = ErrorBody, description = "not allowed in the tenant's state"),
+        (status = 422, body = ErrorBody, description = "`idempotency_key_reused`")),
     security(("bearer" = [])))]
 pub(crate) async fn provision(
     State(state): State<AppState>,
@@ -188,9 +225,14 @@ pub(crate) async fn provision(
     Ok((StatusCode::ACCEPTED, Json(outcome_body(&outcome))).into_response())
 }
 
-#[utoipa::path(post, path = "/platform/api/tenants/{id}/suspend", tag = "tenants",
-    params(("id" = String, Path, description = "the tenant's id, or the slug of a live tenant")), request_body(content = Option<ReasonRequest>),
-    responses((status = 200, body = CommandAnswer), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+/// Suspends an active tenant (the body, with its `reason`, is optional).
+#[utoipa::path(post, path = "/platform/api/tenants/{id}/suspend", tag = "tenants", operation_id = "suspendTenant",
+    params(("id" = String, Path, description = "the tenant's id, or the slug of a live tenant"), IdempotencyKey),
+    request_body(content = Option<ReasonRequest>),
+    responses((status = 200, body = CommandAnswer, description = "suspended"),
+        (status = 404, body = ErrorBody, description = "no such tenant"),
+        (status = 409, body = ErrorBody, description = "not allowed in the tenant's state"),
+        (status = 422, body = ErrorBody, description = "`idempotency_key_reused`")),
     security(("bearer" = [])))]
 pub(crate) async fn suspend(
     State(state): State<AppState>,
@@ -206,9 +248,13 @@ pub(crate) async fn suspend(
     Ok(Json(outcome_body(&outcome)).into_response())
 }
 
-#[utoipa::path(post, path = "/platform/api/tenants/{id}/reactivate", tag = "tenants",
-    params(("id" = String, Path, description = "the tenant's id, or the slug of a live tenant")),
-    responses((status = 200, body = CommandAnswer), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+/// Reactivates a suspended tenant.
+#[utoipa::path(post, path = "/platform/api/tenants/{id}/reactivate", tag = "tenants", operation_id = "reactivateTenant",
+    params(("id" = String, Path, description = "the tenant's id, or the slug of a live tenant"), IdempotencyKey),
+    responses((status = 200, body = CommandAnswer, description = "active again"),
+        (status = 404, body = ErrorBody, description = "no such tenant"),
+        (status = 409, body = ErrorBody, description = "not allowed in the tenant's state"),
+        (status = 422, body = ErrorBody, description = "`idempotency_key_reused`")),
     security(("bearer" = [])))]
 pub(crate) async fn reactivate(
     State(state): State<AppState>,
@@ -222,10 +268,15 @@ pub(crate) async fn reactivate(
     Ok(Json(outcome_body(&outcome)).into_response())
 }
 
-#[utoipa::path(delete, path = "/platform/api/tenants/{id}", tag = "tenants",
+/// Deletes a tenant.
+///
+/// The deletion saga releases everything the tenant has, then it is `deleted`, and still
+/// readable by its id (`GET` answers 200 with `status: deleted`).
+#[utoipa::path(delete, path = "/platform/api/tenants/{id}", tag = "tenants", operation_id = "deleteTenant",
     params(("id" = String, Path, description = "the tenant's id, or the slug of a live tenant")),
-    responses((status = 202, body = CommandAnswer, description = "the deletion saga releases everything, then `deleted`"),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    responses((status = 202, body = CommandAnswer, description = "`deleting`: the deletion saga releases everything, then `deleted`"),
+        (status = 404, body = ErrorBody, description = "no such tenant"),
+        (status = 409, body = ErrorBody, description = "not allowed in the tenant's state (e.g. already deleting)")),
     security(("bearer" = [])))]
 pub(crate) async fn delete(
     State(state): State<AppState>,

@@ -11,15 +11,16 @@ use tenantry_domain::{IsolationModel, TenantStatus};
 use tenantry_projections::projectors::{ProvisioningSteps, TenantDirectory, TenantPanel};
 use tenantry_projections::queries::QueryError;
 use tenantry_projections::queries::audit::AuditItem;
+use tenantry_projections::queries::schema;
 use tenantry_projections::queries::tenants::{self, TenantFilter, TenantPage, TenantView};
 use utoipa::{IntoParams, ToSchema};
 
 use super::commands::tenant_id;
 use crate::http::auth::StaffUser;
-use crate::http::consistency;
 use crate::http::error::ErrorBody;
-use crate::http::extract::{ApiPath, ApiQuery, page_limit};
+use crate::http::extract::{ApiPath, ApiQuery};
 use crate::http::{ApiError, AppState};
+use crate::http::{consistency, paging};
 
 /// The read models behind the tenant endpoints.
 pub(crate) const TENANT_MODELS: &[&str] = &[TenantPanel::NAME, ProvisioningSteps::NAME];
@@ -46,8 +47,10 @@ impl From<QueryError> for ApiError {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct Consistency {
-    /// Wait (up to 5 s) until the read models have processed this global position.
+    /// Wait (up to `TENANTRY_READ_MODEL_WAIT_MS`, 5 s by default) until the read models have
+    /// processed this global position (a command's `position`), else 503.
     min_position: Option<u64>,
 }
 
@@ -68,10 +71,14 @@ pub(crate) async fn find(
         .ok_or_else(|| ApiError::NotFound(format!("no tenant with id {id}")))
 }
 
-#[utoipa::path(get, path = "/platform/api/tenants/{id}", tag = "tenants",
+/// One tenant, by its id or the slug of a live tenant.
+///
+/// A deleted tenant stays readable by its id: 200 with `status: deleted` (its slug names nobody
+/// any more, so by slug it is 404).
+#[utoipa::path(get, path = "/platform/api/tenants/{id}", tag = "tenants", operation_id = "getTenant",
     params(("id" = String, Path, description = "the tenant's id, or the slug of a live tenant"), Consistency),
-    responses((status = 200, description = "the tenant (see API.md for the shape)"),
-        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody, description = "min_position not reached in time (TENANTRY_READ_MODEL_WAIT_MS, 5 s by default)")),
+    responses((status = 200, body = TenantView, description = "the tenant; `status: deleted` for a deleted one"),
+        (status = 404, body = ErrorBody, description = "no tenant with this id, and no live tenant with this slug")),
     security(("bearer" = [])))]
 pub(crate) async fn get(
     State(state): State<AppState>,
@@ -84,27 +91,46 @@ pub(crate) async fn get(
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ListQuery {
     /// One of the lifecycle statuses. Without it, deleted tenants are left out unless
     /// `include_deleted=true`.
+    #[param(schema_with = status_filter)]
     status: Option<String>,
+    /// Tenants on this plan (any text: an unknown plan has no tenants).
     plan: Option<String>,
-    /// `shared_schema`, `schema_per_tenant` or `database_per_tenant`.
+    #[param(schema_with = schema::isolation)]
     isolation: Option<String>,
     /// List deleted tenants too (default false).
     include_deleted: Option<bool>,
     /// Matches name or slug (case-insensitive substring).
     q: Option<String>,
     /// Page size, 1–500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
     /// A page's `next_cursor`.
     cursor: Option<String>,
+    /// As on `GET /platform/api/tenants/{id}`.
     min_position: Option<u64>,
 }
 
-#[utoipa::path(get, path = "/platform/api/tenants", tag = "tenants", params(ListQuery),
-    responses((status = 200, description = "`{items: [Tenant], next_cursor}`, newest first"),
-        (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)),
+/// The `status` filter: a status, and what its absence means.
+fn status_filter() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    let mut status = schema::status();
+    if let utoipa::openapi::RefOr::T(utoipa::openapi::Schema::Object(object)) = &mut status {
+        object.description = Some(
+            "only tenants in this status; without it, deleted tenants are left out unless \
+             `include_deleted=true`"
+                .into(),
+        );
+    }
+    status
+}
+
+/// The tenants, newest first, a page at a time.
+#[utoipa::path(get, path = "/platform/api/tenants", tag = "tenants", operation_id = "listTenants", params(ListQuery),
+    responses((status = 200, body = TenantPage, description = "a page of tenants; `next_cursor` is null on the last page"),
+        (status = 422, body = ErrorBody, description = "an unknown `status` or `isolation`; `field` names it")),
     security(("bearer" = [])))]
 pub(crate) async fn list(
     State(state): State<AppState>,
@@ -123,6 +149,7 @@ pub(crate) async fn list(
         .map(IsolationModel::parse)
         .transpose()
         .map_err(|e| ApiError::unprocessable("invalid_isolation", e.to_string(), "isolation"))?;
+    let limit = paging::limit(query.limit)?;
     consistency::wait(&state, query.min_position, TENANT_MODELS).await?;
     let filter = TenantFilter {
         status,
@@ -130,7 +157,7 @@ pub(crate) async fn list(
         isolation,
         include_deleted: query.include_deleted.unwrap_or(false),
         q: query.q,
-        limit: page_limit(query.limit)?,
+        limit: Some(limit),
         cursor: query.cursor,
     };
     Ok(Json(tenants::list(&state.pool, &filter).await?))
@@ -138,26 +165,28 @@ pub(crate) async fn list(
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct EventsQuery {
     /// The stream version after which to start (a page's `next`).
     after: Option<u64>,
     /// Page size, 1–500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
 }
 
 /// A page of a tenant's history.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct EventsPage {
-    #[schema(value_type = Vec<Object>)]
     items: Vec<AuditItem>,
     /// Pass as `after` for the next page; absent at the end.
     next: Option<u64>,
 }
 
-#[utoipa::path(get, path = "/platform/api/tenants/{id}/events", tag = "tenants",
+/// A tenant's history, straight from its event stream, oldest first.
+#[utoipa::path(get, path = "/platform/api/tenants/{id}/events", tag = "tenants", operation_id = "listTenantEvents",
     params(("id" = String, Path, description = "the tenant's id, or the slug of a live tenant"), EventsQuery),
-    responses((status = 200, body = EventsPage, description = "the tenant's events, oldest first"),
-        (status = 404, body = ErrorBody)),
+    responses((status = 200, body = EventsPage, description = "a page of the tenant's events, oldest first"),
+        (status = 404, body = ErrorBody, description = "no such tenant")),
     security(("bearer" = [])))]
 pub(crate) async fn events(
     State(state): State<AppState>,
@@ -171,7 +200,7 @@ pub(crate) async fn events(
             "after must be at most {MAX_VERSION}, got {after}"
         )));
     }
-    let limit = page_limit(query.limit)?.unwrap_or(50) as usize;
+    let limit = paging::limit(query.limit)? as usize;
     let tenant = tenant_id(&state, &id).await?;
     let from = after + 1;
     // One more than asked, to know whether there is a next page.
