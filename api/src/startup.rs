@@ -26,6 +26,7 @@ use tenantry_infrastructure::idempotency::PgIdempotencyStore;
 use tenantry_infrastructure::idempotency::sweeper::Sweeper;
 use tenantry_infrastructure::invitations::PgInvitations;
 use tenantry_infrastructure::lease::PgLease;
+use tenantry_infrastructure::shared_redis::{self, SharedRedis};
 use tenantry_infrastructure::staff::PgStaffAccounts;
 use tenantry_projections::{ProjectionRuntime, ReadModelWork, RuntimeConfig, default_projectors};
 
@@ -45,16 +46,11 @@ impl Application {
     /// stop the start) and binds the listener. One exception: without `TENANTRY_JWT_SECRET` the
     /// token signing key is read from (or first stored in) the database, which must then answer.
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
-        let pool = sqlx::postgres::PgPoolOptions::new()
-            .max_connections(settings.database_max_connections)
-            .acquire_timeout(std::time::Duration::from_secs(5))
-            .connect_lazy(&settings.database_url)
-            .with_context(|| {
-                format!(
-                    "invalid database url {}",
-                    redact_url(&settings.database_url)
-                )
-            })?;
+        let pool = tenantry_infrastructure::postgres::connect_lazy(
+            &settings.database_url,
+            settings.database_max_connections,
+            Duration::from_millis(settings.database_acquire_timeout_ms),
+        )?;
         let redis = redis::Client::open(settings.redis_url.as_str())
             .with_context(|| format!("invalid redis url {}", redact_url(&settings.redis_url)))?;
         let listener = TcpListener::bind(settings.http_addr)
@@ -78,7 +74,7 @@ impl Application {
             saga,
             state: AppState {
                 pool: pool.clone(),
-                redis,
+                redis: SharedRedis::new(redis, shared_redis::DEFAULT_TIMEOUT),
                 store: store.clone(),
                 tenants,
                 idempotency: PgIdempotencyStore::new(pool.clone()),

@@ -1,8 +1,8 @@
 //! Test support for Tenantry's black-box tests: a fresh PostgreSQL database per test
 //! ([`TestDb`]), a running server on port 0 ([`TestApp`]), and the event store conformance suite
 //! that every adapter of the port must pass ([`conformance`]), real tenant histories made with
-//! the domain's commands ([`lifecycle`]), and looking at the log through the port
-//! ([`event_log`]).
+//! the domain's commands ([`lifecycle`]), looking at the log through the port
+//! ([`event_log`]), and a PostgreSQL cluster of a test's own to stop and start ([`PrivatePg`]).
 
 /// The allocator of the `tenantry` binary (`api/src/main.rs`), so that tests and benchmarks run
 /// the code as the service does.
@@ -12,8 +12,10 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 pub mod conformance;
 pub mod event_log;
 pub mod lifecycle;
+pub mod private_pg;
 mod test_app;
 mod test_db;
 
+pub use private_pg::{PrivatePg, PrivatePgOptions};
 pub use test_app::{STAFF_PASSWORD, TestApp};
 pub use test_db::TestDb;

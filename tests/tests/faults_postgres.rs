@@ -1,0 +1,252 @@
+//! PostgreSQL faults, for real: the service over a private cluster ([`PrivatePg`]) that the test
+//! stops and starts. While the database is down every route answers 503 `unavailable` with
+//! `Retry-After` (authentication included) within the pool's acquire timeout, and once it is
+//! back the service recovers by itself. Also `/readyz`'s pool and Redis fields, and the tenant
+//! gauges reading 0.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tenantry_tests::{PrivatePg, STAFF_PASSWORD, TestApp, TestDb};
+
+/// Every answer during the outage comes within this (the acquire timeout is 1.5 s).
+const QUICK: Duration = Duration::from_millis(3_000);
+
+/// Asserts an answer is 503 `unavailable` with `Retry-After`, and returns its message.
+async fn assert_unavailable(response: reqwest::Response, what: &str) -> String {
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body: Value = response.json().await.expect("a JSON error body");
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{what}: {body}");
+    assert_eq!(body["error"]["code"], "unavailable", "{what}: {body}");
+    let seconds: u64 = retry_after
+        .as_deref()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{what}: Retry-After in seconds, got {retry_after:?}"));
+    assert!(seconds >= 1, "{what}: Retry-After {seconds}");
+    body["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_down_answers_503_then_the_api_recovers_by_itself() {
+    let pg = PrivatePg::start_new();
+    let db = TestDb::on_server(&pg.server_url()).await;
+    // Logins below use fresh emails; the per-IP limit must not be what answers.
+    let app = TestApp::spawn_with(db, |s| s.login_rate_per_ip = 1_000).await;
+    let token = app.staff_token().await;
+    let email = format!("outage-{}@example.com", uuid::Uuid::new_v4().simple());
+    app.create_staff(&email, STAFF_PASSWORD).await;
+    let list = app.get_auth("/platform/api/tenants", &token).await;
+    assert_eq!(list.status(), 200);
+
+    pg.stop();
+    let outage = Instant::now();
+    let mut answers = 0;
+    let mut slowest = Duration::ZERO;
+    while outage.elapsed() < Duration::from_secs(10) {
+        let started = Instant::now();
+        let list = app.get_auth("/platform/api/tenants", &token).await;
+        slowest = slowest.max(started.elapsed());
+        let message = assert_unavailable(list, "GET /platform/api/tenants").await;
+        assert!(!message.contains("127.0.0.1"), "{message}");
+
+        let started = Instant::now();
+        // A fresh email each time: the per-email login limit must not be what answers.
+        let someone = format!("outage-{}@example.com", uuid::Uuid::new_v4().simple());
+        let body = json!({"email": someone, "password": STAFF_PASSWORD});
+        let login = app.post_json("/platform/api/auth/login", &body).await;
+        slowest = slowest.max(started.elapsed());
+        assert_unavailable(login, "POST /platform/api/auth/login").await;
+        answers += 2;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(answers >= 4, "{answers} answers in 10 s");
+    assert!(slowest < QUICK, "the slowest 503 took {slowest:?}");
+
+    pg.start();
+    let back = Instant::now();
+    let recovered = loop {
+        let list = app.get_auth("/platform/api/tenants", &token).await;
+        if list.status() == 200 {
+            break back.elapsed();
+        }
+        assert_eq!(list.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(
+            back.elapsed() < Duration::from_secs(30),
+            "no 2xx within 30 s of PostgreSQL being back"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    println!(
+        "recovery: PostgreSQL back -> first 2xx in {} ms ({answers} answers during the 10 s outage, slowest {} ms)",
+        recovered.as_millis(),
+        slowest.as_millis()
+    );
+    // The login works again too, without restarting the service.
+    app.login(&email, STAFF_PASSWORD).await;
+}
+
+#[tokio::test]
+async fn tenant_gauges_read_zero_when_no_tenant_has_the_status() {
+    let app = TestApp::spawn().await;
+    let token = app.staff_token().await;
+    let slug = format!("gauge-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let created = app
+        .post_json_auth(
+            "/platform/api/tenants",
+            &json!({"name": "Gauge Test", "slug": slug}),
+            &token,
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let created: Value = created.json().await.expect("json");
+    let id = created["id"].as_str().expect("an id").to_owned();
+    let read = app
+        .get_auth(
+            &format!(
+                "/platform/api/tenants/{id}?min_position={}",
+                created["position"]
+            ),
+            &token,
+        )
+        .await;
+    assert_eq!(read.status(), 200);
+    let metrics = app.get("/metrics").await.text().await.expect("text");
+    assert_eq!(gauge(&metrics, "pending"), Some(1.0), "{metrics}");
+    assert_eq!(gauge(&metrics, "active"), Some(0.0), "{metrics}");
+
+    // The only pending tenant moves on (no saga runs here: it stays provisioning).
+    let provisioning = app
+        .post_auth(&format!("/platform/api/tenants/{id}/provision"), &token)
+        .await;
+    assert!(provisioning.status().is_success(), "{provisioning:?}");
+    let provisioning: Value = provisioning.json().await.expect("json");
+    let read = app
+        .get_auth(
+            &format!(
+                "/platform/api/tenants/{id}?min_position={}",
+                provisioning["position"]
+            ),
+            &token,
+        )
+        .await;
+    assert_eq!(read.status(), 200);
+    let metrics = app.get("/metrics").await.text().await.expect("text");
+    assert_eq!(gauge(&metrics, "pending"), Some(0.0), "{metrics}");
+    assert_eq!(gauge(&metrics, "provisioning"), Some(1.0), "{metrics}");
+}
+
+/// The value of `tenantry_tenants{status="…"}` in Prometheus text.
+fn gauge(metrics: &str, status: &str) -> Option<f64> {
+    let prefix = format!("tenantry_tenants{{status=\"{status}\"}} ");
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(&prefix))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn readyz_reports_the_pool_and_redis() {
+    let app = TestApp::spawn_with(TestDb::new().await, |s| {
+        s.database_max_connections = 4;
+    })
+    .await;
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status(), 200);
+    let body: Value = ready.json().await.expect("json");
+    assert_eq!(body["status"], "ready", "{body}");
+    assert_eq!(body["database"]["status"], "ok", "{body}");
+    assert_eq!(body["redis"]["status"], "ok", "{body}");
+    assert_eq!(body["pool"]["max"], 4, "{body}");
+    assert_eq!(body["pool"]["saturated"], false, "{body}");
+    let (in_use, idle, size) = (
+        body["pool"]["in_use"].as_u64().expect("in_use"),
+        body["pool"]["idle"].as_u64().expect("idle"),
+        body["pool"]["size"].as_u64().expect("size"),
+    );
+    assert_eq!(in_use + idle, size, "{body}");
+    assert!(size <= 4, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_exhausted_pool_answers_503_and_readyz_says_saturated() {
+    let app = TestApp::spawn_with(TestDb::new().await, |s| {
+        s.database_max_connections = 3;
+    })
+    .await;
+    let token = app.staff_token().await;
+    // Every token check waits for this lock: the requests below hold every pooled connection.
+    let mut locker = app.db.pool.begin().await.expect("a transaction");
+    sqlx::query("LOCK TABLE revoked_tokens IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *locker)
+        .await
+        .expect("lock");
+    let blocked: Vec<_> = (0..3)
+        .map(|_| {
+            let (client, url, token) = (
+                app.client.clone(),
+                app.url("/platform/api/tenants"),
+                token.clone(),
+            );
+            tokio::spawn(async move { client.get(url).bearer_auth(token).send().await })
+        })
+        .collect();
+    // Until the three hold the pool's three connections.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let saturated = loop {
+        let body: Value = app.get("/readyz").await.json().await.expect("json");
+        if body["pool"]["saturated"] == true {
+            break body;
+        }
+        assert!(Instant::now() < deadline, "never saturated: {body}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(saturated["pool"]["in_use"], 3, "{saturated}");
+    assert_eq!(saturated["status"], "not_ready", "{saturated}");
+    assert_eq!(saturated["database"]["status"], "busy", "{saturated}");
+    assert_eq!(saturated["error"]["code"], "not_ready", "{saturated}");
+
+    // Another request finds no free connection: 503, quickly.
+    let started = Instant::now();
+    let exhausted = app.get_auth("/platform/api/tenants", &token).await;
+    assert!(started.elapsed() < QUICK, "{:?}", started.elapsed());
+    assert_unavailable(exhausted, "GET with an exhausted pool").await;
+
+    locker.rollback().await.expect("unlock");
+    // Those that got a connection answer once the lock is gone; any that waited for one longer
+    // than the acquire timeout answered 503. None answers 500.
+    for request in blocked {
+        let answer = request.await.expect("joined").expect("answered");
+        if answer.status() != 200 {
+            assert_unavailable(answer, "a request that waited for the pool").await;
+        }
+    }
+    let body: Value = app.get("/readyz").await.json().await.expect("json");
+    assert_eq!(body["status"], "ready", "{body}");
+}
+
+#[test]
+fn a_private_cluster_is_stopped_and_removed_when_its_test_panics() {
+    let seen = std::sync::Mutex::new(None);
+    let panicked = std::panic::catch_unwind(|| {
+        let pg = PrivatePg::start_new();
+        *seen.lock().unwrap() = Some((pg.port(), pg.data_dir().to_owned()));
+        assert!(std::net::TcpStream::connect(("127.0.0.1", pg.port())).is_ok());
+        panic!("the test fails");
+    });
+    assert!(panicked.is_err());
+    let (port, data) = seen.lock().unwrap().take().expect("the cluster started");
+    assert!(!data.exists(), "{} is left behind", data.display());
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "something still listens on {port}"
+    );
+}
