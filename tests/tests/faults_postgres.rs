@@ -177,7 +177,7 @@ async fn readyz_reports_the_pool_and_redis() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn an_exhausted_pool_answers_503_and_readyz_says_saturated() {
+async fn an_exhausted_pool_answers_503_and_readyz_says_saturated_then_degraded() {
     let app = TestApp::spawn_with(TestDb::new().await, |s| {
         s.database_max_connections = 3;
     })
@@ -220,7 +220,20 @@ async fn an_exhausted_pool_answers_503_and_readyz_says_saturated() {
     assert!(started.elapsed() < QUICK, "{:?}", started.elapsed());
     assert_unavailable(exhausted, "GET with an exhausted pool").await;
 
+    // A probe that arrives while the pool is saturated but gets a connection soon after: 200
+    // `degraded`.
+    let probe = {
+        let (client, url) = (app.client.clone(), app.url("/readyz"));
+        tokio::spawn(async move { client.get(url).send().await })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
     locker.rollback().await.expect("unlock");
+    let probe = probe.await.expect("joined").expect("answered");
+    assert_eq!(probe.status(), 200);
+    let probe: Value = probe.json().await.expect("json");
+    assert_eq!(probe["status"], "degraded", "{probe}");
+    assert_eq!(probe["pool"]["saturated"], true, "{probe}");
+    assert_eq!(probe["database"]["status"], "ok", "{probe}");
     // Those that got a connection answer once the lock is gone; any that waited for one longer
     // than the acquire timeout answered 503. None answers 500.
     for request in blocked {
@@ -240,7 +253,7 @@ fn a_private_cluster_is_stopped_and_removed_when_its_test_panics() {
         let pg = PrivatePg::start_new();
         *seen.lock().unwrap() = Some((pg.port(), pg.data_dir().to_owned()));
         assert!(std::net::TcpStream::connect(("127.0.0.1", pg.port())).is_ok());
-        panic!("the test fails");
+        panic!("a deliberate panic: the cluster must go with it");
     });
     assert!(panicked.is_err());
     let (port, data) = seen.lock().unwrap().take().expect("the cluster started");
