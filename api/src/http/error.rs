@@ -85,6 +85,17 @@ pub(crate) const OUTAGE_RETRY_AFTER: Duration = Duration::from_secs(2);
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct DomainDecision;
 
+impl ErrorDetail {
+    /// A detail without a field (for bodies that carry more than the error, like `/readyz`'s).
+    pub(crate) fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            field: None,
+        }
+    }
+}
+
 impl ApiError {
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self::BadRequest {

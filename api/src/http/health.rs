@@ -25,6 +25,7 @@ use serde_json::{Value, json};
 use sqlx::{Connection, PgPool};
 
 use super::AppState;
+use super::error::ErrorDetail;
 
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -32,8 +33,21 @@ pub(super) async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
+/// The body of `/readyz`, 200 or 503.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct Readiness {
+    /// `ready`, `degraded` (200: the pool is saturated) or `not_ready` (503).
+    status: &'static str,
+    database: Check,
+    pool: PoolStats,
+    redis: Check,
+    /// On 503 only: `not_ready`, the message naming each dependency that is not `ok`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<ErrorDetail>,
+}
+
 /// The pool's connections, as `/readyz` and `/metrics` report them.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
 pub(crate) struct PoolStats {
     /// Open and lent out to a query or transaction.
     pub(crate) in_use: u32,
@@ -63,8 +77,8 @@ impl PoolStats {
 }
 
 /// One dependency's state.
-#[derive(Debug, Serialize)]
-struct Check {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct Check {
     /// `ok`, `unreachable`, `busy` (no pooled connection came while the pool was saturated),
     /// `timeout` or `not_migrated`.
     status: &'static str,
@@ -113,16 +127,22 @@ pub(super) async fn readyz(State(state): State<AppState>) -> Response {
         .filter(|(_, check)| !check.is_ok())
         .map(|(name, check)| format!("{name}: {}", check.error.as_deref().unwrap_or(check.status)))
         .collect();
-    let checks = json!({"database": database, "pool": pool, "redis": redis});
-    let mut body = checks;
-    if problems.is_empty() {
-        body["status"] = json!(if pool.saturated { "degraded" } else { "ready" });
-        (StatusCode::OK, Json(body)).into_response()
+    let (code, status, error) = if !problems.is_empty() {
+        let error = ErrorDetail::new("not_ready", problems.join("; "));
+        (StatusCode::SERVICE_UNAVAILABLE, "not_ready", Some(error))
+    } else if pool.saturated {
+        (StatusCode::OK, "degraded", None)
     } else {
-        body["status"] = json!("not_ready");
-        body["error"] = json!({"code": "not_ready", "message": problems.join("; ")});
-        (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
-    }
+        (StatusCode::OK, "ready", None)
+    };
+    let body = Readiness {
+        status,
+        database,
+        pool,
+        redis,
+        error,
+    };
+    (code, Json(body)).into_response()
 }
 
 async fn check_database(pool: &PgPool, saturated: bool) -> Check {
