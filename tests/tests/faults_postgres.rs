@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tenantry_tests::{PrivatePg, STAFF_PASSWORD, TestApp, TestDb};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{Connection, PgConnection};
+use tenantry_tests::{PrivatePg, PrivatePgOptions, STAFF_PASSWORD, TestApp, TestDb};
 
 /// Every answer during the outage comes within this (the acquire timeout is 1.5 s).
 const QUICK: Duration = Duration::from_millis(3_000);
@@ -156,6 +158,94 @@ async fn postgres_down_answers_503_then_the_api_recovers_by_itself() {
     );
     // The login works again too, without restarting the service.
     app.login(&email, STAFF_PASSWORD).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn no_connection_slot_left_is_503_and_readyz_says_why() {
+    let pg = PrivatePg::start_with(PrivatePgOptions {
+        max_connections: 20,
+    });
+    let db = TestDb::on_server(&pg.server_url()).await;
+    let app = TestApp::spawn_with(db, |s| s.database_max_connections = 4).await;
+    let token = app.staff_token().await;
+    assert_eq!(
+        app.get_auth("/platform/api/tenants", &token).await.status(),
+        200
+    );
+
+    // Take every connection slot of the server: whatever frees, until the service holds none.
+    let hog: PgConnectOptions = app
+        .db
+        .url
+        .parse::<PgConnectOptions>()
+        .expect("a URL")
+        .application_name("hog");
+    let others = "FROM pg_stat_activity WHERE backend_type = 'client backend' \
+                  AND application_name <> 'hog'";
+    let mut hogs: Vec<PgConnection> = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        while let Ok(conn) = PgConnection::connect_with(&hog).await {
+            hogs.push(conn);
+        }
+        // A backend still authenticating holds a slot before `pg_stat_activity` shows it: look
+        // again a little later.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let first = hogs.first_mut().expect("a free slot at the start");
+        let left: i64 = sqlx::query_scalar(&format!("SELECT count(*) {others}"))
+            .fetch_one(&mut *first)
+            .await
+            .expect("count");
+        if left == 0 {
+            break;
+        }
+        sqlx::query(&format!("SELECT pg_terminate_backend(pid) {others}"))
+            .execute(&mut *first)
+            .await
+            .expect("terminate");
+        assert!(
+            Instant::now() < deadline,
+            "the service kept its connections"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let refused = PgConnection::connect_with(&hog).await.expect_err("no slot");
+    assert!(
+        refused.to_string().contains("too many clients"),
+        "{refused}"
+    );
+
+    let started = Instant::now();
+    let list = app.get_auth("/platform/api/tenants", &token).await;
+    assert!(started.elapsed() < QUICK, "{:?}", started.elapsed());
+    assert_unavailable(list, "GET with no connection slot left").await;
+    let body = json!({"email": "someone@example.com", "password": STAFF_PASSWORD});
+    let login = app.post_json("/platform/api/auth/login", &body).await;
+    assert_unavailable(login, "POST login with no connection slot left").await;
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let ready: Value = ready.json().await.expect("json");
+    assert_eq!(ready["database"]["status"], "unreachable", "{ready}");
+    assert!(
+        ready["database"]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("too many clients")),
+        "{ready}"
+    );
+
+    drop(hogs);
+    let freed = Instant::now();
+    loop {
+        if app.get_auth("/platform/api/tenants", &token).await.status() == 200 {
+            break;
+        }
+        assert!(freed.elapsed() < Duration::from_secs(30), "no recovery");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    println!(
+        "recovery: connection slots free -> first 2xx in {} ms",
+        freed.elapsed().as_millis()
+    );
 }
 
 #[tokio::test]
