@@ -249,7 +249,7 @@ async fn no_connection_slot_left_is_503_and_readyz_says_why() {
 }
 
 #[tokio::test]
-async fn tenant_gauges_read_zero_when_no_tenant_has_the_status() {
+async fn tenant_gauges_read_zero_when_no_tenant_has_the_status_and_pool_gauges_show() {
     let app = TestApp::spawn().await;
     let token = app.staff_token().await;
     let slug = format!("gauge-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
@@ -276,6 +276,15 @@ async fn tenant_gauges_read_zero_when_no_tenant_has_the_status() {
     let metrics = app.get("/metrics").await.text().await.expect("text");
     assert_eq!(gauge(&metrics, "pending"), Some(1.0), "{metrics}");
     assert_eq!(gauge(&metrics, "active"), Some(0.0), "{metrics}");
+    // The pool's gauges (TestApp's pool has at most 8 connections).
+    assert!(
+        metrics.contains("tenantry_db_pool_max_connections 8"),
+        "{metrics}"
+    );
+    for state in ["in_use", "idle"] {
+        let line = format!("tenantry_db_pool_connections{{state=\"{state}\"}} ");
+        assert!(metrics.contains(&line), "{metrics}");
+    }
 
     // The only pending tenant moves on (no saga runs here: it stays provisioning).
     let provisioning = app

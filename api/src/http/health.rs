@@ -1,5 +1,5 @@
 //! `/healthz`: the process is up. `/readyz`: whether this process can serve, and how its
-//! dependencies look from inside it (README: "Readiness"):
+//! dependencies look from inside it (README: "Outages: 503 `unavailable`, `/readyz`, `/metrics`"):
 //!
 //! - `database`: a connection from the service's own pool answers and every migration this
 //!   binary knows is applied; when no pooled connection comes, a direct connection attempt says
