@@ -161,7 +161,7 @@ struct Reconnect {
 }
 
 const RECONNECT_MIN_DELAY: Duration = Duration::from_millis(100);
-const RECONNECT_MAX_DELAY: Duration = Duration::from_secs(10);
+const RECONNECT_MAX_DELAY: Duration = Duration::from_secs(5);
 
 impl Reconnect {
     fn new(what: &'static str) -> Self {
