@@ -67,6 +67,18 @@ pub struct Settings {
     )]
     pub database_max_connections: u32,
 
+    /// How long a request waits for a pooled database connection, in milliseconds, before it
+    /// answers 503 `unavailable` (with `Retry-After`). A PostgreSQL that is down or has no
+    /// connection slot left shows after this long, so keep it short.
+    #[arg(
+        long,
+        global = true,
+        env = "TENANTRY_DATABASE_ACQUIRE_TIMEOUT_MS",
+        default_value_t = 1_500,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub database_acquire_timeout_ms: u64,
+
     /// Signing key for staff access tokens. When unset, one is generated on first start and kept
     /// in the database (with a warning: set it explicitly in production).
     #[arg(

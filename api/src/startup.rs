@@ -26,6 +26,7 @@ use tenantry_infrastructure::idempotency::PgIdempotencyStore;
 use tenantry_infrastructure::idempotency::sweeper::Sweeper;
 use tenantry_infrastructure::invitations::PgInvitations;
 use tenantry_infrastructure::lease::PgLease;
+use tenantry_infrastructure::shared_redis::SharedRedis;
 use tenantry_infrastructure::staff::PgStaffAccounts;
 use tenantry_projections::{ProjectionRuntime, ReadModelWork, RuntimeConfig, default_projectors};
 
@@ -45,16 +46,11 @@ impl Application {
     /// stop the start) and binds the listener. One exception: without `TENANTRY_JWT_SECRET` the
     /// token signing key is read from (or first stored in) the database, which must then answer.
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
-        let pool = sqlx::postgres::PgPoolOptions::new()
-            .max_connections(settings.database_max_connections)
-            .acquire_timeout(std::time::Duration::from_secs(5))
-            .connect_lazy(&settings.database_url)
-            .with_context(|| {
-                format!(
-                    "invalid database url {}",
-                    redact_url(&settings.database_url)
-                )
-            })?;
+        let pool = tenantry_infrastructure::postgres::connect_lazy(
+            &settings.database_url,
+            settings.database_max_connections,
+            Duration::from_millis(settings.database_acquire_timeout_ms),
+        )?;
         let redis = redis::Client::open(settings.redis_url.as_str())
             .with_context(|| format!("invalid redis url {}", redact_url(&settings.redis_url)))?;
         let listener = TcpListener::bind(settings.http_addr)
@@ -63,22 +59,25 @@ impl Application {
         let store = crate::event_store::build(settings, &pool).await?;
         let mut tenants = tenant_service(settings, store.clone())?;
         let auth = Auth::new(settings, staff_service(&pool, &store), &pool).await?;
-        let saga = if settings.run_sagas {
+        // `/readyz` pings Redis through the saga's own connection when this process runs the
+        // sagas (Redis as they see it), else through one of its own with the same settings.
+        let (saga, shared_redis) = if settings.run_sagas {
             // The runner drives what this process's commands start without waiting to read it
             // from the log.
             let (hints, hinted) = SagaHints::channel();
-            let runner = saga_runner(settings, &pool, &redis, &store, &tenants).await?;
+            let (runner, shared_redis) =
+                saga_runner(settings, &pool, &redis, &store, &tenants).await?;
             tenants = tenants.observed_by(Arc::new(hints));
-            Some(runner.with_hints(hinted))
+            (Some(runner.with_hints(hinted)), shared_redis)
         } else {
-            None
+            (None, SharedRedis::new(redis, settings.redis_config()))
         };
         Ok(Self {
             listener,
             saga,
             state: AppState {
                 pool: pool.clone(),
-                redis,
+                redis: shared_redis,
                 store: store.clone(),
                 tenants,
                 idempotency: PgIdempotencyStore::new(pool.clone()),
@@ -144,14 +143,14 @@ const IDEMPOTENCY_SWEEP_EVERY: Duration = Duration::from_secs(5 * 60);
 const SAGA_LEASE_KEY: i64 = 0x5445_4e41_4e54_5259; // "TENANTRY"
 
 /// The provisioning and deletion saga over the real provisioners (with the configured faults),
-/// run as one instance across processes.
+/// run as one instance across processes, and the provisioners' shared Redis connection.
 async fn saga_runner(
     settings: &Settings,
     pool: &sqlx::PgPool,
     redis: &redis::Client,
     store: &Arc<dyn EventStore>,
     tenants: &TenantService,
-) -> anyhow::Result<SagaRunner> {
+) -> anyhow::Result<(SagaRunner, SharedRedis)> {
     let faults = settings.faults().context("invalid TENANTRY_FAULTS")?;
     let adapters = tenantry_infrastructure::provisioning::build_with(
         pool.clone(),
@@ -176,7 +175,7 @@ async fn saga_runner(
         },
     )
     .with_transient_retries(settings.transient_retries());
-    Ok(SagaRunner::new(
+    let runner = SagaRunner::new(
         Arc::new(saga),
         store.clone(),
         Arc::new(ReadModelWork::new(pool.clone())),
@@ -185,7 +184,8 @@ async fn saga_runner(
             concurrency: settings.provisioning_concurrency,
             ..SagaConfig::default()
         },
-    ))
+    );
+    Ok((runner, adapters.redis))
 }
 
 /// Staff accounts over the control-plane database, their events in `store`.

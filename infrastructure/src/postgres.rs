@@ -11,6 +11,29 @@ use sqlx::{PgPool, Postgres};
 /// The control-plane migrations: the event store, read models and checkpoints.
 pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations/control");
 
+/// How long the service waits for a pooled connection before answering 503 (and the default of
+/// `TENANTRY_DATABASE_ACQUIRE_TIMEOUT_MS`). A PostgreSQL that is down, refuses connections or
+/// has no slot left shows as a pool timeout after this long: sqlx retries refused and
+/// "too many clients" connects until the acquire deadline.
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_millis(1_500);
+
+/// The service's pool over `url`: no IO until the first query (an unreachable database shows on
+/// `/readyz` and as 503s, it does not stop the start), at most `max_connections`, each acquire
+/// waiting at most `acquire_timeout`.
+pub fn connect_lazy(
+    url: &str,
+    max_connections: u32,
+    acquire_timeout: Duration,
+) -> anyhow::Result<PgPool> {
+    let options: PgConnectOptions = url
+        .parse()
+        .with_context(|| format!("invalid database url {}", crate::redact::redact_url(url)))?;
+    Ok(PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(acquire_timeout)
+        .connect_lazy_with(options))
+}
+
 /// Connects a pool to `url` (no migrations run).
 pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
     let options: PgConnectOptions = url
@@ -47,12 +70,13 @@ pub async fn migrate(url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Whether every migration this binary knows is applied to the database behind `pool`.
-pub async fn migrations_applied(pool: &PgPool) -> anyhow::Result<bool> {
+/// Whether every migration this binary knows is applied to the database behind `db` (a pool or
+/// a connection).
+pub async fn migrations_applied(db: impl sqlx::PgExecutor<'_>) -> anyhow::Result<bool> {
     let latest = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
     let applied: Option<i64> =
         sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
-            .fetch_one(pool)
+            .fetch_one(db)
             .await
             .context("failed to read the applied migrations")?;
     Ok(applied.unwrap_or(0) >= latest)

@@ -2,7 +2,8 @@
 //! ([`TestDb`]), a running server on port 0 ([`TestApp`]), and the event store conformance suite
 //! that every adapter of the port must pass ([`conformance`]), real tenant histories made with
 //! the domain's commands ([`lifecycle`]), looking at the log through the port ([`event_log`]),
-//! and a Redis server of the test's own that it may stop and restart ([`PrivateRedis`]).
+//! and servers of a test's own that it may stop and restart: a Redis ([`PrivateRedis`]) and a
+//! PostgreSQL cluster ([`PrivatePg`]).
 
 /// The allocator of the `tenantry` binary (`api/src/main.rs`), so that tests and benchmarks run
 /// the code as the service does.
@@ -12,10 +13,12 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 pub mod conformance;
 pub mod event_log;
 pub mod lifecycle;
+pub mod private_pg;
 mod private_redis;
 mod test_app;
 mod test_db;
 
+pub use private_pg::{PrivatePg, PrivatePgOptions};
 pub use private_redis::PrivateRedis;
 pub use test_app::{STAFF_PASSWORD, TestApp};
 pub use test_db::TestDb;

@@ -29,6 +29,13 @@ impl TestDb {
     pub async fn new() -> Self {
         let server_url =
             std::env::var("TENANTRY_TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_SERVER.into());
+        Self::on_server(&server_url).await
+    }
+
+    /// The same on the server `server_url` names (with the database to connect to for
+    /// `CREATE DATABASE`, e.g. a [`crate::PrivatePg::server_url`]).
+    pub async fn on_server(server_url: &str) -> Self {
+        let server_url = server_url.to_owned();
         let name = format!("tenantry_test_{}", uuid::Uuid::new_v4().simple());
         let mut admin = PgConnection::connect(&server_url)
             .await

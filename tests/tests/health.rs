@@ -22,6 +22,9 @@ async fn readyz_names_what_is_not_ready() {
     assert_eq!(body["error"]["code"], "not_ready");
     let message = body["error"]["message"].as_str().unwrap_or_default();
     assert!(message.starts_with("redis:"), "{message}");
+    assert_eq!(body["status"], "not_ready", "{body}");
+    assert_eq!(body["redis"]["status"], "unreachable", "{body}");
+    assert_eq!(body["database"]["status"], "ok", "{body}");
     assert_eq!(app.get("/healthz").await.status(), 200);
 }
 

@@ -1,6 +1,11 @@
 //! The API's one error type. Every 4xx/5xx body has the shape of `shared/API.md`:
 //! `{"error": {"code", "message", "field"?}}`. Client errors say precisely what was wrong; 5xx
 //! bodies are generic and the cause goes to the log.
+//!
+//! An [`ApiError::Internal`] whose cause is a dependency that is down or saturated (PostgreSQL
+//! unreachable, its pool exhausted, "too many clients", an admin shutdown; Redis unreachable:
+//! see `tenantry_infrastructure::outage`) answers 503 `unavailable` with `Retry-After`, never
+//! 500: a retry will succeed once the dependency is back.
 
 use std::time::Duration;
 
@@ -63,7 +68,8 @@ pub enum ApiError {
         message: String,
         retry_after: Option<Duration>,
     },
-    /// 500: anything unexpected; logged, never shown.
+    /// 500: anything unexpected; logged, never shown. 503 `unavailable` instead when its cause is
+    /// an outage of PostgreSQL or Redis (see the module docs).
     Internal(anyhow::Error),
     /// A refusal the domain decided (the command ran and said no: a taken slug, a deleted
     /// tenant): answered as the error inside, marked [`DomainDecision`] so that an idempotent
@@ -71,9 +77,24 @@ pub enum ApiError {
     Decided(Box<ApiError>),
 }
 
+/// What `Retry-After` says when a dependency is unavailable: about the time a restarted
+/// PostgreSQL or Redis takes to answer again, and long enough not to hammer a saturated pool.
+pub(crate) const OUTAGE_RETRY_AFTER: Duration = Duration::from_secs(2);
+
 /// On a response: the domain decided this 4xx (see [`ApiError::Decided`]).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct DomainDecision;
+
+impl ErrorDetail {
+    /// A detail without a field (for bodies that carry more than the error, like `/readyz`'s).
+    pub(crate) fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            field: None,
+        }
+    }
+}
 
 impl ApiError {
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
@@ -162,15 +183,33 @@ impl IntoResponse for ApiError {
                 response.extensions_mut().insert(DomainDecision);
                 return response;
             }
-            Self::Internal(error) => {
-                tracing::error!(error = format!("{error:#}"), "internal error");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "internal error".to_owned(),
-                    None,
-                )
-            }
+            Self::Internal(error) => match tenantry_infrastructure::outage::find_in(&error) {
+                Some(outage) => {
+                    tracing::warn!(
+                        dependency = %outage.dependency,
+                        error = format!("{error:#}"),
+                        "dependency unavailable"
+                    );
+                    metrics::counter!("tenantry_http_unavailable_total", "dependency" => outage.dependency.as_str())
+                        .increment(1);
+                    retry = Some(OUTAGE_RETRY_AFTER);
+                    (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "unavailable",
+                        outage.to_string(),
+                        None,
+                    )
+                }
+                None => {
+                    tracing::error!(error = format!("{error:#}"), "internal error");
+                    (
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "internal",
+                        "internal error".to_owned(),
+                        None,
+                    )
+                }
+            },
         };
         let body = ErrorBody {
             error: ErrorDetail {
@@ -187,5 +226,65 @@ impl IntoResponse for ApiError {
             }
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use anyhow::Context;
+
+    use super::*;
+
+    async fn body_of(response: Response) -> serde_json::Value {
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .expect("a body");
+        serde_json::from_slice(&bytes).expect("a JSON body")
+    }
+
+    #[tokio::test]
+    async fn a_pool_timeout_is_503_unavailable_with_retry_after() {
+        let error = Err::<(), _>(sqlx::Error::PoolTimedOut)
+            .context("failed to check the token")
+            .unwrap_err();
+        let response = ApiError::Internal(error).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "2");
+        let body = body_of(response).await;
+        assert_eq!(body["error"]["code"], "unavailable");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("the database is unavailable")),
+            "{body}"
+        );
+    }
+
+    #[tokio::test]
+    async fn redis_refusing_connections_is_503_unavailable() {
+        let refused = redis::RedisError::from(std::io::Error::new(
+            std::io::ErrorKind::ConnectionRefused,
+            "refused",
+        ));
+        let response = ApiError::Internal(anyhow::Error::new(refused)).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(response.headers().contains_key(header::RETRY_AFTER));
+        let body = body_of(response).await;
+        assert_eq!(body["error"]["code"], "unavailable");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("Redis is unavailable")),
+            "{body}"
+        );
+    }
+
+    #[tokio::test]
+    async fn other_failures_stay_500_internal() {
+        let error = anyhow::Error::new(sqlx::Error::RowNotFound).context("a bug");
+        let response = ApiError::Internal(error).into_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!response.headers().contains_key(header::RETRY_AFTER));
+        assert_eq!(body_of(response).await["error"]["code"], "internal");
     }
 }

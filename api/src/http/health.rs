@@ -1,20 +1,35 @@
-//! `/healthz`: the process is up. `/readyz`: the database and Redis answer and every migration this
-//! binary knows is applied; otherwise 503 naming what is not ready.
+//! `/healthz`: the process is up. `/readyz`: whether this process can serve, and how its
+//! dependencies look from inside it (README: "Outages: 503 `unavailable`, `/readyz`, `/metrics`"):
+//!
+//! - `database`: a connection from the service's own pool answers and every migration this
+//!   binary knows is applied; when no pooled connection comes, a direct connection attempt says
+//!   why (refused, "too many clients", …).
+//! - `pool`: the pool's connections in use, idle, open and at most; `saturated` when every
+//!   connection is open and in use (requests then wait for one, and answer 503 after
+//!   `TENANTRY_DATABASE_ACQUIRE_TIMEOUT_MS`).
+//! - `redis`: a `PING` through the service's shared Redis connection, not a fresh one.
+//!
+//! 200 `ready`, or 200 `degraded` when the pool is saturated but the probe still got a
+//! connection; 503 `not_ready` (in the error shape, `code` `not_ready`, `message` naming what is
+//! not ready) when the database or Redis does not answer, the migrations are missing, or no
+//! connection became free in time. The per-dependency objects are in the body either way.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use utoipa::ToSchema;
+use sqlx::{Connection, PgPool};
 
-use super::error::ErrorBody;
-use super::{ApiError, AppState};
+use super::AppState;
+use super::error::ErrorDetail;
 
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// `{"status": "ok"}` or `{"status": "ready"}`.
-#[derive(Debug, Serialize, ToSchema)]
+/// `{"status": "ok"}`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct HealthStatus {
     #[schema(value_type = String)]
     status: &'static str,
@@ -27,45 +42,179 @@ pub(super) async fn healthz() -> Json<HealthStatus> {
     Json(HealthStatus { status: "ok" })
 }
 
-/// The database and Redis answer, and every migration this binary knows is applied.
+/// The body of `/readyz`, 200 or 503.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct Readiness {
+    /// `ready`, `degraded` (200: the pool is saturated) or `not_ready` (503).
+    #[schema(value_type = String)]
+    status: &'static str,
+    database: Check,
+    pool: PoolStats,
+    redis: Check,
+    /// On 503 only: `not_ready`, the message naming each dependency that is not `ok`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<ErrorDetail>,
+}
+
+/// The pool's connections, as `/readyz` and `/metrics` report them.
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
+pub(crate) struct PoolStats {
+    /// Open and lent out to a query or transaction.
+    pub(crate) in_use: u32,
+    /// Open and waiting in the pool.
+    pub(crate) idle: u32,
+    /// Open (in use + idle).
+    pub(crate) size: u32,
+    /// `TENANTRY_DATABASE_MAX_CONNECTIONS`.
+    pub(crate) max: u32,
+    /// Every connection is open and in use: the next request waits for one.
+    pub(crate) saturated: bool,
+}
+
+impl PoolStats {
+    pub(crate) fn of(pool: &PgPool) -> Self {
+        let size = pool.size();
+        let idle = u32::try_from(pool.num_idle()).unwrap_or(u32::MAX).min(size);
+        let max = pool.options().get_max_connections();
+        Self {
+            in_use: size - idle,
+            idle,
+            size,
+            max,
+            saturated: size >= max && idle == 0,
+        }
+    }
+}
+
+/// One dependency's state.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct Check {
+    /// `ok`, `unreachable`, `busy` (no pooled connection came while the pool was saturated),
+    /// `timeout` or `not_migrated`.
+    #[schema(value_type = String)]
+    status: &'static str,
+    /// How long the check took.
+    latency_ms: u64,
+    /// Why it is not `ok`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+impl Check {
+    fn ok(started: Instant) -> Self {
+        Self {
+            status: "ok",
+            latency_ms: elapsed_ms(started),
+            error: None,
+        }
+    }
+
+    fn failed(status: &'static str, started: Instant, error: impl Into<String>) -> Self {
+        Self {
+            status,
+            latency_ms: elapsed_ms(started),
+            error: Some(error.into()),
+        }
+    }
+
+    fn is_ok(&self) -> bool {
+        self.status == "ok"
+    }
+}
+
+fn elapsed_ms(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Whether this process can serve: the database (and its migrations), the pool, Redis.
 #[utoipa::path(get, path = "/readyz", tag = "operations", operation_id = "getReadiness",
-    responses((status = 200, body = HealthStatus, description = "`{\"status\": \"ready\"}`"),
-        (status = 503, body = ErrorBody, description = "`not_ready`; the message names what is not ready")))]
-pub(super) async fn readyz(State(state): State<AppState>) -> Result<Json<HealthStatus>, ApiError> {
-    let (database, redis) = tokio::join!(check_database(&state), check_redis(&state));
-    let problems: Vec<String> = [("database", database), ("redis", redis)]
+    responses((status = 200, body = Readiness, description = "`ready`, or `degraded` when the pool is saturated"),
+        (status = 503, body = Readiness, description = "`not_ready`: `error.message` names each dependency that is not `ok`")))]
+pub(super) async fn readyz(State(state): State<AppState>) -> Response {
+    // Before the probe takes a connection of its own.
+    let pool = PoolStats::of(&state.pool);
+    let (database, redis) = tokio::join!(
+        check_database(&state.pool, pool.saturated),
+        check_redis(&state)
+    );
+    let problems: Vec<String> = [("database", &database), ("redis", &redis)]
         .into_iter()
-        .filter_map(|(name, result)| result.err().map(|e| format!("{name}: {e}")))
+        .filter(|(_, check)| !check.is_ok())
+        .map(|(name, check)| format!("{name}: {}", check.error.as_deref().unwrap_or(check.status)))
         .collect();
-    if problems.is_empty() {
-        Ok(Json(HealthStatus { status: "ready" }))
+    let (code, status, error) = if !problems.is_empty() {
+        let error = ErrorDetail::new("not_ready", problems.join("; "));
+        (StatusCode::SERVICE_UNAVAILABLE, "not_ready", Some(error))
+    } else if pool.saturated {
+        (StatusCode::OK, "degraded", None)
     } else {
-        Err(ApiError::Unavailable {
-            code: "not_ready",
-            message: problems.join("; "),
-            retry_after: None,
-        })
-    }
-}
-
-async fn check_database(state: &AppState) -> Result<(), String> {
-    let check = tenantry_infrastructure::postgres::migrations_applied(&state.pool);
-    match tokio::time::timeout(CHECK_TIMEOUT, check).await {
-        Ok(Ok(true)) => Ok(()),
-        Ok(Ok(false)) => Err("migrations are not applied (run `tenantry migrate`)".into()),
-        Ok(Err(error)) => Err(format!("{error:#}")),
-        Err(_) => Err("no answer within 2 s".into()),
-    }
-}
-
-async fn check_redis(state: &AppState) -> Result<(), String> {
-    let check = async {
-        let mut conn = state.redis.get_multiplexed_async_connection().await?;
-        redis::cmd("PING").query_async::<String>(&mut conn).await
+        (StatusCode::OK, "ready", None)
     };
-    match tokio::time::timeout(CHECK_TIMEOUT, check).await {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(error)) => Err(error.to_string()),
-        Err(_) => Err("no answer within 2 s".into()),
+    let body = Readiness {
+        status,
+        database,
+        pool,
+        redis,
+        error,
+    };
+    (code, Json(body)).into_response()
+}
+
+async fn check_database(pool: &PgPool, saturated: bool) -> Check {
+    let started = Instant::now();
+    let probe = async {
+        let mut conn = pool.acquire().await?;
+        tenantry_infrastructure::postgres::migrations_applied(&mut *conn).await
+    };
+    match tokio::time::timeout(CHECK_TIMEOUT, probe).await {
+        Ok(Ok(true)) => Check::ok(started),
+        Ok(Ok(false)) => Check::failed(
+            "not_migrated",
+            started,
+            "migrations are not applied (run `tenantry migrate`)",
+        ),
+        Ok(Err(error)) if saturated && is_pool_timeout(&error) => Check::failed(
+            "busy",
+            started,
+            "every pooled connection is in use and none became free in time",
+        ),
+        // No pooled connection came although the pool has room: connecting fails. Say why.
+        Ok(Err(error)) if is_pool_timeout(&error) => {
+            Check::failed("unreachable", started, why_unreachable(pool).await)
+        }
+        Ok(Err(error)) => Check::failed("unreachable", started, format!("{error:#}")),
+        Err(_) => Check::failed("timeout", started, "no answer within 2 s"),
+    }
+}
+
+fn is_pool_timeout(error: &anyhow::Error) -> bool {
+    error.chain().any(|e| {
+        matches!(
+            e.downcast_ref::<sqlx::Error>(),
+            Some(sqlx::Error::PoolTimedOut)
+        )
+    })
+}
+
+/// What a direct connection attempt says (the pool only says it timed out).
+async fn why_unreachable(pool: &PgPool) -> String {
+    let options = pool.connect_options();
+    let attempt = sqlx::PgConnection::connect_with(&options);
+    match tokio::time::timeout(Duration::from_secs(1), attempt).await {
+        Ok(Ok(conn)) => {
+            let _ = conn.close().await;
+            "no pooled connection became free in time".into()
+        }
+        Ok(Err(error)) => error.to_string(),
+        Err(_) => "connecting takes longer than 1 s".into(),
+    }
+}
+
+async fn check_redis(state: &AppState) -> Check {
+    let started = Instant::now();
+    match tokio::time::timeout(CHECK_TIMEOUT, state.redis.ping()).await {
+        Ok(Ok(())) => Check::ok(started),
+        Ok(Err(error)) => Check::failed("unreachable", started, error.to_string()),
+        Err(_) => Check::failed("timeout", started, "no answer within 2 s"),
     }
 }

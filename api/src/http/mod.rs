@@ -5,7 +5,7 @@ pub mod auth;
 mod consistency;
 pub(crate) mod error;
 mod extract;
-mod health;
+pub(crate) mod health;
 mod idempotency;
 pub(crate) mod metrics;
 mod onboarding;
@@ -31,7 +31,8 @@ use tenantry_infrastructure::idempotency::PgIdempotencyStore;
 #[derive(Clone)]
 pub struct AppState {
     pub pool: PgPool,
-    pub redis: redis::Client,
+    /// The shared Redis connection (`/readyz` pings through it).
+    pub redis: tenantry_infrastructure::shared_redis::SharedRedis,
     pub store: Arc<dyn EventStore>,
     pub tenants: TenantService,
     pub idempotency: PgIdempotencyStore,

@@ -115,14 +115,27 @@ pub fn to_text(doc: &Value) -> String {
 const WHITE_SPACE: &str =
     r"\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000";
 
-/// [`TenantName::parse`]: after trimming white space, 1 to [`TenantName::MAX_LEN`] characters,
-/// none a control character, a line or paragraph separator or a bidirectional override.
-fn name_pattern() -> String {
-    // A character a name may hold, and one it may start and end with (not white space).
+/// Zero-width and other invisible characters of the Basic Multilingual Plane that
+/// [`TextFault`](tenantry_domain::TextFault) counts as invisible (text made only of them and white
+/// space is refused).
+const INVISIBLE: &str = r"\xad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8";
+
+/// Free text as [`TenantName::parse`] and [`Reason::parse`](tenantry_domain::Reason::parse) take
+/// it: after trimming white space, 1 to `max_len` characters, none a control character, a line
+/// or paragraph separator or a bidirectional control, and not only invisible ones (the shared
+/// [`TextFault`](tenantry_domain::TextFault) rules).
+fn text_pattern(max_len: usize) -> String {
+    // A character the text may hold, and one it may start and end with (not white space).
     let inner = r"[^\x00-\x1f\x7f-\x9f\u2028-\u202e\u2066-\u2069]";
     let edge = r"[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028-\u202f\u205f\u3000\u2066-\u2069]";
-    let middle = TenantName::MAX_LEN - 2;
-    format!("^[{WHITE_SPACE}]*{edge}(?:{inner}{{0,{middle}}}{edge})?[{WHITE_SPACE}]*$")
+    let middle = max_len - 2;
+    format!(
+        "^(?=[\\s\\S]*[^{WHITE_SPACE}{INVISIBLE}])[{WHITE_SPACE}]*{edge}(?:{inner}{{0,{middle}}}{edge})?[{WHITE_SPACE}]*$"
+    )
+}
+
+fn name_pattern() -> String {
+    text_pattern(TenantName::MAX_LEN)
 }
 
 /// [`Slug::parse`]: 3–63 of `a-z`, `0-9` and `-`, no `-` at either end, not `--` as the 3rd and
@@ -184,6 +197,10 @@ fn constrain_bodies(doc: &mut Value, plans: &PlanCatalog, reserved: &ReservedSub
         let values = one_of(plan, plan_names.clone());
         plan.insert("enum".into(), values);
     }
+    at(doc, "/components/schemas/ReasonRequest/properties/reason").insert(
+        "pattern".into(),
+        json!(text_pattern(tenantry_domain::Reason::MAX_LEN)),
+    );
     let props = "/components/schemas/CreateRequest/properties";
     at(doc, &format!("{props}/slug")).insert("pattern".into(), json!(slug_pattern(reserved)));
     let isolation = at(doc, &format!("{props}/isolation"));
@@ -250,6 +267,20 @@ fn common_responses(doc: &mut Value) {
                 .into_iter()
                 .flatten()
             {
+                match (param["in"].as_str(), param["name"].as_str()) {
+                    // A tenant's id (a UUID) or a slug: anything else names no tenant, and a
+                    // control character in it is 400 (extract.rs `ApiPath`).
+                    (Some("path"), Some("id")) => {
+                        param["schema"]["pattern"] = json!("^[0-9A-Za-z-]{1,63}$");
+                    }
+                    // Positions and versions are what the event store can hold (`i64`).
+                    (Some("query"), Some("min_position" | "after"))
+                        if param["schema"]["type"] == "integer" =>
+                    {
+                        param["schema"]["maximum"] = json!(i64::MAX);
+                    }
+                    _ => {}
+                }
                 let ty = &mut param["schema"]["type"];
                 if let Some(types) = ty.as_array() {
                     let types: Vec<Value> =
@@ -310,14 +341,22 @@ fn common_responses(doc: &mut Value) {
                     )),
                 ));
             }
+            // Every route that reads the database or Redis (error.rs: an outage is 503
+            // `unavailable`, never 500).
+            let control_plane =
+                path.starts_with("/platform/api/") || path == "/api/tenants/provision";
+            let outage = "`unavailable`: PostgreSQL or Redis is down, refuses connections or has \
+                          none left, or no pooled connection became free in time";
             if has("min_position") || method == "patch" {
                 add.push((
                     "503",
-                    retry_after(error(
-                        "the read models have not reached `min_position` (or the change) within \
-                         `TENANTRY_READ_MODEL_WAIT_MS`",
-                    )),
+                    retry_after(error(&format!(
+                        "`not_caught_up`: the read models have not reached `min_position` \
+                         (or the change) within `TENANTRY_READ_MODEL_WAIT_MS`; or {outage}"
+                    ))),
                 ));
+            } else if control_plane {
+                add.push(("503", retry_after(error(outage))));
             }
             let responses = operation
                 .entry("responses")

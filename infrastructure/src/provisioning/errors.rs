@@ -5,6 +5,8 @@
 use sqlx::migrate::MigrateError;
 use tenantry_application::provisioning::{ProvisionError, SecretError};
 
+use crate::outage;
+
 /// What kind of failure an error is (see [`ProvisionError`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Kind {
@@ -38,26 +40,21 @@ impl<T, E: Classify> OrFail<T> for Result<T, E> {
 }
 
 impl Classify for sqlx::Error {
+    /// Unavailable: what the API answers 503 for ([`outage::of_sqlx`]: the server down,
+    /// unreachable, full or restarting, the pool timed out).
     fn kind(&self) -> Kind {
+        if outage::of_sqlx(self).is_some() {
+            return Kind::Unavailable;
+        }
         match self {
-            Self::Io(_) | Self::PoolTimedOut | Self::PoolClosed | Self::WorkerCrashed => {
-                Kind::Unavailable
-            }
             Self::Tls(_) | Self::Protocol(_) => Kind::Retryable,
             Self::Database(error) => match error.code() {
-                Some(code) if unavailable_sqlstate(&code) => Kind::Unavailable,
                 Some(code) if transient_sqlstate(&code) => Kind::Retryable,
                 _ => Kind::Permanent,
             },
             _ => Kind::Permanent,
         }
     }
-}
-
-/// SQLSTATEs of a server that cannot take the work now, whatever the work: 08 connection
-/// exception; 53300 too many connections; 57P01–57P03 shutting down, crashed, starting up.
-pub(super) fn unavailable_sqlstate(code: &str) -> bool {
-    code.starts_with("08") || matches!(code, "53300" | "57P01" | "57P02" | "57P03")
 }
 
 /// SQLSTATEs a later try can get past.
@@ -89,22 +86,11 @@ impl Classify for MigrateError {
 }
 
 impl Classify for redis::RedisError {
-    /// Unavailable: refused, reset, dropped or timed-out connections, any other IO error, and
-    /// a server that says it cannot serve yet (`LOADING`, `MASTERDOWN`, `CLUSTERDOWN`,
-    /// `TRYAGAIN`). A refusal (`NOPERM`, a wrong type, a bad argument) is permanent.
+    /// Unavailable: what the API answers 503 for ([`outage::of_redis`]: refused, reset, dropped
+    /// or timed-out connections, any other IO error, a server that cannot serve yet). A refusal
+    /// (`NOPERM`, a wrong type, a bad argument) is permanent.
     fn kind(&self) -> Kind {
-        let unavailable = self.is_io_error()
-            || self.is_timeout()
-            || self.is_connection_dropped()
-            || self.is_connection_refusal()
-            || matches!(
-                self.kind(),
-                redis::ErrorKind::BusyLoadingError
-                    | redis::ErrorKind::TryAgain
-                    | redis::ErrorKind::ClusterDown
-                    | redis::ErrorKind::MasterDown
-            );
-        if unavailable {
+        if outage::of_redis(self).is_some() {
             Kind::Unavailable
         } else {
             Kind::Permanent
@@ -166,12 +152,8 @@ mod tests {
             Kind::Unavailable
         );
         assert_eq!(sqlx::Error::PoolTimedOut.kind(), Kind::Unavailable);
-        assert!(unavailable_sqlstate("53300"), "too many connections");
-        assert!(unavailable_sqlstate("57P03"), "starting up");
-        assert!(unavailable_sqlstate("08006"), "connection failure");
-        assert!(!unavailable_sqlstate("40P01"), "a deadlock counts");
-        assert!(transient_sqlstate("40P01"));
-        assert!(!unavailable_sqlstate("42501"), "insufficient privilege");
+        assert!(transient_sqlstate("40P01"), "a deadlock counts");
+        assert!(!transient_sqlstate("42501"), "insufficient privilege");
     }
 
     #[test]

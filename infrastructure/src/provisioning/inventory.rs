@@ -57,7 +57,7 @@ impl ResourceInventory for TenantProvisioner {
             name: id.to_string(),
             tenant: Some(TenantId::from_uuid(id)),
         }));
-        let mut conn = ctx.redis.connection().await.map_err(anyhow::Error::from)?;
+        let mut conn = ctx.redis_connection().await.map_err(anyhow::Error::from)?;
         let users: Vec<String> = redis::cmd("ACL")
             .arg("USERS")
             .query_async(&mut conn)

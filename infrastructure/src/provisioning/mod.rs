@@ -16,7 +16,6 @@ mod ident;
 mod inventory;
 mod queue;
 mod redis;
-mod redis_client;
 mod roles;
 mod schema;
 mod scram;
@@ -40,8 +39,8 @@ use tenantry_domain::{ProvisionedResource, ProvisioningStep, TenantId};
 
 use crate::redis_config::RedisConfig;
 use crate::secrets::{PgSecretStore, SecretKey};
+use crate::shared_redis::SharedRedis;
 use errors::OrFail;
-use redis_client::RedisHandle;
 
 /// The default name of the tenant template database.
 pub const DEFAULT_TEMPLATE_DATABASE: &str = "tenantry_tenant_template";
@@ -59,7 +58,7 @@ pub struct TenantProvisioner {
 /// What every step needs.
 struct Ctx {
     pool: PgPool,
-    redis: RedisHandle,
+    redis: SharedRedis,
     secrets: Arc<dyn SecretStore>,
     /// Consulted by the steps at `during_apply` and `during_release`.
     faults: Arc<Faults>,
@@ -79,7 +78,7 @@ impl TenantProvisioner {
         Self {
             ctx: Arc::new(Ctx {
                 pool,
-                redis: RedisHandle::new(redis, RedisConfig::default()),
+                redis: SharedRedis::new(redis, RedisConfig::default()),
                 secrets,
                 faults,
                 template_database: DEFAULT_TEMPLATE_DATABASE.to_owned(),
@@ -107,7 +106,7 @@ impl TenantProvisioner {
         Self {
             ctx: Arc::new(Ctx {
                 pool: ctx.pool.clone(),
-                redis: RedisHandle::new(ctx.redis.client().clone(), config),
+                redis: SharedRedis::new(ctx.redis.client().clone(), config),
                 secrets: ctx.secrets.clone(),
                 faults: ctx.faults.clone(),
                 template_database: ctx.template_database.clone(),
@@ -161,15 +160,23 @@ impl Provisioner for TenantProvisioner {
 }
 
 impl TenantProvisioner {
-    /// Whether Redis answers a `PING` on the provisioner's own shared connection, within its
-    /// timeouts: Redis as the saga sees it (a probe on a fresh connection can succeed while the
-    /// shared one waits for a reconnect). A failure says why, without secrets.
-    pub async fn ping_redis(&self) -> Result<(), ProvisionError> {
-        self.ctx.redis.connection().await.map(|_| ())
+    /// The provisioner's own shared Redis connection: Redis as the saga sees it (a readiness
+    /// probe through it can fail while a fresh connection would succeed, and the other way
+    /// round).
+    pub fn redis(&self) -> &SharedRedis {
+        &self.ctx.redis
     }
 }
 
 impl Ctx {
+    /// The shared Redis connection, once it answers.
+    async fn redis_connection(&self) -> Result<::redis::aio::ConnectionManager, ProvisionError> {
+        self.redis
+            .connection()
+            .await
+            .or_fail(|| "failed to reach Redis")
+    }
+
     /// A connection of its own to the control-plane database, outside the pool: for session
     /// state (advisory locks, search_path) that must not leak into pooled connections. Close it
     /// after use; dropping it also ends the session.
@@ -202,9 +209,9 @@ pub struct ProvisioningAdapters {
     pub secrets: Arc<dyn SecretStore>,
     /// For the saga's own fault point (`after_record`).
     pub faults: Arc<Faults>,
-    /// The provisioner itself, for [`TenantProvisioner::ping_redis`] (a readiness probe of the
-    /// saga's Redis connection).
-    pub redis_probe: TenantProvisioner,
+    /// The provisioner's shared Redis connection ([`TenantProvisioner::redis`]), for a
+    /// readiness probe of Redis as the saga sees it.
+    pub redis: SharedRedis,
 }
 
 /// How the adapters reach their dependencies and how long a step may take.
@@ -256,6 +263,6 @@ pub async fn build_with(
         inventory: Arc::new(provisioner.clone()),
         secrets,
         faults,
-        redis_probe: provisioner,
+        redis: provisioner.redis().clone(),
     })
 }

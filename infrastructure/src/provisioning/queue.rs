@@ -14,7 +14,7 @@ pub(super) async fn apply(
     tenant: &TenantSpec,
 ) -> Result<ProvisionedResource, ProvisionError> {
     let queue = TenantNames::of(tenant.id).queue();
-    let mut conn = ctx.redis.connection().await?;
+    let mut conn = ctx.redis_connection().await?;
     // From id 0: the group delivers everything the stream ever held.
     let created = redis::cmd("XGROUP")
         .arg("CREATE")
@@ -33,7 +33,7 @@ pub(super) async fn apply(
 
 pub(super) async fn release(ctx: &Ctx, tenant: TenantId) -> Result<(), ProvisionError> {
     let queue = TenantNames::of(tenant).queue();
-    let mut conn = ctx.redis.connection().await?;
+    let mut conn = ctx.redis_connection().await?;
     redis::cmd("UNLINK")
         .arg(&queue)
         .query_async::<()>(&mut conn)

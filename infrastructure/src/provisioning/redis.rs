@@ -83,7 +83,7 @@ pub(super) async fn apply(
         tenant.id,
         ProvisioningStep::RedisNamespace,
     );
-    let mut conn = ctx.redis.connection().await?;
+    let mut conn = ctx.redis_connection().await?;
     redis::cmd("ACL")
         .arg("SETUSER")
         .arg(user)
@@ -110,7 +110,7 @@ pub(super) async fn apply(
 pub(super) async fn release(ctx: &Ctx, tenant: TenantId) -> Result<(), ProvisionError> {
     let names = TenantNames::of(tenant);
     let user = names.redis_user();
-    let mut conn = ctx.redis.connection().await?;
+    let mut conn = ctx.redis_connection().await?;
     // First the user, so nothing writes new keys while they are deleted.
     redis::cmd("ACL")
         .arg("DELUSER")

@@ -79,7 +79,7 @@ pub(crate) struct IdempotencyKey {
     /// 1–255 visible ASCII characters (surrounding white space aside).
     #[param(
         rename = "Idempotency-Key",
-        pattern = "^[ \t]*[!-~](?:[\t -~]{0,253}[!-~])?[ \t]*$"
+        pattern = "^[ \t]*[!-~](?:[ -~]{0,253}[!-~])?[ \t]*$"
     )]
     key: Option<String>,
 }
