@@ -139,6 +139,11 @@ async fn a_body_that_is_not_an_object_is_refused() {
             ("42", "a number"),
             ("null", "null"),
         ] {
+            // The suspension's body is optional: `null` is no body, as the document says
+            // (tests/tests/openapi.rs).
+            if path == suspend && body == "null" {
+                continue;
+            }
             let what = format!("{method} {path} {body}");
             let answer = e.send_raw(method.clone(), path, body.into()).await;
             assert_refused(&answer, (400, "invalid_body", None), &what);
