@@ -279,6 +279,17 @@ fn common_responses(doc: &mut Value) {
                     {
                         param["schema"]["maximum"] = json!(i64::MAX);
                     }
+                    // Free text in a query: no control or bidirectional character (extract.rs
+                    // `check_query`; a value may be blank).
+                    (Some("query"), _)
+                        if param["schema"]["type"] == "string"
+                            && ["format", "enum", "pattern"]
+                                .iter()
+                                .all(|k| param["schema"].get(*k).is_none()) =>
+                    {
+                        param["schema"]["pattern"] =
+                            json!(r"^[^\x00-\x1f\x7f-\x9f\u2028-\u202e\u2066-\u2069]*$");
+                    }
                     _ => {}
                 }
                 let ty = &mut param["schema"]["type"];
