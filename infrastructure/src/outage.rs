@@ -3,10 +3,9 @@
 //! the API answers the first 503 `unavailable` with `Retry-After` (a retry will succeed once the
 //! dependency is back) and the rest 500.
 //!
-//! [`find`] walks an error's `source()` chain, so a `sqlx::Error` wrapped in `anyhow` context,
+//! [`find_in`] walks an error's `source()` chain, so a `sqlx::Error` wrapped in `anyhow` context,
 //! an `EventStoreError::Backend` or a `StaffError::Backend` is found where it is.
 
-use std::error::Error as StdError;
 use std::fmt;
 
 /// Which dependency is unavailable.
@@ -82,22 +81,7 @@ impl fmt::Display for Outage {
     }
 }
 
-/// The first outage in `error`'s `source()` chain, if any.
-pub fn find(error: &(dyn StdError + 'static)) -> Option<Outage> {
-    let mut next = Some(error);
-    while let Some(error) = next {
-        if let Some(e) = error.downcast_ref::<sqlx::Error>() {
-            return of_sqlx(e);
-        }
-        if let Some(e) = error.downcast_ref::<redis::RedisError>() {
-            return of_redis(e);
-        }
-        next = error.source();
-    }
-    None
-}
-
-/// Same, for an `anyhow::Error` (whose own chain starts with the error it wraps).
+/// The first outage in `error`'s chain (the error it wraps, then each `source()`), if any.
 pub fn find_in(error: &anyhow::Error) -> Option<Outage> {
     error.chain().find_map(|e| {
         if let Some(e) = e.downcast_ref::<sqlx::Error>() {
@@ -202,8 +186,6 @@ mod tests {
             find_in(&wrapped).map(|o| o.reason),
             Some(Reason::PoolTimedOut)
         );
-        let as_std: &(dyn StdError + 'static) = wrapped.as_ref();
-        assert_eq!(find(as_std).map(|o| o.reason), Some(Reason::PoolTimedOut));
         assert_eq!(find_in(&anyhow::anyhow!("a bug")), None);
     }
 

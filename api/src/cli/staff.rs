@@ -193,7 +193,8 @@ fn report(
 fn refused(what: &str, error: ChangeStaffError) -> anyhow::Error {
     match error {
         ChangeStaffError::Internal(e) => e.context(format!("failed to {what} the staff account")),
-        ChangeStaffError::InvalidReason(why) => anyhow::anyhow!("--reason {why}"),
+        // "reason must …" as "--reason must …".
+        ChangeStaffError::InvalidReason(why) => anyhow::anyhow!("--{why}"),
         refused => refused.into(),
     }
 }

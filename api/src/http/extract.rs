@@ -240,9 +240,7 @@ fn check_query(query: &str) -> Result<(), ApiError> {
             )
         })?;
         for text in [decoded_name.as_deref().unwrap_or_default(), &*value] {
-            if let Err(fault @ (TextFault::Control(_) | TextFault::Bidi(_))) =
-                TextFault::check(text)
-            {
+            if let Err(fault) = TextFault::check_characters(text) {
                 return Err(invalid_query(
                     format!("query parameter {field} {fault}"),
                     Some(field),
@@ -280,9 +278,7 @@ where
             .await
             .map_err(path_error)?;
         for (name, value) in &params {
-            if let Err(fault @ (TextFault::Control(_) | TextFault::Bidi(_))) =
-                TextFault::check(value)
-            {
+            if let Err(fault) = TextFault::check_characters(value) {
                 return Err(invalid_path(format!("{name} {fault}"), name));
             }
         }

@@ -27,7 +27,5 @@ mod service;
 
 pub use password::{MIN_PASSWORD_CHARS, NewPassword, PasswordPolicyError};
 pub use port::{StaffAccount, StaffAccounts, StaffError, StaffKey, StoredStaff, TokenCheck};
-pub use service::{
-    ChangeStaffError, CreateStaffError, MAX_REASON_CHARS, StaffChange, StaffService,
-};
+pub use service::{ChangeStaffError, CreateStaffError, StaffChange, StaffService};
 pub use tenantry_domain::staff::StaffStatus;

@@ -9,14 +9,12 @@ use tenantry_domain::{Email, EmailError};
 use uuid::Uuid;
 
 use tenantry_domain::staff::{StaffAccountState, StaffCommand, StaffRefusal};
+use tenantry_domain::{Reason, ReasonError};
 
 use super::password::{self, NewPassword, PasswordPolicyError};
 use super::port::{StaffAccount, StaffAccounts, StaffError, StaffKey, StoredStaff, TokenCheck};
 use crate::event_store::{Actor, EventStore};
 use crate::kernel::{CommandContext, ExecuteError, Loaded, Repository};
-
-/// The most characters a disabling's reason may have.
-pub const MAX_REASON_CHARS: usize = 500;
 
 /// Why a staff account was not created.
 #[derive(Debug, thiserror::Error)]
@@ -50,8 +48,8 @@ pub enum ChangeStaffError {
         "staff account {id} ({email}) is deleted; a deleted account cannot be disabled or enabled"
     )]
     Deleted { id: Uuid, email: String },
-    #[error("reason {0}")]
-    InvalidReason(String),
+    #[error(transparent)]
+    InvalidReason(ReasonError),
     #[error(transparent)]
     Refused(StaffRefusal),
     /// Reading or writing the account or its stream failed.
@@ -285,25 +283,15 @@ impl StaffService {
     }
 }
 
-/// A disabling's reason, trimmed (blank is none): at most [`MAX_REASON_CHARS`] characters, and no
-/// control or bidirectional-override characters (which would garble the audit log's display).
+/// A disabling's reason: blank is none; otherwise a [`Reason`] (trimmed, at most
+/// [`Reason::MAX_LEN`] characters, the shared text rules).
 fn check_reason(reason: Option<&str>) -> Result<Option<String>, ChangeStaffError> {
-    let Some(reason) = reason.map(str::trim).filter(|r| !r.is_empty()) else {
-        return Ok(None);
-    };
-    let len = reason.chars().count();
-    if len > MAX_REASON_CHARS {
-        return Err(ChangeStaffError::InvalidReason(format!(
-            "must be at most {MAX_REASON_CHARS} characters long, got {len}"
-        )));
+    match reason.filter(|r| !r.trim().is_empty()) {
+        None => Ok(None),
+        Some(reason) => Reason::parse(reason)
+            .map(|r| Some(r.into_inner()))
+            .map_err(ChangeStaffError::InvalidReason),
     }
-    let bidi = |c: char| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
-    if reason.chars().any(|c| c.is_control() || bidi(c)) {
-        return Err(ChangeStaffError::InvalidReason(
-            "must not contain control or bidirectional-override characters".into(),
-        ));
-    }
-    Ok(Some(reason.to_owned()))
 }
 
 /// Staff emails are one identity regardless of case: `Ana@Example.com` is `ana@example.com`.
@@ -323,7 +311,7 @@ mod tests {
             check_reason(Some(" left the team ")).ok(),
             Some(Some("left the team".into()))
         );
-        let long = "x".repeat(MAX_REASON_CHARS + 1);
+        let long = "x".repeat(Reason::MAX_LEN + 1);
         assert!(matches!(
             check_reason(Some(&long)),
             Err(ChangeStaffError::InvalidReason(_))

@@ -28,6 +28,16 @@ impl TextFault {
     /// The first fault of `text`, if any. Empty text has none: whether a field may be empty is
     /// the field's own rule.
     pub fn check(text: &str) -> Result<(), TextFault> {
+        Self::check_characters(text)?;
+        if !text.is_empty() && text.chars().all(|c| c.is_whitespace() || is_invisible(c)) {
+            return Err(Self::Invisible);
+        }
+        Ok(())
+    }
+
+    /// The character rules alone (no control or bidirectional character), for text that may be
+    /// blank or invisible, such as a query parameter's value or a path segment.
+    pub fn check_characters(text: &str) -> Result<(), TextFault> {
         for ch in text.chars() {
             if is_control(ch) {
                 return Err(Self::Control(ch));
@@ -35,9 +45,6 @@ impl TextFault {
             if is_bidi_control(ch) {
                 return Err(Self::Bidi(ch));
             }
-        }
-        if !text.is_empty() && text.chars().all(|c| c.is_whitespace() || is_invisible(c)) {
-            return Err(Self::Invisible);
         }
         Ok(())
     }
