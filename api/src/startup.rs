@@ -210,10 +210,10 @@ async fn warn_if_redis_forgets(redis: SharedRedis) {
         Ok(persistence) => {
             if let Some(lost) = persistence.what_a_restart_loses() {
                 tracing::warn!(
-                    "Redis keeps no {lost}: a Redis restart would lose the tenants' Redis users \
-                     (and queues) until `tenantry doctor --fix` makes them again; run Redis with \
-                     an aclfile and appendonly yes (README, \"Running Redis so tenant users \
-                     survive a restart\")"
+                    "a restart of Redis would lose {lost}: tenant users would be gone until \
+                     `tenantry doctor --fix` makes them again with their stored passwords; run \
+                     Redis with an aclfile and appendonly yes (README: \"Running Redis so tenant \
+                     users survive a restart\")"
                 );
             }
         }
