@@ -155,7 +155,7 @@ fn kinds(events: &[RecordedEvent]) -> Vec<String> {
 }
 
 /// The line of the tenant `id` in a drift report.
-fn line_of<'a>(stdout: &'a str, id: TenantId) -> &'a str {
+fn line_of(stdout: &str, id: TenantId) -> &str {
     let id = id.to_string();
     stdout
         .lines()
