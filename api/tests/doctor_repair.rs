@@ -14,6 +14,7 @@ use tenantry_application::provisioning::{Faults, SecretStore};
 use tenantry_domain::events::ResourceRepaired;
 use tenantry_domain::{EventPayload, TenantId, TenantNames};
 use tenantry_infrastructure::provisioning::{ProvisioningOptions, build_with};
+use tenantry_infrastructure::redis_persistence;
 use tenantry_tests::{PrivateRedis, TestApp, TestDb, event_log};
 
 fn doctor(app: &TestApp, redis_url: &str, args: &[&str]) -> (Output, String) {
@@ -463,4 +464,30 @@ async fn a_dropped_role_is_recreated_with_its_grants() {
     let (output, stdout) = doctor(&app, MACHINE_REDIS, &[]);
     assert!(output.status.success(), "{stdout}");
     delete(&app, &token, tenant).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_start_up_check_tells_a_forgetful_redis_from_a_persistent_one() {
+    let forgetful = PrivateRedis::start().await;
+    let mut conn = forgetful
+        .client()
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis");
+    let seen = redis_persistence::inspect(&mut conn).await.expect("config");
+    let lost = seen.what_a_restart_loses().expect("a restart loses users");
+    assert!(
+        lost.contains("no aclfile") && lost.contains("appendonly no"),
+        "{lost}"
+    );
+
+    let persistent = PrivateRedis::start_persistent().await;
+    let mut conn = persistent
+        .client()
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis");
+    let seen = redis_persistence::inspect(&mut conn).await.expect("config");
+    assert!(seen.acl_file && seen.append_only, "{seen:?}");
+    assert_eq!(seen.what_a_restart_loses(), None);
 }

@@ -488,6 +488,7 @@ impl ReconcilerHandle {
 
 impl BackgroundReconciler {
     pub fn start(self) -> ReconcilerHandle {
+        tracing::info!(interval = ?self.interval, "background reconciler started");
         let (stop, mut stopped) = watch::channel(false);
         let task = tokio::spawn(async move {
             let mut ticks = tokio::time::interval(self.interval);
@@ -507,8 +508,14 @@ impl BackgroundReconciler {
         ReconcilerHandle { stop, task }
     }
 
-    /// One run, if this process leads.
+    /// One run, if this process leads (a lease whose connection was lost is taken again).
     async fn turn(&self) {
+        if self.lease.held().await {
+            if let Err(error) = self.run_once().await {
+                tracing::warn!(error = %format!("{error:#}"), "reconciler: the drift report failed");
+            }
+            return;
+        }
         match self.lease.try_acquire().await {
             Ok(true) => {}
             Ok(false) => return,
