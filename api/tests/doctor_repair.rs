@@ -525,3 +525,51 @@ async fn the_start_up_check_tells_a_forgetful_redis_from_a_persistent_one() {
     assert!(seen.acl_file && seen.append_only, "{seen:?}");
     assert_eq!(seen.what_a_restart_loses(), None);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_schema_is_data_loss_and_is_recreated_empty_only_when_asked() {
+    let app = spawn(MACHINE_REDIS, None).await;
+    let token = app.staff_token().await;
+    let tenant = create(&app, &token, "lost-schema-data", "schema_per_tenant").await;
+    wait_for(&app, &token, tenant, "active").await;
+    let names = TenantNames::of(tenant);
+    let (role, schema) = (names.role().to_owned(), names.schema().to_owned());
+    sqlx::raw_sql(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+        .execute(&app.db.pool)
+        .await
+        .expect("drop schema");
+    let exists = || async {
+        sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT FROM pg_namespace WHERE nspname = $1)")
+            .bind(&schema)
+            .fetch_one(&app.db.pool)
+            .await
+            .expect("pg_namespace")
+    };
+
+    let (output, stdout) = doctor(&app, MACHINE_REDIS, &["--fix"]);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "data loss\tlost-schema-data\t{tenant}\tSchema\tdata loss: schema {schema}"
+        )),
+        "{stdout}"
+    );
+    assert!(!exists().await, "re-created without --recreate-empty");
+    assert!(repairs(&app, tenant).await.is_empty());
+
+    let (output, stdout) = doctor(&app, MACHINE_REDIS, &["--fix", "--recreate-empty"]);
+    assert!(output.status.success(), "{stdout}\n{output:?}");
+    assert_eq!(kinds(&repairs(&app, tenant).await), vec!["schema"]);
+    let (records, usage): (i64, bool) = sqlx::query_as(&format!(
+        "SELECT (SELECT count(*) FROM \"{schema}\".records),
+                has_table_privilege($1, $2 || '.records', 'SELECT, INSERT')"
+    ))
+    .bind(&role)
+    .bind(&schema)
+    .fetch_one(&app.db.pool)
+    .await
+    .expect("the tenant migrations ran");
+    assert_eq!(records, 0);
+    assert!(usage, "the tenant's role can use its new schema");
+    delete(&app, &token, tenant).await;
+}
