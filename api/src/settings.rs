@@ -312,6 +312,44 @@ pub struct Settings {
         value_parser = clap::value_parser!(u64).range(1..)
     )]
     pub redis_reconnect_max_delay_ms: u64,
+
+    /// Run the background reconciler this often (`30s`, `5m`, `1h`, `500ms`): the drift report,
+    /// then the repair of what active and suspended tenants lack (as `tenantry doctor --fix`,
+    /// without `--recreate-empty`), on one process at a time. Unset: no background reconciler.
+    #[arg(
+        long,
+        global = true,
+        env = "TENANTRY_RECONCILE_INTERVAL",
+        value_parser = parse_interval
+    )]
+    pub reconcile_interval: Option<Duration>,
+}
+
+/// A duration written as a whole number and a unit: `500ms`, `30s`, `5m`, `1h`.
+fn parse_interval(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits);
+    let number: u64 = number.parse().map_err(|_| {
+        format!("{text:?} is not a duration: write a number and a unit, e.g. 30s or 5m")
+    })?;
+    let duration = match unit {
+        "ms" => Duration::from_millis(number),
+        "s" => Duration::from_secs(number),
+        "m" => Duration::from_secs(number.saturating_mul(60)),
+        "h" => Duration::from_secs(number.saturating_mul(3600)),
+        _ => {
+            return Err(format!(
+                "{text:?} has no known unit: use ms, s, m or h (e.g. 30s, 5m)"
+            ));
+        }
+    };
+    if duration.is_zero() {
+        return Err("the interval must be longer than 0".into());
+    }
+    Ok(duration)
 }
 
 fn secret(text: &str) -> Result<SecretString, Infallible> {
@@ -379,6 +417,24 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reconcile_intervals_take_a_unit_and_a_bad_one_says_how_to_write_it() {
+        assert_eq!(parse_interval("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_interval("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_interval("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_interval("500ms"), Ok(Duration::from_millis(500)));
+        assert!(parse_interval("5").unwrap_err().contains("unit"));
+        assert!(parse_interval("m").unwrap_err().contains("e.g. 30s"));
+        assert!(parse_interval("0s").is_err());
+        let refused = <SettingsOnly as clap::Parser>::try_parse_from([
+            "tenantry",
+            "--reconcile-interval",
+            "5 minutes",
+        ]);
+        let shown = refused.err().expect("refused").to_string();
+        assert!(shown.contains("--reconcile-interval"), "{shown}");
+    }
 
     #[test]
     fn debug_does_not_show_the_secrets() {

@@ -16,8 +16,11 @@ use tower::Layer;
 use tower_http::normalize_path::NormalizePathLayer;
 
 use tenantry_application::clock::SystemClock;
+use tenantry_application::doctor::Doctor;
 use tenantry_application::event_store::EventStore;
 use tenantry_application::invitations::InvitationService;
+use tenantry_application::kernel::CommandContext;
+use tenantry_application::reconcile::{BackgroundReconciler, Reconciler};
 use tenantry_application::sagas::{Backoff, SagaConfig, SagaHints, SagaRunner, TenantSaga};
 use tenantry_application::staff::StaffService;
 use tenantry_application::tenants::TenantService;
@@ -26,6 +29,7 @@ use tenantry_infrastructure::idempotency::PgIdempotencyStore;
 use tenantry_infrastructure::idempotency::sweeper::Sweeper;
 use tenantry_infrastructure::invitations::PgInvitations;
 use tenantry_infrastructure::lease::PgLease;
+use tenantry_infrastructure::redis_persistence;
 use tenantry_infrastructure::shared_redis::SharedRedis;
 use tenantry_infrastructure::staff::PgStaffAccounts;
 use tenantry_projections::{ProjectionRuntime, ReadModelWork, RuntimeConfig, default_projectors};
@@ -39,6 +43,8 @@ pub struct Application {
     state: AppState,
     /// `None` when this process does not run the sagas.
     saga: Option<SagaRunner>,
+    /// `None` without `TENANTRY_RECONCILE_INTERVAL`.
+    reconciler: Option<BackgroundReconciler>,
 }
 
 impl Application {
@@ -70,11 +76,19 @@ impl Application {
             tenants = tenants.observed_by(Arc::new(hints));
             (Some(runner.with_hints(hinted)), shared_redis)
         } else {
-            (None, SharedRedis::new(redis, settings.redis_config()))
+            (
+                None,
+                SharedRedis::new(redis.clone(), settings.redis_config()),
+            )
+        };
+        let reconciler = match settings.reconcile_interval {
+            Some(interval) => Some(reconciler(settings, &pool, &redis, &tenants, interval).await?),
+            None => None,
         };
         Ok(Self {
             listener,
             saga,
+            reconciler,
             state: AppState {
                 pool: pool.clone(),
                 redis: shared_redis,
@@ -114,6 +128,8 @@ impl Application {
             RuntimeConfig::default(),
         );
         let saga = self.saga.map(SagaRunner::start);
+        let reconciler = self.reconciler.map(BackgroundReconciler::start);
+        tokio::spawn(warn_if_redis_forgets(self.state.redis.clone()));
         let sweeper = Sweeper::start(self.state.idempotency.clone(), IDEMPOTENCY_SWEEP_EVERY);
         tracing::info!(addr = %self.listener.local_addr()?, "serving");
         // A trailing slash means the same path (API.md): trimmed before routing. With the peer
@@ -129,6 +145,9 @@ impl Application {
         if let Some(saga) = saga {
             saga.shutdown().await;
         }
+        if let Some(reconciler) = reconciler {
+            reconciler.shutdown().await;
+        }
         sweeper.shutdown().await;
         projectors.shutdown().await;
         served
@@ -141,6 +160,69 @@ const IDEMPOTENCY_SWEEP_EVERY: Duration = Duration::from_secs(5 * 60);
 
 /// The advisory-lock key of the provisioning saga's leader.
 const SAGA_LEASE_KEY: i64 = 0x5445_4e41_4e54_5259; // "TENANTRY"
+
+/// The advisory-lock key of the background reconciler's leader.
+const RECONCILE_LEASE_KEY: i64 = 0x5445_4e41_5245_5041; // "TENAREPA"
+
+/// The background reconciler (`TENANTRY_RECONCILE_INTERVAL`) over provisioning adapters of its
+/// own (the saga's steps and time limits, without injected faults), one process at a time.
+async fn reconciler(
+    settings: &Settings,
+    pool: &sqlx::PgPool,
+    redis: &redis::Client,
+    tenants: &TenantService,
+    interval: Duration,
+) -> anyhow::Result<BackgroundReconciler> {
+    let adapters = tenantry_infrastructure::provisioning::build_with(
+        pool.clone(),
+        redis.clone(),
+        settings
+            .secret_key
+            .as_ref()
+            .map(ExposeSecret::expose_secret),
+        Default::default(),
+        &settings.provisioning_options()?,
+    )
+    .await?;
+    Ok(BackgroundReconciler {
+        doctor: Doctor::new(adapters.inventory, adapters.provisioner.clone()),
+        reconciler: Reconciler::new(
+            adapters.provisioner,
+            adapters.secrets,
+            tenants.clone(),
+            CommandContext::new(Reconciler::background_actor()),
+        ),
+        directory: Arc::new(ReadModelWork::new(pool.clone())),
+        lease: Arc::new(PgLease::new(pool, RECONCILE_LEASE_KEY)),
+        interval,
+    })
+}
+
+/// Logs one warning when the Redis that holds the tenants' users and queues would lose them at
+/// a restart (no `aclfile`, or neither AOF nor snapshots). Quiet when Redis cannot be asked (down,
+/// or `CONFIG` not allowed): `/readyz` reports a Redis that is down.
+async fn warn_if_redis_forgets(redis: SharedRedis) {
+    let inspected = match redis.connection().await {
+        Ok(mut conn) => redis_persistence::inspect(&mut conn).await,
+        Err(error) => Err(error),
+    };
+    match inspected {
+        Ok(persistence) => {
+            if let Some(lost) = persistence.what_a_restart_loses() {
+                tracing::warn!(
+                    "a restart of Redis would lose {lost}: tenant users would be gone until \
+                     `tenantry doctor --fix` makes them again with their stored passwords; run \
+                     Redis with an aclfile and appendonly yes (README: \"Running Redis so tenant \
+                     users survive a restart\")"
+                );
+            }
+        }
+        Err(error) => tracing::info!(
+            error = %error,
+            "could not read Redis's persistence settings (CONFIG GET aclfile, appendonly, save)"
+        ),
+    }
+}
 
 /// The provisioning and deletion saga over the real provisioners (with the configured faults),
 /// run as one instance across processes, and the provisioners' shared Redis connection.

@@ -8,6 +8,7 @@ pub mod event_store;
 pub mod invitations;
 pub mod kernel;
 pub mod provisioning;
+pub mod reconcile;
 pub mod sagas;
 pub mod staff;
 pub mod tenants;

@@ -43,9 +43,9 @@ pub mod events {
         CertificateIssued, DatabaseProvisioned, DomainActivated, DomainRegistered, PlanChanged,
         ProvisioningCompleted, ProvisioningRequested, ProvisioningRetryScheduled,
         ProvisioningRollbackStarted, ProvisioningRolledBack, ProvisioningStepFailed,
-        QueueProvisioned, RedisNamespaceProvisioned, ResourceReleased, SchemaProvisioned,
-        SharedTenantRegistered, TenantCreated, TenantDeleted, TenantDeletionRequested,
-        TenantMigrationsApplied, TenantReactivated, TenantRenamed, TenantSuspended, WorkerStarted,
-        WorkerStopped,
+        QueueProvisioned, RedisNamespaceProvisioned, RepairedKind, ResourceReleased,
+        ResourceRepaired, SchemaProvisioned, SharedTenantRegistered, TenantCreated, TenantDeleted,
+        TenantDeletionRequested, TenantMigrationsApplied, TenantReactivated, TenantRenamed,
+        TenantSuspended, WorkerStarted, WorkerStopped,
     };
 }

@@ -203,6 +203,14 @@ fn samples() -> Vec<TenantEvent> {
             at: at(21),
         }
         .into(),
+        ResourceRepaired {
+            tenant_id,
+            kind: RepairedKind::RedisUser,
+            name: "tenant_0190".into(),
+            reason: "missing; restored with its stored password".into(),
+            at: at(22),
+        }
+        .into(),
     ]
 }
 
@@ -211,7 +219,7 @@ fn the_samples_cover_every_event_type() {
     let sampled: BTreeSet<_> = samples().iter().map(TenantEvent::event_type).collect();
     let declared: BTreeSet<_> = TenantEvent::EVENT_TYPES.iter().copied().collect();
     assert_eq!(sampled, declared);
-    assert_eq!(declared.len(), 25);
+    assert_eq!(declared.len(), 26);
 }
 
 #[test]

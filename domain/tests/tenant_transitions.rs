@@ -111,6 +111,15 @@ fn table() -> Vec<(TenantCommand, &'static [TenantStatus])> {
         ),
         (C::CompleteRollback { at: at(100) }, &[RollingBack, Failed]),
         (C::MarkDeleted { at: at(100) }, &[Deleting, Deleted]),
+        (
+            C::RecordResourceRepaired {
+                kind: tenantry_domain::events::RepairedKind::RedisUser,
+                name: "tenant_x".into(),
+                reason: "missing".into(),
+                at: at(100),
+            },
+            &[Active, Suspended],
+        ),
     ]
 }
 

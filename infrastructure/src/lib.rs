@@ -11,6 +11,7 @@ pub mod postgres;
 pub mod provisioning;
 pub mod redact;
 pub mod redis_config;
+pub mod redis_persistence;
 pub mod secrets;
 pub mod shared_redis;
 pub mod staff;

@@ -70,3 +70,10 @@ impl SagaWork for ReadModelWork {
         )
     }
 }
+
+#[async_trait]
+impl tenantry_application::reconcile::TenantDirectory for ReadModelWork {
+    async fn tenants(&self) -> anyhow::Result<Vec<(TenantId, TenantStatus, IsolationModel)>> {
+        ReadModelWork::tenants(self).await
+    }
+}

@@ -397,7 +397,8 @@ pub fn actor_of(state: &TenantState, command: &TenantCommand) -> Actor {
         | C::StartRollback { .. }
         | C::RecordResourceReleased { .. }
         | C::CompleteRollback { .. }
-        | C::MarkDeleted { .. } => saga(),
+        | C::MarkDeleted { .. }
+        | C::RecordResourceRepaired { .. } => saga(),
     }
 }
 

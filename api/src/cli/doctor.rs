@@ -3,7 +3,9 @@
 //! slug, id and status, then `ok`, `drift: …` with what is missing and orphaned, or `not judged`
 //! while the sagas are at work on it), then the totals. Resources of other control planes on
 //! shared servers (foreign) are only counted unless `--show-foreign`. With `--fix`, releases the
-//! orphans and looks again. Exits non-zero while drift remains.
+//! orphans, re-applies what active and suspended tenants lack with their stored secrets (a lost
+//! schema or database only with `--recreate-empty`: its data is gone), records each repair as a
+//! `ResourceRepaired` event, and looks again. Exits non-zero while drift remains.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -11,6 +13,9 @@ use std::io::Write;
 use anyhow::Context;
 use secrecy::ExposeSecret;
 use tenantry_application::doctor::{Doctor, DriftReport, TenantHealth, Verdict};
+use tenantry_application::event_store::Actor;
+use tenantry_application::kernel::CommandContext;
+use tenantry_application::reconcile::{Reconciler, RepairOptions, RepairOutcome};
 use tenantry_infrastructure::redact::redact_url;
 use tenantry_projections::ReadModelWork;
 use tenantry_projections::queries::tenants;
@@ -20,9 +25,15 @@ use crate::Settings;
 
 #[derive(Debug, clap::Args)]
 pub struct DoctorCommand {
-    /// Release the orphans (everything of the tenants they belong to), then report again.
+    /// Release the orphans (everything of the tenants they belong to), re-apply what active and
+    /// suspended tenants lack (with their stored passwords; each repair an event in the tenant's
+    /// history), then report again.
     #[arg(long)]
     fix: bool,
+    /// With --fix: re-create a missing schema or database empty, with the tenant migrations.
+    /// Its data is lost; without this flag it is only reported as data loss.
+    #[arg(long, requires = "fix")]
+    recreate_empty: bool,
     /// List the foreign resources (tenant-like names of other control planes on the same
     /// PostgreSQL and Redis servers, never touched) instead of only counting them.
     #[arg(long)]
@@ -48,16 +59,34 @@ impl DoctorCommand {
             &settings.provisioning_options()?,
         )
         .await?;
-        let doctor = Doctor::new(adapters.inventory, adapters.provisioner);
+        let doctor = Doctor::new(adapters.inventory, adapters.provisioner.clone());
         let slugs = tenants::slugs(&pool)
             .await
             .context("failed to read the tenants' slugs")?;
-        let tenants = ReadModelWork::new(pool).tenants().await?;
+        let tenants = ReadModelWork::new(pool.clone()).tenants().await?;
         let mut report = doctor.examine(&tenants).await?;
         self.print(&report, &slugs, out)?;
-        if self.fix && !report.orphans.is_empty() {
-            let released = doctor.fix(&report).await?;
-            writeln!(out, "released everything of {} tenant(s)", released.len())?;
+        if self.fix && report.has_drift() {
+            if !report.orphans.is_empty() {
+                let released = doctor.fix(&report).await?;
+                writeln!(out, "released everything of {} tenant(s)", released.len())?;
+            }
+            if !report.missing.is_empty() {
+                let store = crate::event_store::build(settings, &pool).await?;
+                let mut context = CommandContext::new(Actor::System);
+                context.user_agent = Some("tenantry-cli doctor --fix".into());
+                let reconciler = Reconciler::new(
+                    adapters.provisioner,
+                    adapters.secrets,
+                    crate::startup::tenant_service(settings, store)?,
+                    context,
+                );
+                let options = RepairOptions {
+                    recreate_empty: self.recreate_empty,
+                };
+                let outcome = reconciler.repair(&report, options).await;
+                print_repairs(&outcome, &slugs, out)?;
+            }
             report = doctor.examine(&tenants).await?;
             self.print(&report, &slugs, out)?;
         }
@@ -139,4 +168,47 @@ impl DoctorCommand {
         }
         Ok(())
     }
+}
+
+/// One line per repair (`repaired  slug  id  kind  name  reason`) and per resource left missing
+/// (`data loss …` or `not repaired …`, with why), then the totals.
+fn print_repairs(
+    outcome: &RepairOutcome,
+    slugs: &HashMap<Uuid, String>,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let mut data_loss = 0;
+    for tenant in &outcome.tenants {
+        let slug = slugs
+            .get(&tenant.tenant.as_uuid())
+            .map_or("-", String::as_str);
+        for done in &tenant.repaired {
+            writeln!(
+                out,
+                "repaired\t{slug}\t{}\t{}\t{}\t{}",
+                tenant.tenant, done.kind, done.name, done.reason
+            )?;
+        }
+        for left in &tenant.left {
+            let what = if left.data_loss {
+                data_loss += 1;
+                "data loss"
+            } else {
+                "not repaired"
+            };
+            writeln!(
+                out,
+                "{what}\t{slug}\t{}\t{:?}\t{}",
+                tenant.tenant, left.kind, left.why
+            )?;
+        }
+    }
+    writeln!(
+        out,
+        "repaired {} resource(s) of {} tenant(s); {} left missing ({data_loss} data loss)",
+        outcome.repaired(),
+        outcome.tenants.len(),
+        outcome.left(),
+    )?;
+    Ok(())
 }

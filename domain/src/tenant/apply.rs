@@ -123,6 +123,9 @@ fn update(tenant: &mut Tenant, event: &TenantEvent) {
         E::WorkerStopped(e) => {
             tenant.active_workers.remove(&e.worker_id);
         }
+        // The resource was the tenant's already (its step's event is in the stream); a repair
+        // makes it exist again without changing what the tenant holds.
+        E::ResourceRepaired(_) => {}
         // Handled above through `provisioned_resource`.
         E::SharedTenantRegistered(_)
         | E::SchemaProvisioned(_)

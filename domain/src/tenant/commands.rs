@@ -7,6 +7,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::events::RepairedKind;
 use super::{ProvisionedResource, ProvisioningStep, TenantId};
 use crate::{Email, IsolationModel, Plan, Slug, TenantName};
 
@@ -90,6 +91,15 @@ pub enum TenantCommand {
     MarkDeleted {
         at: DateTime<Utc>,
     },
+
+    // Sent by the reconciler (`tenantry doctor --fix`, the background reconciler).
+    /// A missing resource of an active or suspended tenant was made again.
+    RecordResourceRepaired {
+        kind: RepairedKind,
+        name: String,
+        reason: String,
+        at: DateTime<Utc>,
+    },
 }
 
 /// The fields of [`TenantCommand::Create`]. The application layer has already checked that the
@@ -127,6 +137,7 @@ impl TenantCommand {
             Self::RecordResourceReleased { .. } => "record_resource_released",
             Self::CompleteRollback { .. } => "complete_rollback",
             Self::MarkDeleted { .. } => "mark_deleted",
+            Self::RecordResourceRepaired { .. } => "record_resource_repaired",
         }
     }
 }

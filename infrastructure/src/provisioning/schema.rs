@@ -26,7 +26,10 @@ pub(super) async fn apply(
     ctx.faults
         .checkpoint(FaultPoint::DuringApply, tenant.id, ProvisioningStep::Schema);
     let (ident, role_ident) = (quote_ident(schema), quote_ident(role));
-    // One implicit transaction: the schema exists with its grants, or not at all.
+    // One implicit transaction: the schema exists with its grants, or not at all. The grants on
+    // what is already in it matter only when the role is made again for a schema that has tables
+    // (a repair: `tenantry doctor --fix` after the role was dropped); on a new schema they grant
+    // nothing, and the default privileges cover what the tenant migrations create.
     sqlx::raw_sql(&format!(
         "CREATE SCHEMA IF NOT EXISTS {ident};
          REVOKE ALL ON SCHEMA {ident} FROM PUBLIC;
@@ -35,7 +38,11 @@ pub(super) async fn apply(
              GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON TABLES TO {role_ident};
          ALTER DEFAULT PRIVILEGES IN SCHEMA {ident}
              GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO {role_ident};
-         ALTER DEFAULT PRIVILEGES IN SCHEMA {ident} GRANT EXECUTE ON FUNCTIONS TO {role_ident};"
+         ALTER DEFAULT PRIVILEGES IN SCHEMA {ident} GRANT EXECUTE ON FUNCTIONS TO {role_ident};
+         GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER
+             ON ALL TABLES IN SCHEMA {ident} TO {role_ident};
+         GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {ident} TO {role_ident};
+         GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA {ident} TO {role_ident};"
     ))
     .execute(&ctx.pool)
     .await

@@ -32,6 +32,7 @@ impl TenantState {
     /// | `RecordResourceReleased` | rolling_back, deleting (a held resource) | same, nothing held for the step | all others |
     /// | `CompleteRollback` | rolling_back, once nothing is held | failed | all others |
     /// | `MarkDeleted` | deleting, once nothing is held | deleted | all others |
+    /// | `RecordResourceRepaired` | active, suspended | | all others |
     ///
     /// Every command but `Create` on a stream without a tenant is refused with `NotFound`.
     pub fn decide(&self, command: TenantCommand) -> Decision {
@@ -90,6 +91,12 @@ fn decide_for(tenant: &Tenant, command: TenantCommand) -> Decision {
         }
         C::CompleteRollback { at } => provisioning::complete_rollback(tenant, at),
         C::MarkDeleted { at } => provisioning::mark_deleted(tenant, at),
+        C::RecordResourceRepaired {
+            kind,
+            name,
+            reason,
+            at,
+        } => provisioning::record_resource_repaired(tenant, kind, name, reason, at),
     }
 }
 

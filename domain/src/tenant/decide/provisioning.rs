@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 use super::{Decision, refused};
 use crate::tenant::events::{
     ProvisioningCompleted, ProvisioningRetryScheduled, ProvisioningRollbackStarted,
-    ProvisioningRolledBack, ProvisioningStepFailed, ResourceReleased, TenantDeleted,
+    ProvisioningRolledBack, ProvisioningStepFailed, RepairedKind, ResourceReleased,
+    ResourceRepaired, TenantDeleted,
 };
 use crate::{DomainError, ProvisionedResource, ProvisioningStep, Tenant, TenantStatus as S};
 
@@ -235,4 +236,28 @@ fn failures(tenant: &Tenant, step: ProvisioningStep) -> u32 {
         .get(&step)
         .copied()
         .unwrap_or(0)
+}
+
+/// A repair is recorded only for a tenant that should hold its resources: one the sagas are not
+/// working on, and not failed or deleted (whose resources are orphans, released instead).
+pub(super) fn record_resource_repaired(
+    tenant: &Tenant,
+    kind: RepairedKind,
+    name: String,
+    reason: String,
+    at: DateTime<Utc>,
+) -> Decision {
+    if !matches!(tenant.status, S::Active | S::Suspended) {
+        return Err(refused("record a repaired resource of", tenant));
+    }
+    Ok(vec![
+        ResourceRepaired {
+            tenant_id: tenant.id,
+            kind,
+            name,
+            reason,
+            at,
+        }
+        .into(),
+    ])
 }

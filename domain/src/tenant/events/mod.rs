@@ -12,6 +12,7 @@
 mod domains;
 mod lifecycle;
 mod provisioning;
+mod repairs;
 mod resources;
 mod workers;
 
@@ -24,6 +25,7 @@ pub use provisioning::{
     ProvisioningCompleted, ProvisioningRequested, ProvisioningRetryScheduled,
     ProvisioningRollbackStarted, ProvisioningRolledBack, ProvisioningStepFailed, ResourceReleased,
 };
+pub use repairs::{RepairedKind, ResourceRepaired};
 pub use resources::{
     DatabaseProvisioned, QueueProvisioned, RedisNamespaceProvisioned, SchemaProvisioned,
     SharedTenantRegistered, TenantMigrationsApplied,
@@ -64,4 +66,5 @@ crate::domain_events! {
     TenantReactivated = 1,
     TenantDeletionRequested = 1,
     TenantDeleted = 1,
+    ResourceRepaired = 1,
 }

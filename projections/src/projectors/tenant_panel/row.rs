@@ -171,6 +171,9 @@ impl PanelRow {
                 }
             }
             E::WorkerStopped(e) => self.workers.0.retain(|w| *w != e.worker_id),
+            // The repaired resource's name is the one the row has from its step's event; only
+            // the version and `updated_at` move.
+            E::ResourceRepaired(_) => {}
             // A second `TenantCreated` cannot be decided; the step events went to `provisioned`.
             E::TenantCreated(_)
             | E::SharedTenantRegistered(_)
