@@ -39,6 +39,8 @@ pub struct Application {
     state: AppState,
     /// `None` when this process does not run the sagas.
     saga: Option<SagaRunner>,
+    /// `TENANTRY_LEADER_LIVENESS_SECS`.
+    liveness: Duration,
 }
 
 impl Application {
@@ -75,6 +77,7 @@ impl Application {
         Ok(Self {
             listener,
             saga,
+            liveness: settings.leader_liveness(),
             state: AppState {
                 pool: pool.clone(),
                 redis: shared_redis,
@@ -90,6 +93,7 @@ impl Application {
                 ),
                 base_domain: settings.base_domain.clone(),
                 read_model_wait: Duration::from_millis(settings.read_model_wait_ms),
+                projector_stalled_after: settings.projector_stalled_after(),
                 openapi: Arc::new(openapi_document(settings)?),
             },
         })
@@ -111,7 +115,10 @@ impl Application {
             self.state.pool.clone(),
             self.state.store.clone(),
             default_projectors(),
-            RuntimeConfig::default(),
+            RuntimeConfig {
+                liveness: self.liveness,
+                ..RuntimeConfig::default()
+            },
         );
         let saga = self.saga.map(SagaRunner::start);
         let sweeper = Sweeper::start(self.state.idempotency.clone(), IDEMPOTENCY_SWEEP_EVERY);
@@ -179,9 +186,14 @@ async fn saga_runner(
         Arc::new(saga),
         store.clone(),
         Arc::new(ReadModelWork::new(pool.clone())),
-        Arc::new(PgLease::new(pool, SAGA_LEASE_KEY)),
+        Arc::new(PgLease::with_liveness(
+            pool,
+            SAGA_LEASE_KEY,
+            settings.leader_liveness(),
+        )),
         SagaConfig {
             concurrency: settings.provisioning_concurrency,
+            heartbeat: settings.leader_liveness() / 4,
             ..SagaConfig::default()
         },
     );
