@@ -48,10 +48,11 @@ impl Application {
     /// stop the start) and binds the listener. One exception: without `TENANTRY_JWT_SECRET` the
     /// token signing key is read from (or first stored in) the database, which must then answer.
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
-        let pool = tenantry_infrastructure::postgres::connect_lazy(
+        let pool = tenantry_infrastructure::postgres::connect_lazy_with_liveness(
             &settings.database_url,
             settings.database_max_connections,
             Duration::from_millis(settings.database_acquire_timeout_ms),
+            settings.leader_liveness(),
         )?;
         let redis = redis::Client::open(settings.redis_url.as_str())
             .with_context(|| format!("invalid redis url {}", redact_url(&settings.redis_url)))?;
