@@ -136,6 +136,13 @@ async fn event_types(store: &dyn EventStore, tenant: TenantId) -> Vec<String> {
         .collect()
 }
 
+/// A drive that runs a step would hang in it: fail instead.
+async fn bounded<T>(drive: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(60), drive)
+        .await
+        .expect("the drive ran a step (it hangs) or never ended")
+}
+
 #[tokio::test]
 async fn a_drive_that_lost_its_lease_applies_and_records_nothing() {
     let (_db, store, tenants) = setup().await;
@@ -145,14 +152,14 @@ async fn a_drive_that_lost_its_lease_applies_and_records_nothing() {
     // Lost from the start: not even the start of provisioning is recorded.
     let first = create(&tenants, "Never Started").await;
     let lease = Expiring::new(0);
-    let outcome = saga.drive_fenced(first, &mut 0, Some(&*lease)).await;
+    let outcome = bounded(saga.drive_fenced(first, &mut 0, Some(&*lease))).await;
     assert!(matches!(outcome, Err(SagaError::LeaseLost)), "{outcome:?}");
     assert_eq!(event_types(&*store, first).await, ["TenantCreated"]);
 
     // Held for one check (the record of `ProvisioningRequested`), lost before the first step.
     let second = create(&tenants, "Stopped Before Step").await;
     let lease = Expiring::new(1);
-    let outcome = saga.drive_fenced(second, &mut 0, Some(&*lease)).await;
+    let outcome = bounded(saga.drive_fenced(second, &mut 0, Some(&*lease))).await;
     assert!(matches!(outcome, Err(SagaError::LeaseLost)), "{outcome:?}");
     assert_eq!(
         event_types(&*store, second).await,
