@@ -10,7 +10,7 @@
 //! repetitions, `TENANTRY_LEADER_LIVENESS_SECS` as `BENCH_LIVENESS` (default 10, the service's
 //! default); prints each figure, p50 and max.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -49,7 +49,7 @@ fn binary() -> PathBuf {
     path
 }
 
-fn serve(binary: &PathBuf, db: &TestDb, liveness: &str) -> ServeProcess {
+fn serve(binary: &Path, db: &TestDb, liveness: &str) -> ServeProcess {
     ServeProcess::start(
         binary,
         db,
