@@ -194,6 +194,31 @@ pub struct Settings {
     )]
     pub run_sagas: bool,
 
+    /// The liveness bound of every leadership lock (the provisioning saga's lease, each
+    /// projector's lock), in seconds: a leader that has been silent this long (frozen, cut off
+    /// from PostgreSQL) loses its locks, and another process takes over; its writes after that
+    /// are refused. Leaders heartbeat every quarter of it. Needs PostgreSQL 14 or later
+    /// (`idle_session_timeout`).
+    #[arg(
+        long,
+        global = true,
+        env = "TENANTRY_LEADER_LIVENESS_SECS",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(2..=3600)
+    )]
+    pub leader_liveness_secs: u64,
+
+    /// A projector with events waiting but no batch committed for this many seconds is reported
+    /// `stalled` (by `tenantry projections status` and, as degraded, by `/readyz`).
+    #[arg(
+        long,
+        global = true,
+        env = "TENANTRY_PROJECTOR_STALLED_SECS",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub projector_stalled_secs: u64,
+
     /// Tenants the provisioning saga drives at the same time.
     #[arg(
         long,
@@ -366,6 +391,16 @@ impl Settings {
     /// The settings from the defaults and the `TENANTRY_*` environment variables alone.
     pub fn from_env() -> Self {
         <SettingsOnly as clap::Parser>::parse_from(["tenantry"]).settings
+    }
+
+    /// `TENANTRY_LEADER_LIVENESS_SECS`.
+    pub fn leader_liveness(&self) -> Duration {
+        Duration::from_secs(self.leader_liveness_secs)
+    }
+
+    /// `TENANTRY_PROJECTOR_STALLED_SECS`.
+    pub fn projector_stalled_after(&self) -> Duration {
+        Duration::from_secs(self.projector_stalled_secs)
     }
 
     /// The parsed `TENANTRY_FAULTS`.

@@ -45,6 +45,8 @@ pub struct Application {
     saga: Option<SagaRunner>,
     /// `None` without `TENANTRY_RECONCILE_INTERVAL`.
     reconciler: Option<BackgroundReconciler>,
+    /// `TENANTRY_LEADER_LIVENESS_SECS`.
+    liveness: Duration,
 }
 
 impl Application {
@@ -52,10 +54,11 @@ impl Application {
     /// stop the start) and binds the listener. One exception: without `TENANTRY_JWT_SECRET` the
     /// token signing key is read from (or first stored in) the database, which must then answer.
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
-        let pool = tenantry_infrastructure::postgres::connect_lazy(
+        let pool = tenantry_infrastructure::postgres::connect_lazy_with_liveness(
             &settings.database_url,
             settings.database_max_connections,
             Duration::from_millis(settings.database_acquire_timeout_ms),
+            settings.leader_liveness(),
         )?;
         let redis = redis::Client::open(settings.redis_url.as_str())
             .with_context(|| format!("invalid redis url {}", redact_url(&settings.redis_url)))?;
@@ -89,6 +92,7 @@ impl Application {
             listener,
             saga,
             reconciler,
+            liveness: settings.leader_liveness(),
             state: AppState {
                 pool: pool.clone(),
                 redis: shared_redis,
@@ -104,6 +108,7 @@ impl Application {
                 ),
                 base_domain: settings.base_domain.clone(),
                 read_model_wait: Duration::from_millis(settings.read_model_wait_ms),
+                projector_stalled_after: settings.projector_stalled_after(),
                 openapi: Arc::new(openapi_document(settings)?),
             },
         })
@@ -125,7 +130,10 @@ impl Application {
             self.state.pool.clone(),
             self.state.store.clone(),
             default_projectors(),
-            RuntimeConfig::default(),
+            RuntimeConfig {
+                liveness: self.liveness,
+                ..RuntimeConfig::default()
+            },
         );
         let saga = self.saga.map(SagaRunner::start);
         let reconciler = self.reconciler.map(BackgroundReconciler::start);
@@ -193,7 +201,11 @@ async fn reconciler(
             CommandContext::new(Reconciler::background_actor()),
         ),
         directory: Arc::new(ReadModelWork::new(pool.clone())),
-        lease: Arc::new(PgLease::new(pool, RECONCILE_LEASE_KEY)),
+        lease: Arc::new(PgLease::with_liveness(
+            pool,
+            RECONCILE_LEASE_KEY,
+            settings.leader_liveness(),
+        )),
         interval,
     })
 }
@@ -261,9 +273,14 @@ async fn saga_runner(
         Arc::new(saga),
         store.clone(),
         Arc::new(ReadModelWork::new(pool.clone())),
-        Arc::new(PgLease::new(pool, SAGA_LEASE_KEY)),
+        Arc::new(PgLease::with_liveness(
+            pool,
+            SAGA_LEASE_KEY,
+            settings.leader_liveness(),
+        )),
         SagaConfig {
             concurrency: settings.provisioning_concurrency,
+            heartbeat: settings.leader_liveness() / 4,
             ..SagaConfig::default()
         },
     );

@@ -1,6 +1,17 @@
 //! Leadership across processes: a PostgreSQL session advisory lock held on a connection of its
 //! own. If the process dies or the connection drops, PostgreSQL releases the lock, and another
 //! process takes the lead.
+//!
+//! A process that is frozen (SIGSTOP, a VM paused) or cut off from the database keeps its
+//! connection open, so its lock too, unless the connection has a *liveness bound*: the lock's
+//! session is opened with `idle_session_timeout` (PostgreSQL 14 or later), so the server ends it
+//! once the holder has been silent for the bound, `idle_in_transaction_session_timeout` for a
+//! holder stopped inside a transaction, and TCP keepalives and `tcp_user_timeout` for a peer that
+//! is gone from the network. The holder proves it is alive with a heartbeat ([`Lease::held`],
+//! a ping) well within the bound; a ping that fails or takes longer than half the bound loses
+//! the lease.
+
+use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::postgres::PgConnectOptions;
@@ -8,20 +19,51 @@ use sqlx::{Connection, PgConnection, PgPool};
 use tenantry_application::sagas::Lease;
 use tokio::sync::Mutex;
 
+/// The default liveness bound of a leader's lock: see [`liveness_options`].
+pub const DEFAULT_LIVENESS: Duration = Duration::from_secs(10);
+
+/// `options` for a connection that holds a leadership lock: the server ends the session (and so
+/// releases its locks) once the client has been silent for `liveness` (idle, or idle inside a
+/// transaction), or its TCP peer stopped answering for about as long.
+pub fn liveness_options(options: PgConnectOptions, liveness: Duration) -> PgConnectOptions {
+    let ms = liveness.as_millis().max(1).to_string();
+    // Keepalive probes start after half the bound, then every second or so, three of them.
+    let seconds = liveness.as_secs().max(2);
+    let idle = (seconds / 2).max(1).to_string();
+    let interval = (seconds / 6).max(1).to_string();
+    options.options([
+        ("idle_session_timeout", ms.as_str()),
+        ("idle_in_transaction_session_timeout", ms.as_str()),
+        ("tcp_keepalives_idle", idle.as_str()),
+        ("tcp_keepalives_interval", interval.as_str()),
+        ("tcp_keepalives_count", "3"),
+        ("tcp_user_timeout", ms.as_str()),
+    ])
+}
+
 /// An advisory-lock [`Lease`] with a fixed key.
 pub struct PgLease {
     options: PgConnectOptions,
     key: i64,
+    liveness: Duration,
     /// The connection holding the lock, while we hold it.
     conn: Mutex<Option<PgConnection>>,
 }
 
 impl PgLease {
-    /// A lease named `key` (one number per kind of leader) on the database of `pool`.
+    /// A lease named `key` (one number per kind of leader) on the database of `pool`, with the
+    /// [`DEFAULT_LIVENESS`] bound.
     pub fn new(pool: &PgPool, key: i64) -> Self {
+        Self::with_liveness(pool, key, DEFAULT_LIVENESS)
+    }
+
+    /// The same, lost by a holder silent for `liveness`: it must call [`Lease::held`] more often
+    /// than that (a quarter of it is comfortable).
+    pub fn with_liveness(pool: &PgPool, key: i64, liveness: Duration) -> Self {
         Self {
-            options: (*pool.connect_options()).clone(),
+            options: liveness_options((*pool.connect_options()).clone(), liveness),
             key,
+            liveness,
             conn: Mutex::new(None),
         }
     }
@@ -52,20 +94,27 @@ impl Lease for PgLease {
         let Some(conn) = slot.as_mut() else {
             return false;
         };
-        if conn.ping().await.is_ok() {
+        // A ping is also the heartbeat that keeps the session from its idle timeout. One that
+        // does not answer in half the bound means the server may end the session any moment.
+        if let Ok(Ok(())) = tokio::time::timeout(self.liveness / 2, conn.ping()).await {
             return true;
         }
+        // Dropped, not closed: closing waits for a server that may not answer.
         *slot = None;
         false
     }
 
     async fn release(&self) {
         if let Some(mut conn) = self.conn.lock().await.take() {
-            let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
+            let unlock = sqlx::query("SELECT pg_advisory_unlock($1)")
                 .bind(self.key)
-                .execute(&mut conn)
-                .await;
-            conn.close().await.ok();
+                .execute(&mut conn);
+            if tokio::time::timeout(self.liveness / 2, unlock)
+                .await
+                .is_ok()
+            {
+                let _ = tokio::time::timeout(self.liveness / 2, conn.close()).await;
+            }
         }
     }
 }

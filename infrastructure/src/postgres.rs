@@ -34,6 +34,28 @@ pub fn connect_lazy(
         .connect_lazy_with(options))
 }
 
+/// [`connect_lazy`], and a transaction of the pool left idle for `liveness` ends: the server
+/// rolls it back and closes its connection. A process frozen in the middle of a transaction
+/// (between two statements) would otherwise hold its locks, and hold back every reader of the
+/// event log (README: "Positions and checkpoints"), until it resumes; the service's own
+/// transactions never wait on anything but their own statements.
+pub fn connect_lazy_with_liveness(
+    url: &str,
+    max_connections: u32,
+    acquire_timeout: Duration,
+    liveness: Duration,
+) -> anyhow::Result<PgPool> {
+    let pool = connect_lazy(url, max_connections, acquire_timeout)?;
+    let ms = liveness.as_millis().max(1).to_string();
+    let options = (*pool.connect_options())
+        .clone()
+        .options([("idle_in_transaction_session_timeout", ms.as_str())]);
+    Ok(PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(acquire_timeout)
+        .connect_lazy_with(options))
+}
+
 /// Connects a pool to `url` (no migrations run).
 pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
     let options: PgConnectOptions = url

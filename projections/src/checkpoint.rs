@@ -44,6 +44,9 @@ pub(crate) struct CheckpointRow {
     pub(crate) stalled_at: Option<u64>,
     pub(crate) last_error: Option<String>,
     pub(crate) updated_at: DateTime<Utc>,
+    /// Bumped by each instance that takes the projector's lock ([`claim`]); a batch commits only
+    /// under the epoch its writer claimed.
+    pub(crate) owner_epoch: i64,
 }
 
 type Row = (
@@ -54,13 +57,15 @@ type Row = (
     Option<i64>,
     Option<String>,
     DateTime<Utc>,
+    i64,
 );
 
-const COLUMNS: &str = "commit, position, generation, state, stalled_at, last_error, updated_at";
+const COLUMNS: &str =
+    "commit, position, generation, state, stalled_at, last_error, updated_at, owner_epoch";
 
 impl From<Row> for CheckpointRow {
     fn from(
-        (commit, position, generation, state, stalled_at, last_error, updated_at): Row,
+        (commit, position, generation, state, stalled_at, last_error, updated_at, owner_epoch): Row,
     ) -> Self {
         Self {
             checkpoint: Checkpoint {
@@ -72,6 +77,7 @@ impl From<Row> for CheckpointRow {
             stalled_at: stalled_at.map(|p| p as u64),
             last_error,
             updated_at,
+            owner_epoch,
         }
     }
 }
@@ -83,6 +89,20 @@ pub(crate) async fn ensure(conn: &mut PgConnection, name: &str) -> sqlx::Result<
         .execute(&mut *conn)
         .await?;
     read(conn, name, "").await
+}
+
+/// Makes the caller, which has just taken the projector's lock, the owner of its row: bumps the
+/// owner epoch and returns the row with the new one. A previous holder that still believes it
+/// leads (it was frozen or cut off while its lock expired) has its next batch refused.
+pub(crate) async fn claim(conn: &mut PgConnection, name: &str) -> sqlx::Result<CheckpointRow> {
+    let row: Row = sqlx::query_as(&format!(
+        "UPDATE read.projector_checkpoints SET owner_epoch = owner_epoch + 1 WHERE name = $1 \
+         RETURNING {COLUMNS}"
+    ))
+    .bind(name)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(row.into())
 }
 
 /// Reads the row and locks it until the transaction ends: whoever holds the lock is the only one
@@ -103,41 +123,47 @@ async fn read(conn: &mut PgConnection, name: &str, suffix: &str) -> sqlx::Result
     Ok(row.into())
 }
 
-/// Moves the checkpoint to `to` (running, no error).
+/// Moves the checkpoint to `to` (running, no error), if the row's owner is still `epoch`; false
+/// (nothing written) when another instance claimed it since.
 pub(crate) async fn advance(
     conn: &mut PgConnection,
     name: &str,
     to: Checkpoint,
-) -> sqlx::Result<()> {
-    sqlx::query(
+    epoch: i64,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
         "UPDATE read.projector_checkpoints SET commit = $2, position = $3, state = 'running', \
-         stalled_at = NULL, last_error = NULL, updated_at = now() WHERE name = $1",
+         stalled_at = NULL, last_error = NULL, updated_at = now() \
+         WHERE name = $1 AND owner_epoch = $4",
     )
     .bind(name)
     .bind(to.commit as i64)
     .bind(to.position as i64)
+    .bind(epoch)
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 /// Marks the projector stalled on the event at `position`, if its row is still of `generation`
-/// (a rebuild may have replaced its tables in the meantime).
+/// (a rebuild may have replaced its tables in the meantime) and still owned by `epoch`.
 pub(crate) async fn stall(
     conn: &mut PgConnection,
     name: &str,
-    generation: i64,
+    (generation, epoch): (i64, i64),
     position: u64,
     error: &str,
 ) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE read.projector_checkpoints SET state = 'stalled', stalled_at = $3, \
-         last_error = $4, updated_at = now() WHERE name = $1 AND generation = $2",
+         last_error = $4, updated_at = now() \
+         WHERE name = $1 AND generation = $2 AND owner_epoch = $5",
     )
     .bind(name)
     .bind(generation)
     .bind(position as i64)
     .bind(error)
+    .bind(epoch)
     .execute(conn)
     .await?;
     Ok(())

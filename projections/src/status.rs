@@ -24,8 +24,32 @@ pub struct ProjectorStatus {
     pub lag_events: u64,
     /// How long ago the oldest event after the checkpoint was recorded; 0 when there is none.
     pub lag_seconds: f64,
-    /// When the checkpoint last moved; `None` if the projector never ran.
+    /// When the checkpoint last moved (its last batch committed); `None` if the projector never
+    /// ran.
     pub updated_at: Option<DateTime<Utc>>,
+}
+
+impl ProjectorStatus {
+    /// Events wait (the oldest for longer than `after`) but no batch committed for longer than
+    /// `after`: no instance leads the projector, or its leader is frozen or stuck. Its read
+    /// models stand still although [`ProjectorState`] may say `running`.
+    pub fn not_committing(&self, after: std::time::Duration) -> bool {
+        let after = after.as_secs_f64();
+        let idle = self.updated_at.map_or(f64::INFINITY, |at| {
+            (Utc::now() - at).num_milliseconds().max(0) as f64 / 1e3
+        });
+        self.lag_events > 0 && self.lag_seconds >= after && idle >= after
+    }
+
+    /// `stalled` when it stopped on an event that keeps failing or is
+    /// [not committing](ProjectorStatus::not_committing); else `running`.
+    pub fn label(&self, after: std::time::Duration) -> &'static str {
+        if self.state == ProjectorState::Stalled || self.not_committing(after) {
+            ProjectorState::Stalled.as_str()
+        } else {
+            ProjectorState::Running.as_str()
+        }
+    }
 }
 
 type Row = (

@@ -3,7 +3,8 @@
 //! that every adapter of the port must pass ([`conformance`]), real tenant histories made with
 //! the domain's commands ([`lifecycle`]), looking at the log through the port ([`event_log`]),
 //! and servers of a test's own that it may stop and restart: a Redis ([`PrivateRedis`]) and a
-//! PostgreSQL cluster ([`PrivatePg`]).
+//! PostgreSQL cluster ([`PrivatePg`]); `tenantry serve` as a child process that a test can freeze
+//! and resume ([`ServeProcess`]).
 
 /// The allocator of the `tenantry` binary (`api/src/main.rs`), so that tests and benchmarks run
 /// the code as the service does.
@@ -15,10 +16,12 @@ pub mod event_log;
 pub mod lifecycle;
 pub mod private_pg;
 mod private_redis;
+pub mod serve_process;
 mod test_app;
 mod test_db;
 
 pub use private_pg::{PrivatePg, PrivatePgOptions};
 pub use private_redis::PrivateRedis;
+pub use serve_process::ServeProcess;
 pub use test_app::{STAFF_PASSWORD, TestApp};
 pub use test_db::TestDb;

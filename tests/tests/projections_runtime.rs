@@ -1,7 +1,8 @@
 //! The projector runtime against a real PostgreSQL: a projector killed between batches or inside
 //! one ends, after a restart, exactly where a rebuild from scratch ends; two runtimes on one
 //! database run each projector once and hand over when one stops; a failing event is retried and
-//! then stalls its projector alone; `wait_for_position` answers as soon as a position is projected,
+//! then stalls its projector alone; a holder whose projectors another instance claimed since (a
+//! newer owner epoch) has its batches refused and stops leading; `wait_for_position` answers as soon as a position is projected,
 //! and not before.
 
 mod projections_support;
@@ -22,7 +23,7 @@ use tenantry_tests::lifecycle::{metadata, staff};
 use tokio::sync::Notify;
 
 use projections_support::{
-    assert_equal_to_rebuild, caught_up, event_count, seed, start, start_with,
+    assert_equal_to_rebuild, caught_up, event_count, seed, start, start_with, test_config,
 };
 
 #[tokio::test]
@@ -162,6 +163,67 @@ async fn two_runtimes_run_each_projector_once_and_hand_over() {
 
     assert_audited_once(&db.pool, &*store_a).await;
     assert_equal_to_rebuild(&db.pool, &*store_a).await;
+}
+
+/// A stale leader: its lock's session outlived a takeover (as one frozen past its liveness bound
+/// would find), so the checkpoints' owner epoch is newer than the one it claimed. Its next batch
+/// is refused, rows and checkpoint rolled back together, and it stops leading.
+#[tokio::test]
+async fn a_stale_owner_epoch_refuses_the_batch_and_ends_the_lead() {
+    let db = TestDb::new().await;
+    let store: Arc<dyn EventStore> = Arc::new(db.event_store_polling(Duration::from_millis(50)));
+    let (_, last) = seed(&*store, 0, 3).await;
+    // Once fenced, it does not try the locks again during the test.
+    let config = tenantry_projections::RuntimeConfig {
+        lock_retry: Duration::from_secs(600),
+        ..test_config()
+    };
+    let runtime = tenantry_projections::ProjectionRuntime::start(
+        db.pool.clone(),
+        store.clone(),
+        default_projectors(),
+        config,
+    );
+    caught_up(&db.pool, &*store, last.position).await;
+    assert_eq!(runtime.leading().len(), projectors::ALL.len());
+
+    // Another instance took every projector over meanwhile.
+    let claimed = "UPDATE read.projector_checkpoints SET owner_epoch = owner_epoch + 1";
+    sqlx::query(claimed).execute(&db.pool).await.unwrap();
+    let before = checkpoints(&db.pool).await;
+    let panel_rows = tenant_panel_rows(&db.pool).await;
+    seed(&*store, 3, 6).await;
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while !runtime.leading().is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still leading {:?}",
+            runtime.leading()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(checkpoints(&db.pool).await, before, "no checkpoint moved");
+    assert_eq!(
+        tenant_panel_rows(&db.pool).await,
+        panel_rows,
+        "no row of the refused batches stayed"
+    );
+    runtime.shutdown().await;
+}
+
+async fn checkpoints(pool: &sqlx::PgPool) -> Vec<(String, i64, i64)> {
+    sqlx::query_as("SELECT name, commit, position FROM read.projector_checkpoints ORDER BY name")
+        .fetch_all(pool)
+        .await
+        .unwrap()
+}
+
+async fn tenant_panel_rows(pool: &sqlx::PgPool) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM read.tenant_panel")
+        .fetch_one(pool)
+        .await
+        .unwrap()
 }
 
 /// Fails on its first `failures` batches, then works.

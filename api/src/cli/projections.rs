@@ -12,7 +12,9 @@ use crate::Settings;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum ProjectionsCommand {
-    /// List each projector with its checkpoint, lag (events and seconds) and state.
+    /// List each projector with its checkpoint, lag (events and seconds) and state: `stalled`
+    /// when it stopped on a failing event, or when events wait but no batch committed for
+    /// `TENANTRY_PROJECTOR_STALLED_SECS` (no instance leads it, or its leader is frozen).
     Status,
     /// Replay the whole log into fresh tables for projector NAME, then swap them in atomically.
     /// The service keeps answering from the old tables meanwhile, and need not be stopped.
@@ -45,6 +47,7 @@ async fn status(settings: &Settings) -> anyhow::Result<()> {
         "{:<20} {:>24} {:>12} {:>10}  {:<8} updated",
         "projector", "checkpoint", "lag events", "lag s", "state"
     );
+    let after = settings.projector_stalled_after();
     for s in statuses {
         let updated = s
             .updated_at
@@ -55,13 +58,20 @@ async fn status(settings: &Settings) -> anyhow::Result<()> {
             s.checkpoint.to_string(),
             s.lag_events,
             s.lag_seconds,
-            s.state.as_str()
+            s.label(after)
         );
         if s.state == ProjectorState::Stalled {
             println!(
                 "  stalled at position {}: {}",
                 s.stalled_at.unwrap_or(0),
                 s.last_error.as_deref().unwrap_or("(no error recorded)")
+            );
+        } else if s.not_committing(after) {
+            println!(
+                "  stalled: {} event(s) waiting, no batch committed for over {} s \
+                 (no instance leads it, or its leader is frozen or stuck)",
+                s.lag_events,
+                after.as_secs()
             );
         }
     }

@@ -8,9 +8,12 @@
 //!   connection is open and in use (requests then wait for one, and answer 503 after
 //!   `TENANTRY_DATABASE_ACQUIRE_TIMEOUT_MS`).
 //! - `redis`: a `PING` through the service's shared Redis connection, not a fresh one.
+//! - `projectors`: the projectors that are stalled: stopped on a failing event, or with events
+//!   waiting and no batch committed for `TENANTRY_PROJECTOR_STALLED_SECS` (no process leads
+//!   them, or their leader is frozen). The read models are then out of date, though answering.
 //!
 //! 200 `ready`, or 200 `degraded` when the pool is saturated but the probe still got a
-//! connection; 503 `not_ready` (in the error shape, `code` `not_ready`, `message` naming what is
+//! connection, or a projector is stalled; 503 `not_ready` (in the error shape, `code` `not_ready`, `message` naming what is
 //! not ready) when the database or Redis does not answer, the migrations are missing, or no
 //! connection became free in time. The per-dependency objects are in the body either way.
 
@@ -45,12 +48,14 @@ pub(super) async fn healthz() -> Json<HealthStatus> {
 /// The body of `/readyz`, 200 or 503.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct Readiness {
-    /// `ready`, `degraded` (200: the pool is saturated) or `not_ready` (503).
+    /// `ready`, `degraded` (200: the pool is saturated, or a projector is stalled) or
+    /// `not_ready` (503).
     #[schema(value_type = String)]
     status: &'static str,
     database: Check,
     pool: PoolStats,
     redis: Check,
+    projectors: ProjectorsCheck,
     /// On 503 only: `not_ready`, the message naming each dependency that is not `ok`.
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<ErrorDetail>,
@@ -84,6 +89,17 @@ impl PoolStats {
             saturated: size >= max && idle == 0,
         }
     }
+}
+
+/// Whether the read models move.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct ProjectorsCheck {
+    /// `ok`, `stalled` (at least one projector is), or `unknown` (their checkpoints could not be
+    /// read in time).
+    #[schema(value_type = String)]
+    status: &'static str,
+    /// The stalled projectors' names.
+    stalled: Vec<String>,
 }
 
 /// One dependency's state.
@@ -133,9 +149,10 @@ fn elapsed_ms(started: Instant) -> u64 {
 pub(super) async fn readyz(State(state): State<AppState>) -> Response {
     // Before the probe takes a connection of its own.
     let pool = PoolStats::of(&state.pool);
-    let (database, redis) = tokio::join!(
+    let (database, redis, projectors) = tokio::join!(
         check_database(&state.pool, pool.saturated),
-        check_redis(&state)
+        check_redis(&state),
+        check_projectors(&state)
     );
     let problems: Vec<String> = [("database", &database), ("redis", &redis)]
         .into_iter()
@@ -145,7 +162,7 @@ pub(super) async fn readyz(State(state): State<AppState>) -> Response {
     let (code, status, error) = if !problems.is_empty() {
         let error = ErrorDetail::new("not_ready", problems.join("; "));
         (StatusCode::SERVICE_UNAVAILABLE, "not_ready", Some(error))
-    } else if pool.saturated {
+    } else if pool.saturated || projectors.status == "stalled" {
         (StatusCode::OK, "degraded", None)
     } else {
         (StatusCode::OK, "ready", None)
@@ -155,6 +172,7 @@ pub(super) async fn readyz(State(state): State<AppState>) -> Response {
         database,
         pool,
         redis,
+        projectors,
         error,
     };
     (code, Json(body)).into_response()
@@ -207,6 +225,29 @@ async fn why_unreachable(pool: &PgPool) -> String {
         }
         Ok(Err(error)) => error.to_string(),
         Err(_) => "connecting takes longer than 1 s".into(),
+    }
+}
+
+async fn check_projectors(state: &AppState) -> ProjectorsCheck {
+    let names = tenantry_projections::projectors::ALL;
+    let statuses = tenantry_projections::status(&state.pool, &*state.store, names);
+    match tokio::time::timeout(CHECK_TIMEOUT, statuses).await {
+        Ok(Ok(statuses)) => {
+            let stalled: Vec<String> = statuses
+                .into_iter()
+                .filter(|s| s.label(state.projector_stalled_after) == "stalled")
+                .map(|s| s.name)
+                .collect();
+            ProjectorsCheck {
+                status: if stalled.is_empty() { "ok" } else { "stalled" },
+                stalled,
+            }
+        }
+        // The database check says why.
+        Ok(Err(_)) | Err(_) => ProjectorsCheck {
+            status: "unknown",
+            stalled: Vec::new(),
+        },
     }
 }
 

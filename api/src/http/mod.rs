@@ -44,6 +44,9 @@ pub struct AppState {
     pub base_domain: String,
     /// `TENANTRY_READ_MODEL_WAIT_MS`: how long `min_position` waits before 503.
     pub read_model_wait: std::time::Duration,
+    /// `TENANTRY_PROJECTOR_STALLED_SECS`: `/readyz` reports a projector with events waiting and
+    /// no batch committed for this long as stalled.
+    pub projector_stalled_after: std::time::Duration,
     /// `/openapi.json`, for the configured plans and reserved subdomains ([`openapi::document`]).
     pub openapi: Arc<serde_json::Value>,
 }

@@ -13,7 +13,9 @@
 //! recorded before a crash is simply done again.
 //!
 //! [`SagaRunner`] runs the saga for many tenants at once (bounded), as one instance across
-//! processes (a [`Lease`]), woken by new events and by a periodic sweep of the tenants the read
+//! processes (a [`Lease`], heartbeated by the runner and checked by each drive before each
+//! step's apply or release and before each record: a drive that finds it lost stops, and the
+//! runner cancels the drives in flight, [`TenantSaga::drive_fenced`]), woken by new events and by a periodic sweep of the tenants the read
 //! models say are in flight ([`SagaWork`]); the commands of its own process hint it directly
 //! ([`SagaHints`], an observer of the tenant repository's appends).
 //!

@@ -14,15 +14,19 @@ use tenantry_domain::TenantId;
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
-use super::{Lease, Outcome, STARTERS, SagaWork, TenantSaga};
+use super::{Lease, Outcome, STARTERS, SagaError, SagaWork, TenantSaga};
 use crate::event_store::{EventStore, RecordedEvent};
 
 #[derive(Debug, Clone)]
 pub struct SagaConfig {
     /// Tenants driven at the same time.
     pub concurrency: usize,
-    /// How often the in-flight tenants are swept (and the lease checked).
+    /// How often the in-flight tenants are swept.
     pub sweep_interval: Duration,
+    /// How often the leader checks its lease (a ping that is also the heartbeat keeping it
+    /// alive): well within the lease's liveness bound. Each drive also checks it before each
+    /// step, release and record.
+    pub heartbeat: Duration,
     /// How often a process without the lease tries to take it.
     pub lease_retry: Duration,
 }
@@ -32,6 +36,7 @@ impl Default for SagaConfig {
         Self {
             concurrency: 8,
             sweep_interval: Duration::from_secs(2),
+            heartbeat: Duration::from_secs(2),
             lease_retry: Duration::from_secs(2),
         }
     }
@@ -132,8 +137,14 @@ impl SagaRunner {
         let mut state = Drives::new(self.config.concurrency);
         state.wanted.extend(self.work.tenants_in_flight().await?);
         let mut sweep = tokio::time::interval(self.config.sweep_interval);
+        let mut heartbeat = tokio::time::interval(self.config.heartbeat);
+        heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            state.start_wanted(&self.saga);
+            if state.lease_lost {
+                self.lost(state).await;
+                return Ok(());
+            }
+            state.start_wanted(&self.saga, &self.lease);
             let next_timer = state.next_timer();
             tokio::select! {
                 _ = stopped.changed() => break,
@@ -141,11 +152,12 @@ impl SagaRunner {
                     let batch = batch.ok_or_else(|| anyhow::anyhow!("the event subscription ended"))??;
                     state.wanted.extend(batch.iter().filter_map(starter));
                 }
-                _ = sweep.tick() => {
+                _ = heartbeat.tick() => {
                     if !self.lease.held().await {
-                        tracing::warn!("lost the saga lease");
-                        break;
+                        state.lease_lost = true;
                     }
+                }
+                _ = sweep.tick() => {
                     state.wanted.extend(self.work.tenants_in_flight().await?);
                 }
                 Some(tenant) = next_hint(&mut hints) => {
@@ -159,7 +171,23 @@ impl SagaRunner {
         while let Some(done) = state.running.join_next_with_id().await {
             state.finished(done);
         }
+        if state.lease_lost {
+            self.lost(state).await;
+        }
         Ok(())
+    }
+
+    /// The lease is lost (a heartbeat or a drive found it gone): another process may lead by
+    /// now, so the drives in flight are cancelled where they stand (as a crash would leave them:
+    /// the new leader resumes each from its events), once, with one warning.
+    async fn lost(&self, mut state: Drives) {
+        let cancelled = state.running.len();
+        state.running.abort_all();
+        while state.running.join_next().await.is_some() {}
+        tracing::warn!(
+            cancelled,
+            "lost the saga lease; stopped leading and cancelled the drives in flight"
+        );
     }
 }
 
@@ -185,7 +213,7 @@ async fn sleep_until(at: Option<tokio::time::Instant>) {
 }
 
 /// What a drive task returns: its tenant, its release failures so far, and where it left it.
-type Drove = (TenantId, u32, Result<Outcome, String>);
+type Drove = (TenantId, u32, Result<Outcome, SagaError>);
 
 /// The runner's bookkeeping: which tenants want a drive, which are being driven, which wait.
 struct Drives {
@@ -201,6 +229,8 @@ struct Drives {
     timers: HashMap<TenantId, tokio::time::Instant>,
     /// Consecutive release failures per tenant, for the backoff of releases.
     release_failures: HashMap<TenantId, u32>,
+    /// A heartbeat or a drive found the lease gone.
+    lease_lost: bool,
 }
 
 impl Drives {
@@ -214,10 +244,11 @@ impl Drives {
             again: HashSet::new(),
             timers: HashMap::new(),
             release_failures: HashMap::new(),
+            lease_lost: false,
         }
     }
 
-    fn start_wanted(&mut self, saga: &Arc<TenantSaga>) {
+    fn start_wanted(&mut self, saga: &Arc<TenantSaga>, lease: &Arc<dyn Lease>) {
         while let Some(&tenant) = self.wanted.first() {
             if self.in_flight.contains(&tenant) {
                 self.wanted.remove(&tenant);
@@ -231,13 +262,13 @@ impl Drives {
             self.timers.remove(&tenant);
             self.in_flight.insert(tenant);
             let saga = saga.clone();
+            let lease = lease.clone();
             let mut failures = self.release_failures.get(&tenant).copied().unwrap_or(0);
             let task = self.running.spawn(async move {
                 let _permit = permit;
                 let outcome = saga
-                    .drive(tenant, &mut failures)
-                    .await
-                    .map_err(|e| format!("{e:#}"));
+                    .drive_fenced(tenant, &mut failures, Some(&*lease))
+                    .await;
                 (tenant, failures, outcome)
             });
             self.tasks.insert(task.id(), tenant);
@@ -271,7 +302,12 @@ impl Drives {
                 None
             }
             Ok(Outcome::RetryAt(at)) => Some(at),
+            Err(SagaError::LeaseLost) => {
+                self.lease_lost = true;
+                None
+            }
             Err(error) => {
+                let error = format!("{error:#}");
                 tracing::warn!(%tenant, %error, "a saga drive failed; will retry");
                 Some(chrono::Utc::now() + Duration::from_secs(1))
             }

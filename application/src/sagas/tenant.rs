@@ -8,7 +8,7 @@ use tenantry_domain::{
     ProvisioningStep, Tenant, TenantCommand, TenantId, TenantState, TenantStatus,
 };
 
-use super::{Backoff, STARTERS};
+use super::{Backoff, Lease, STARTERS};
 use crate::clock::Clock;
 use crate::event_store::Actor;
 use crate::kernel::{CommandContext, Loaded};
@@ -49,6 +49,24 @@ pub enum SagaError {
     Command(#[from] CommandError),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+    /// The drive ran under a [`Lease`] that this process no longer holds: it stopped before the
+    /// next step, release or record.
+    #[error("the saga lease was lost")]
+    LeaseLost,
+}
+
+/// What a drive checks before each step's apply or release and before each record: that this
+/// process still leads (holds the lease), when it runs under one.
+#[derive(Clone, Copy)]
+struct Fence<'a>(Option<&'a dyn Lease>);
+
+impl Fence<'_> {
+    async fn check(self) -> Result<(), SagaError> {
+        match self.0 {
+            Some(lease) if !lease.held().await => Err(SagaError::LeaseLost),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// How the saga retries a step that failed because a dependency is down or not answering
@@ -134,12 +152,25 @@ impl TenantSaga {
     /// Advances `tenant` until it is at rest or waits for a retry. `release_failures`: how many
     /// times in a row releasing this tenant's resources has failed (kept by the caller), for the
     /// backoff of releases, which are retried for as long as it takes.
-    #[tracing::instrument(skip_all, fields(tenant_id = %tenant))]
     pub async fn drive(
         &self,
         tenant: TenantId,
         release_failures: &mut u32,
     ) -> Result<Outcome, SagaError> {
+        self.drive_fenced(tenant, release_failures, None).await
+    }
+
+    /// [`TenantSaga::drive`] for the holder of `lease`: before each step's apply or release, and
+    /// before each record, it checks that it still holds the lease, and stops with
+    /// [`SagaError::LeaseLost`] when it does not (another process may lead by now).
+    #[tracing::instrument(skip_all, fields(tenant_id = %tenant))]
+    pub async fn drive_fenced(
+        &self,
+        tenant: TenantId,
+        release_failures: &mut u32,
+        lease: Option<&dyn Lease>,
+    ) -> Result<Outcome, SagaError> {
+        let fence = Fence(lease);
         // The tenant as the last turn's append left it: the next turn starts from it instead of
         // loading the stream again (an append from a stale state is refused and decided again).
         let mut known: Option<Known> = None;
@@ -157,14 +188,14 @@ impl TenantSaga {
                     // Provisioning starts by itself once a tenant is created.
                     let at = self.clock.now();
                     let command = TenantCommand::RequestProvisioning { at };
-                    self.record(&loaded, vec![command]).await?
+                    self.record(&loaded, vec![command], fence).await?
                 }
-                TenantStatus::Provisioning => match self.provision_next(&loaded).await? {
+                TenantStatus::Provisioning => match self.provision_next(&loaded, fence).await? {
                     Turn::Continue(known) => known.map(|known| *known),
                     Turn::Wait(outcome) => return Ok(outcome),
                 },
                 TenantStatus::RollingBack | TenantStatus::Deleting => {
-                    let released = match self.release_all(&loaded).await {
+                    let released = match self.release_all(&loaded, fence).await {
                         Ok(Some(released)) => {
                             *release_failures = 0;
                             released
@@ -175,6 +206,7 @@ impl TenantSaga {
                             known = None;
                             continue;
                         }
+                        Err(SagaError::LeaseLost) => return Err(SagaError::LeaseLost),
                         Err(error) => {
                             *release_failures += 1;
                             let delay = self.backoff.delay(*release_failures);
@@ -185,10 +217,10 @@ impl TenantSaga {
                     let at = self.clock.now();
                     if current.status == TenantStatus::RollingBack {
                         let command = TenantCommand::CompleteRollback { at };
-                        self.record(&released, vec![command]).await?
+                        self.record(&released, vec![command], fence).await?
                     } else {
                         let command = TenantCommand::MarkDeleted { at };
-                        let deleted = self.record(&released, vec![command]).await?;
+                        let deleted = self.record(&released, vec![command], fence).await?;
                         // The slug may be taken by a new tenant now.
                         let context = Self::context(deleted.as_ref().unwrap_or(&released));
                         self.tenants
@@ -208,7 +240,7 @@ impl TenantSaga {
     }
 
     /// Runs the next step of a `provisioning` tenant, or completes it.
-    async fn provision_next(&self, loaded: &Known) -> Result<Turn, SagaError> {
+    async fn provision_next(&self, loaded: &Known, fence: Fence<'_>) -> Result<Turn, SagaError> {
         let Some(tenant) = loaded.state.tenant() else {
             return Ok(Turn::Continue(None));
         };
@@ -216,7 +248,7 @@ impl TenantSaga {
         let now = self.clock.now();
         let Some(step) = tenant.next_step() else {
             let command = TenantCommand::CompleteProvisioning { at: now };
-            let known = self.record(loaded, vec![command]).await?;
+            let known = self.record(loaded, vec![command], fence).await?;
             return Ok(Turn::Continue(known.map(Box::new)));
         };
         if let Some(retry_at) = tenant.provisioning.next_retry_at
@@ -229,6 +261,8 @@ impl TenantSaga {
             slug: tenant.slug.clone(),
             isolation: tenant.isolation,
         };
+        fence.check().await?;
+        tracing::debug!(%id, %step, "applying a provisioning step");
         let started = Instant::now();
         let applied = self.provisioner.apply(&spec, step).await;
         let seconds = started.elapsed().as_secs_f64();
@@ -238,7 +272,7 @@ impl TenantSaga {
                 metrics::histogram!("tenantry_provisioning_step_duration_seconds", "step" => step.as_str(), "outcome" => "ok")
                     .record(seconds);
                 let command = TenantCommand::RecordStepSucceeded { resource, at };
-                let known = self.record(loaded, vec![command]).await?;
+                let known = self.record(loaded, vec![command], fence).await?;
                 self.faults.checkpoint(FaultPoint::AfterRecord, id, step);
                 Ok(Turn::Continue(known.map(Box::new)))
             }
@@ -247,7 +281,7 @@ impl TenantSaga {
                     .record(seconds);
                 metrics::counter!("tenantry_provisioning_step_failures_total", "step" => step.as_str())
                     .increment(1);
-                self.failed(tenant, loaded, step, error, at).await
+                self.failed(tenant, loaded, step, error, at, fence).await
             }
         }
     }
@@ -262,6 +296,7 @@ impl TenantSaga {
         step: ProvisioningStep,
         error: ProvisionError,
         at: DateTime<Utc>,
+        fence: Fence<'_>,
     ) -> Result<Turn, SagaError> {
         let message = error.to_string();
         let streak = tenant.provisioning.transient_streak(step);
@@ -294,7 +329,7 @@ impl TenantSaga {
                 },
                 TenantCommand::ScheduleRetry { step, retry_at, at },
             ];
-            self.record(loaded, commands).await?;
+            self.record(loaded, commands, fence).await?;
             return Ok(Turn::Wait(Outcome::RetryAt(retry_at)));
         }
         let tries = tenant
@@ -329,7 +364,7 @@ impl TenantSaga {
         } else {
             TenantCommand::ScheduleRetry { step, retry_at, at }
         });
-        let known = self.record(loaded, commands).await?;
+        let known = self.record(loaded, commands, fence).await?;
         Ok(if give_up {
             Turn::Continue(known.map(Box::new))
         } else {
@@ -341,12 +376,17 @@ impl TenantSaga {
     /// records `ResourceReleased` for what the tenant held. Steps never recorded are released too:
     /// a step can have done its work and crashed before its event. Gives the tenant as the last
     /// record left it, or `None` when the tenant moved on meanwhile.
-    async fn release_all(&self, loaded: &Known) -> Result<Option<Known>, SagaError> {
+    async fn release_all(
+        &self,
+        loaded: &Known,
+        fence: Fence<'_>,
+    ) -> Result<Option<Known>, SagaError> {
         let Some(tenant) = loaded.state.tenant() else {
             return Ok(None);
         };
         let mut known = loaded.clone();
         for &step in ProvisioningStep::sequence(tenant.isolation).iter().rev() {
+            fence.check().await?;
             self.provisioner
                 .release(tenant.id, step)
                 .await
@@ -356,7 +396,7 @@ impl TenantSaga {
             if tenant.resources.contains_key(&step) {
                 let at = self.clock.now();
                 let command = TenantCommand::RecordResourceReleased { step, at };
-                match self.record(&known, vec![command]).await? {
+                match self.record(&known, vec![command], fence).await? {
                     Some(next) => known = next,
                     None => return Ok(None),
                 }
@@ -374,10 +414,12 @@ impl TenantSaga {
         &self,
         from: &Known,
         commands: Vec<TenantCommand>,
+        fence: Fence<'_>,
     ) -> Result<Option<Known>, SagaError> {
         let Some(tenant) = from.state.tenant().map(|t| t.id) else {
             return Ok(None);
         };
+        fence.check().await?;
         let context = Self::context(from);
         match self
             .tenants

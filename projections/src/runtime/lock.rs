@@ -1,7 +1,16 @@
 //! Leadership: the connection a worker holds its projector's advisory lock on, and does all its
 //! writes through. A session-level advisory lock lives exactly as long as its connection, so a
 //! process that dies or loses the connection gives the lock up, and can no longer write either.
+//!
+//! The connection has a liveness bound, so that a process frozen or cut off with the connection
+//! still open loses the lock too: PostgreSQL ends a session silent for the bound
+//! (`idle_session_timeout`, PostgreSQL 14 or later; `idle_in_transaction_session_timeout` inside
+//! a transaction) or whose peer is gone (TCP keepalives, `tcp_user_timeout`). The worker
+//! heartbeats (pings) well within it.
 
+use std::time::Duration;
+
+use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection, PgPool};
 
 /// The first half of every projector lock's key: "TENT", so our locks do not collide with other
@@ -10,8 +19,9 @@ const LOCK_CLASS: i32 = 0x5445_4e54;
 
 /// Opens the worker's own connection (not from the pool: the pool would hand it to others and
 /// never close it), set up for projection.
-pub(super) async fn connect(pool: &PgPool) -> sqlx::Result<PgConnection> {
-    let mut conn = PgConnection::connect_with(&pool.connect_options()).await?;
+pub(super) async fn connect(pool: &PgPool, liveness: Duration) -> sqlx::Result<PgConnection> {
+    let options = liveness_options((*pool.connect_options()).clone(), liveness);
+    let mut conn = PgConnection::connect_with(&options).await?;
     // Projectors write unqualified table names; live, they are the tables in `read`.
     sqlx::query("SET search_path TO read")
         .execute(&mut conn)
@@ -23,6 +33,36 @@ pub(super) async fn connect(pool: &PgPool) -> sqlx::Result<PgConnection> {
         .execute(&mut conn)
         .await?;
     Ok(conn)
+}
+
+/// `options` for a lock's connection: the server ends the session once the client has been
+/// silent for `liveness` (idle, or idle inside a transaction), or its TCP peer stopped answering
+/// for about as long. The same as the saga lease's (`tenantry_infrastructure::lease`).
+fn liveness_options(options: PgConnectOptions, liveness: Duration) -> PgConnectOptions {
+    let ms = liveness.as_millis().max(1).to_string();
+    let seconds = liveness.as_secs().max(2);
+    let idle = (seconds / 2).max(1).to_string();
+    let interval = (seconds / 6).max(1).to_string();
+    options.options([
+        ("idle_session_timeout", ms.as_str()),
+        ("idle_in_transaction_session_timeout", ms.as_str()),
+        ("tcp_keepalives_idle", idle.as_str()),
+        ("tcp_keepalives_interval", interval.as_str()),
+        ("tcp_keepalives_count", "3"),
+        ("tcp_user_timeout", ms.as_str()),
+    ])
+}
+
+/// The heartbeat: a round trip within half the bound, or the connection counts as lost.
+pub(super) async fn heartbeat(conn: &mut PgConnection, liveness: Duration) -> anyhow::Result<()> {
+    match tokio::time::timeout(liveness / 2, conn.ping()).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(error)) => Err(anyhow::Error::new(error).context("the lock's connection was lost")),
+        Err(_) => Err(anyhow::anyhow!(
+            "the lock's connection did not answer the heartbeat within {:?}",
+            liveness / 2
+        )),
+    }
 }
 
 /// Tries to take the lock of projector `name`; true when this connection now holds it.

@@ -7,7 +7,12 @@
 //! event store's read horizon) and applies each batch in a short transaction *on the lock's
 //! connection*, which also moves the checkpoint. Losing that connection therefore loses the lock
 //! and the ability to write at once; the other instances retry the lock every
-//! [`RuntimeConfig::lock_retry`] and take over. Each batch re-reads the checkpoint `FOR UPDATE` and
+//! [`RuntimeConfig::lock_retry`] and take over. The lock's connection has a liveness bound
+//! ([`RuntimeConfig::liveness`]: the server ends a session silent for that long, and the leader
+//! heartbeats well within it), so a frozen or partitioned leader loses its locks too. Taking a
+//! lock bumps the checkpoint row's owner epoch, and each batch commits only under the epoch its
+//! worker claimed: a stale leader that wakes up has its batch rolled back and stops. Each batch
+//! re-reads the checkpoint `FOR UPDATE` and
 //! gives up (to resubscribe) if it is not what the worker expected: a rebuild swapped new tables
 //! in, or another instance wrote. A batch that fails is retried event by event, with backoff, to
 //! find the event at fault; past [`RetryPolicy::max_attempts`] the projector is marked stalled at
@@ -40,6 +45,10 @@ pub struct RuntimeConfig {
     pub batch_size: usize,
     /// How often an instance that does not hold a projector's lock tries to take it.
     pub lock_retry: Duration,
+    /// The liveness bound of a projector's lock: a holder silent for this long (frozen, cut
+    /// off) loses it, and its stale batches are refused (the owner epoch). The holder heartbeats
+    /// every quarter of it.
+    pub liveness: Duration,
     pub retry: RetryPolicy,
     /// How often a stalled projector looks whether it was reset (e.g. by a rebuild).
     pub stall_check: Duration,
@@ -51,7 +60,8 @@ impl Default for RuntimeConfig {
     fn default() -> Self {
         Self {
             batch_size: 1000,
-            lock_retry: Duration::from_secs(5),
+            lock_retry: Duration::from_secs(2),
+            liveness: Duration::from_secs(10),
             retry: RetryPolicy::default(),
             stall_check: Duration::from_secs(5),
             metrics_interval: Duration::from_secs(5),

@@ -31,6 +31,8 @@ enum Followed {
     /// Start again from this row.
     Moved(CheckpointRow),
     Stalled(CheckpointRow),
+    /// Another instance claimed the projector (this owner epoch): stop leading.
+    Fenced(i64),
 }
 
 impl Worker {
@@ -51,7 +53,7 @@ impl Worker {
     /// Connects, waits for the lock, and leads until shut down or failed.
     async fn campaign(&mut self) -> anyhow::Result<()> {
         let name = self.projector.name();
-        let mut conn = lock::connect(&self.pool)
+        let mut conn = lock::connect(&self.pool, self.config.liveness)
             .await
             .context("failed to connect")?;
         loop {
@@ -65,7 +67,9 @@ impl Worker {
             {
                 break;
             }
-            self.sleep(self.config.lock_retry).await;
+            // Trying is also the heartbeat that keeps this connection from its idle timeout.
+            self.sleep(self.config.lock_retry.min(self.heartbeat_every()))
+                .await;
         }
         tracing::info!(projector = name, "leading projector");
         self.set_leading(true);
@@ -78,14 +82,37 @@ impl Worker {
     async fn lead(&mut self, conn: &mut PgConnection) -> anyhow::Result<()> {
         let name = self.projector.name();
         // A stalled projector is tried again when it is taken over or restarted.
-        let mut row = checkpoint::ensure(conn, name)
+        checkpoint::ensure(conn, name)
             .await
             .context("failed to read the checkpoint")?;
+        // From now on a batch of an instance that led before is refused.
+        let mut row = checkpoint::claim(conn, name)
+            .await
+            .context("failed to claim the checkpoint")?;
+        let epoch = row.owner_epoch;
         loop {
             row = match self.follow(conn, &row).await? {
                 Followed::Shutdown => return Ok(()),
+                Followed::Fenced(now) => {
+                    tracing::warn!(
+                        projector = name,
+                        epoch,
+                        now,
+                        "lost the projector's lead: another instance took it over; its batch was refused and rolled back"
+                    );
+                    return Ok(());
+                }
                 Followed::Moved(row) => row,
                 Followed::Stalled(stalled) => match self.await_reset(conn, stalled).await? {
+                    Some(row) if row.owner_epoch != epoch => {
+                        tracing::warn!(
+                            projector = name,
+                            epoch,
+                            now = row.owner_epoch,
+                            "lost the projector's lead: another instance took it over"
+                        );
+                        return Ok(());
+                    }
                     Some(row) => row,
                     None => return Ok(()),
                 },
@@ -104,10 +131,16 @@ impl Worker {
             .store
             .subscribe_all(row.checkpoint, self.config.batch_size);
         let mut feed = Prefetch::start(subscription, 2);
+        let mut heartbeat = tokio::time::interval(self.heartbeat_every());
+        heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let next = tokio::select! {
                 next = feed.next() => next,
                 _ = self.stop.changed() => return Ok(Followed::Shutdown),
+                _ = heartbeat.tick() => {
+                    lock::heartbeat(conn, self.config.liveness).await?;
+                    continue;
+                }
             };
             let batch = next
                 .context("the subscription ended")?
@@ -139,6 +172,7 @@ impl Worker {
                 return Ok(None);
             }
             Ok(Outcome::Moved(row)) => return Ok(Some(Followed::Moved(row))),
+            Ok(Outcome::Fenced(epoch)) => return Ok(Some(Followed::Fenced(epoch))),
             Err(error) => {
                 check_connection(conn, &error).await?;
                 tracing::warn!(projector = self.projector.name(), error = %format!("{error:#}"),
@@ -176,6 +210,7 @@ impl Worker {
                     return Ok(None);
                 }
                 Ok(Outcome::Moved(row)) => return Ok(Some(Followed::Moved(row))),
+                Ok(Outcome::Fenced(epoch)) => return Ok(Some(Followed::Fenced(epoch))),
                 Err(error) => error,
             };
             check_connection(conn, &error).await?;
@@ -183,7 +218,8 @@ impl Worker {
                 let message = format!("{error:#}");
                 tracing::error!(projector = name, position = event.position, error = %message,
                     "projector stalled: an event keeps failing");
-                checkpoint::stall(conn, name, expected.generation, event.position, &message)
+                let owned = (expected.generation, expected.epoch);
+                checkpoint::stall(conn, name, owned, event.position, &message)
                     .await
                     .context("failed to mark the projector stalled")?;
                 let row = checkpoint::ensure(conn, name)
@@ -193,7 +229,7 @@ impl Worker {
             };
             tracing::warn!(projector = name, position = event.position, error = %format!("{error:#}"),
                 retry_in = ?delay, "an event failed to apply; retrying");
-            if self.sleep(delay).await {
+            if self.pause(conn, delay).await? {
                 return Ok(Some(Followed::Shutdown));
             }
         }
@@ -207,7 +243,7 @@ impl Worker {
         stalled: CheckpointRow,
     ) -> anyhow::Result<Option<CheckpointRow>> {
         loop {
-            if self.sleep(self.config.stall_check).await {
+            if self.pause(conn, self.config.stall_check).await? {
                 return Ok(None);
             }
             let row = checkpoint::ensure(conn, self.projector.name())
@@ -216,6 +252,27 @@ impl Worker {
             if row.state == ProjectorState::Running || row.generation != stalled.generation {
                 return Ok(Some(row));
             }
+        }
+    }
+
+    /// How often a lock's connection is pinged: a quarter of the liveness bound.
+    fn heartbeat_every(&self) -> Duration {
+        (self.config.liveness / 4).max(Duration::from_millis(50))
+    }
+
+    /// [`Worker::sleep`] while holding the lock on `conn`: heartbeats meanwhile, and fails when
+    /// the connection (so the lock) is lost.
+    async fn pause(&mut self, conn: &mut PgConnection, duration: Duration) -> anyhow::Result<bool> {
+        let until = tokio::time::Instant::now() + duration;
+        loop {
+            let left = until.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return Ok(self.stopping());
+            }
+            if self.sleep(left.min(self.heartbeat_every())).await {
+                return Ok(true);
+            }
+            lock::heartbeat(conn, self.config.liveness).await?;
         }
     }
 

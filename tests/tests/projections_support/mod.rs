@@ -30,6 +30,7 @@ pub(crate) fn test_config() -> RuntimeConfig {
     RuntimeConfig {
         batch_size: 25,
         lock_retry: Duration::from_millis(100),
+        liveness: Duration::from_secs(10),
         retry: RetryPolicy {
             min_delay: Duration::from_millis(5),
             max_delay: Duration::from_millis(20),
