@@ -24,6 +24,13 @@ function fragment(html) {
   return t.content;
 }
 
+// Replaces the children of `element` with `html`, unless they are that already.
+function replaceWith(element, html) {
+  var t = document.createElement("template");
+  t.innerHTML = html;
+  if (t.innerHTML !== element.innerHTML) element.replaceChildren(t.content);
+}
+
 // An EventSource whose page reloads if the stream is refused (the session is over: the reload
 // lands on the login page, with ?next= back here).
 function live(url, handlers) {
@@ -56,7 +63,8 @@ function liveTable() {
       if (!row) return;
       var old = document.getElementById(row.id);
       if (old) {
-        old.replaceWith(row);
+        // Unchanged rows stay as they are (no flicker, focus and selection kept).
+        if (old.outerHTML !== row.outerHTML) old.replaceWith(row);
       } else if (firstPage) {
         body.insertBefore(row, body.firstChild);
         var none = document.getElementById("no-tenants");
@@ -72,10 +80,10 @@ function liveTenant() {
   var history = document.getElementById("tenant-history");
   live(part.dataset.live, {
     tenant: function (html) {
-      part.replaceChildren(fragment(html));
+      replaceWith(part, html);
     },
     history: function (html) {
-      if (history) history.replaceChildren(fragment(html));
+      if (history) replaceWith(history, html);
     }
   });
 }
