@@ -43,7 +43,10 @@ impl Drop for Driver {
 
 fn find_program(names: &[&str]) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
-    for dir in std::env::split_paths(&path).chain([PathBuf::from("/usr/bin"), PathBuf::from("/usr/lib/chromium")]) {
+    for dir in std::env::split_paths(&path).chain([
+        PathBuf::from("/usr/bin"),
+        PathBuf::from("/usr/lib/chromium"),
+    ]) {
         for name in names {
             let candidate = dir.join(name);
             if candidate.is_file() {
@@ -75,7 +78,10 @@ async fn start_driver() -> Driver {
         {
             break;
         }
-        assert!(Instant::now() < deadline, "chromedriver did not answer on {url}");
+        assert!(
+            Instant::now() < deadline,
+            "chromedriver did not answer on {url}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     Driver { child, url }
@@ -97,7 +103,9 @@ async fn browser(driver: &Driver) -> Client {
         .capabilities(caps)
         .connect(&driver.url)
         .await
-        .unwrap_or_else(|e| panic!("failed to start Chromium through chromedriver ({e}): {INSTALL}"))
+        .unwrap_or_else(|e| {
+            panic!("failed to start Chromium through chromedriver ({e}): {INSTALL}")
+        })
 }
 
 fn screenshot_dir() -> PathBuf {
@@ -117,7 +125,10 @@ async fn screenshot(client: &Client, name: &str) {
 /// Fails if the page recorded a script error or a CSP violation (panel.js records them).
 async fn no_page_errors(client: &Client, page: &str) {
     let errors = client
-        .execute("return window.__panelErrors || ['panel.js did not run'];", vec![])
+        .execute(
+            "return window.__panelErrors || ['panel.js did not run'];",
+            vec![],
+        )
         .await
         .expect("read the page's errors");
     assert_eq!(errors, json!([]), "errors on {page}");
@@ -144,7 +155,13 @@ async fn text_of(client: &Client, css: &str) -> Option<String> {
 }
 
 async fn attr_of(client: &Client, css: &str, attr: &str) -> Option<String> {
-    client.find(Locator::Css(css)).await.ok()?.attr(attr).await.ok()?
+    client
+        .find(Locator::Css(css))
+        .await
+        .ok()?
+        .attr(attr)
+        .await
+        .ok()?
 }
 
 async fn path_of(client: &Client) -> String {
@@ -208,7 +225,13 @@ async fn walk(app: &TestApp, client: &Client, api_token: &str) -> anyhow::Result
     // Nova Empresa: the slug suggested from the name, checked; the plan's default isolation.
     type_into(client, "#name", "Clínica Browser").await;
     until("the suggested slug", SOON, || async {
-        let slug = client.find(Locator::Css("#slug")).await.ok()?.prop("value").await.ok()??;
+        let slug = client
+            .find(Locator::Css("#slug"))
+            .await
+            .ok()?
+            .prop("value")
+            .await
+            .ok()??;
         let status = text_of(client, "#slug-status").await?;
         (slug == "clinica-browser" && status.contains("available")).then_some(())
     })
@@ -216,7 +239,13 @@ async fn walk(app: &TestApp, client: &Client, api_token: &str) -> anyhow::Result
     let select = client.find(Locator::Css("#plan")).await?;
     select.select_by_value("enterprise").await?;
     let isolation = || async {
-        client.find(Locator::Css("#isolation")).await.ok()?.prop("value").await.ok()?
+        client
+            .find(Locator::Css("#isolation"))
+            .await
+            .ok()?
+            .prop("value")
+            .await
+            .ok()?
     };
     assert_eq!(isolation().await.as_deref(), Some("database_per_tenant"));
     select.select_by_value("basic").await?;
@@ -233,8 +262,12 @@ async fn walk(app: &TestApp, client: &Client, api_token: &str) -> anyhow::Result
     })
     .await;
     let id = tenant_path.trim_start_matches("/tenants/").to_owned();
-    client.execute("window.__sameDocument = true;", vec![]).await?;
-    let token = text_of(client, "#invite-token").await.expect("the invitation token");
+    client
+        .execute("window.__sameDocument = true;", vec![])
+        .await?;
+    let token = text_of(client, "#invite-token")
+        .await
+        .expect("the invitation token");
     assert!(token.len() >= 40, "{token}");
     until("provisioning to complete on the page", PROVISIONING, || {
         status_is(client, "#tenant-status .badge", "active")
@@ -243,30 +276,47 @@ async fn walk(app: &TestApp, client: &Client, api_token: &str) -> anyhow::Result
     let steps = client.find_all(Locator::Css("#steps tbody tr")).await?;
     assert!(steps.len() >= 3, "steps shown: {}", steps.len());
     for step in &steps {
-        assert_eq!(step.attr("data-status").await?.as_deref(), Some("succeeded"));
+        assert_eq!(
+            step.attr("data-status").await?.as_deref(),
+            Some("succeeded")
+        );
     }
     assert_eq!(
-        client.execute("return window.__sameDocument === true;", vec![]).await?,
+        client
+            .execute("return window.__sameDocument === true;", vec![])
+            .await?,
         Value::Bool(true),
         "the page was reloaded"
     );
     let infra = text_of(client, "#tenant-infra").await.unwrap_or_default();
-    assert!(infra.contains("queue") && infra.contains("redis"), "{infra}");
+    assert!(
+        infra.contains("queue") && infra.contains("redis"),
+        "{infra}"
+    );
     screenshot(client, "03-tenant-provisioned").await;
     no_page_errors(client, "tenant page").await;
 
     // The token is shown once: not after a reload.
     client.refresh().await?;
     client.find(Locator::Css("#tenant-status")).await?;
-    assert!(client.find(Locator::Css("#invite-token")).await.is_err(), "shown again");
+    assert!(
+        client.find(Locator::Css("#invite-token")).await.is_err(),
+        "shown again"
+    );
 
     // The table: the new row with its infrastructure, and a change shown live.
     client.goto(&app.url("/")).await?;
     screenshot(client, "04-tenants").await;
     let row = format!("#row-{id}");
     let cells = until("the new row", SOON, || text_of(client, &row)).await;
-    assert!(cells.contains("Clínica Browser") && cells.contains("clinica-browser"), "{cells}");
-    assert!(cells.contains("queue") && cells.contains("redis"), "{cells}");
+    assert!(
+        cells.contains("Clínica Browser") && cells.contains("clinica-browser"),
+        "{cells}"
+    );
+    assert!(
+        cells.contains("queue") && cells.contains("redis"),
+        "{cells}"
+    );
     no_page_errors(client, "tenants").await;
     let suspended = app
         .post_json_auth(
@@ -282,10 +332,18 @@ async fn walk(app: &TestApp, client: &Client, api_token: &str) -> anyhow::Result
     })
     .await;
     // A filter and the search still find it.
-    client.goto(&app.url("/?status=suspended&q=browser")).await?;
-    until("the row, filtered and searched", SOON, || text_of(client, &row)).await;
+    client
+        .goto(&app.url("/?status=suspended&q=browser"))
+        .await?;
+    until("the row, filtered and searched", SOON, || {
+        text_of(client, &row)
+    })
+    .await;
     client.goto(&app.url("/?status=active")).await?;
-    assert!(text_of(client, &row).await.is_none(), "a suspended tenant among the active");
+    assert!(
+        text_of(client, &row).await.is_none(),
+        "a suspended tenant among the active"
+    );
 
     // The tenant page's actions: reactivate, suspend, reactivate; a refused one shows the API's
     // message.
@@ -321,13 +379,102 @@ async fn walk(app: &TestApp, client: &Client, api_token: &str) -> anyhow::Result
     type_into(client, "#confirm", "not-the-slug").await;
     click(client, "#action-delete").await;
     until("the mismatch", SOON, || async {
-        text_of(client, "#action-error").await.filter(|t| t.contains("slug"))
+        text_of(client, "#action-error")
+            .await
+            .filter(|t| t.contains("slug"))
     })
     .await;
-    assert!(status_is(client, "#tenant-status .badge", "active").await.is_some());
+    assert!(
+        status_is(client, "#tenant-status .badge", "active")
+            .await
+            .is_some()
+    );
     let history = text_of(client, "#history").await.unwrap_or_default();
-    assert!(history.contains("TenantSuspended") || history.contains("suspended"), "{history}");
+    assert!(
+        history.contains("TenantSuspended") || history.contains("suspended"),
+        "{history}"
+    );
     screenshot(client, "05-tenant-refused").await;
     no_page_errors(client, "tenant page with a refusal").await;
+    Ok(())
+}
+
+/// Logs in through the login page, from `next`.
+async fn log_in(app: &TestApp, client: &Client, next: &str) {
+    client.goto(&app.url(next)).await.expect("open the page");
+    type_into(client, "#email", "ops@example.com").await;
+    type_into(client, "#password", STAFF_PASSWORD).await;
+    click(client, "#login-form button[type=submit]").await;
+    until("the page after login", SOON, || async {
+        (path_of(client).await == next).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_failing_step_shows_its_retries_and_the_rollback_live() {
+    let driver = start_driver().await;
+    // The queue step always fails: two tries, then everything made is released.
+    let app = TestApp::spawn_with(TestDb::new().await, |s| {
+        s.run_sagas = true;
+        s.faults = "queue:always".into();
+        s.provisioning_max_tries = 2;
+        s.provisioning_retry_base_ms = 300;
+        s.provisioning_retry_max_ms = 600;
+    })
+    .await;
+    app.create_staff("ops@example.com", STAFF_PASSWORD).await;
+    let client = browser(&driver).await;
+    let result = failing(&app, &client).await;
+    let _ = client.close().await;
+    result.expect("the failing provisioning in the panel");
+}
+
+async fn failing(app: &TestApp, client: &Client) -> anyhow::Result<()> {
+    log_in(app, client, "/tenants/new").await;
+    type_into(client, "#name", "Falha Total").await;
+    type_into(client, "#admin_email", "admin@falha.example").await;
+    click(client, "#new-tenant button[type=submit]").await;
+    until("the tenant page", SOON, || async {
+        let path = path_of(client).await;
+        (path.starts_with("/tenants/") && path != "/tenants/new").then_some(())
+    })
+    .await;
+    client
+        .execute("window.__sameDocument = true;", vec![])
+        .await?;
+    until("the tenant to fail after its tries", PROVISIONING, || {
+        status_is(client, "#tenant-status .badge", "failed")
+    })
+    .await;
+    let queue = client
+        .find(Locator::Css("#steps tr[data-step=queue]"))
+        .await?;
+    let cells = queue.text().await?;
+    assert!(
+        cells.contains("queue") && cells.contains('2'),
+        "two tries: {cells}"
+    );
+    let error = client
+        .find(Locator::Css("#steps tr[data-step=queue] td.error"))
+        .await?
+        .text()
+        .await?;
+    assert!(!error.is_empty(), "the step's error is shown");
+    let released = client
+        .find_all(Locator::Css("#steps tr[data-status=released]"))
+        .await?;
+    assert!(!released.is_empty(), "the rollback shows released steps");
+    let notice = text_of(client, "#rollback").await.unwrap_or_default();
+    assert!(notice.contains("rolled back"), "{notice}");
+    assert_eq!(
+        client
+            .execute("return window.__sameDocument === true;", vec![])
+            .await?,
+        Value::Bool(true),
+        "the page was reloaded"
+    );
+    screenshot(client, "06-tenant-failed").await;
+    no_page_errors(client, "failed tenant page").await;
     Ok(())
 }

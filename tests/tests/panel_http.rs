@@ -57,7 +57,10 @@ async fn log_in(app: &TestApp, email: &str, host: Option<&str>, next: &str) -> R
         Some(h) => r.header(HOST, h),
         None => r,
     };
-    let page = with_host(client.get(app.url("/login"))).send().await.unwrap();
+    let page = with_host(client.get(app.url("/login")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.status(), 200);
     let name = if host.is_some() {
         "__Host-tenantry_login"
@@ -108,7 +111,10 @@ async fn the_session_cookie_is_http_only_strict_and_secure_outside_localhost() {
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Strict"), "{cookie}");
     assert!(cookie.contains("Path=/"), "{cookie}");
-    assert!(!cookie.contains("Secure"), "no Secure on localhost: {cookie}");
+    assert!(
+        !cookie.contains("Secure"),
+        "no Secure on localhost: {cookie}"
+    );
 
     let remote = log_in(&app, "ops@example.com", Some("admin.example.com"), "/").await;
     assert_eq!(remote.status(), StatusCode::SEE_OTHER);
@@ -138,8 +144,18 @@ async fn the_session_cookie_is_http_only_strict_and_secure_outside_localhost() {
         .await
         .unwrap();
     assert_eq!(wrong.status(), 401);
-    assert!(set_cookies(&wrong).iter().all(|c| !c.starts_with("tenantry_session")));
-    assert!(wrong.text().await.unwrap().contains("invalid email or password"));
+    assert!(
+        set_cookies(&wrong)
+            .iter()
+            .all(|c| !c.starts_with("tenantry_session"))
+    );
+    assert!(
+        wrong
+            .text()
+            .await
+            .unwrap()
+            .contains("invalid email or password")
+    );
 }
 
 #[tokio::test]
@@ -163,7 +179,11 @@ async fn forms_without_their_csrf_token_are_refused() {
         .await
         .unwrap();
     assert_eq!(forged.status(), 403);
-    assert!(set_cookies(&forged).iter().all(|c| !c.starts_with("tenantry_session")));
+    assert!(
+        set_cookies(&forged)
+            .iter()
+            .all(|c| !c.starts_with("tenantry_session"))
+    );
 
     // Nova Empresa with a session but a wrong token: refused, and no tenant made.
     let session = session_of(&app).await;
@@ -200,7 +220,11 @@ async fn forms_without_their_csrf_token_are_refused() {
     assert_eq!(get_with(&app, "/", &session).await.status(), 200);
 
     // With the page's token, both work.
-    let form = get_with(&app, "/tenants/new", &session).await.text().await.unwrap();
+    let form = get_with(&app, "/tenants/new", &session)
+        .await
+        .text()
+        .await
+        .unwrap();
     let csrf = csrf_field(&form);
     let create = client
         .post(app.url("/tenants/new"))
@@ -215,7 +239,12 @@ async fn forms_without_their_csrf_token_are_refused() {
         .await
         .unwrap();
     assert_eq!(create.status(), StatusCode::SEE_OTHER);
-    assert!(create.headers()[LOCATION].to_str().unwrap().starts_with("/tenants/"));
+    assert!(
+        create.headers()[LOCATION]
+            .to_str()
+            .unwrap()
+            .starts_with("/tenants/")
+    );
     let logout = client
         .post(app.url("/logout"))
         .header(COOKIE, format!("tenantry_session={session}"))
@@ -252,7 +281,13 @@ async fn every_page_has_a_csp_without_inline_script() {
         // The one script is external; no handler attributes.
         assert_eq!(body.matches("<script").count(), 1, "{path}");
         assert!(body.contains("<script src=\"/static/panel.js\" defer></script>"));
-        for handler in [" onclick=", " onload=", " onsubmit=", " onchange=", " oninput="] {
+        for handler in [
+            " onclick=",
+            " onload=",
+            " onsubmit=",
+            " onchange=",
+            " oninput=",
+        ] {
             assert!(!body.contains(handler), "{path} has {handler}");
         }
     }
@@ -271,7 +306,10 @@ async fn no_or_expired_session_sends_to_the_login_page_with_next() {
         .await
         .unwrap();
     assert_eq!(none.status(), StatusCode::SEE_OTHER);
-    assert_eq!(none.headers()[LOCATION], "/login?next=%2Ftenants%2Fnew%3Fx%3D1");
+    assert_eq!(
+        none.headers()[LOCATION],
+        "/login?next=%2Ftenants%2Fnew%3Fx%3D1"
+    );
 
     let id = app.create_staff("ops@example.com", STAFF_PASSWORD).await;
     let expired = TokenKeys::from_secret(SECRET.as_bytes())
@@ -319,7 +357,10 @@ async fn the_language_follows_accept_language_and_the_switch() {
         .text()
         .await
         .unwrap();
-    assert!(pt.contains("<html lang=\"pt-BR\">") && pt.contains("Senha"), "{pt}");
+    assert!(
+        pt.contains("<html lang=\"pt-BR\">") && pt.contains("Senha"),
+        "{pt}"
+    );
     let switch = client()
         .get(app.url("/lang/en?next=%2Flogin"))
         .send()

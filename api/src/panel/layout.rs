@@ -76,13 +76,7 @@ pub(crate) struct LoginQuery {
     expired: Option<String>,
 }
 
-fn login_form(
-    lang: Lang,
-    csrf: &str,
-    next: &str,
-    email: &str,
-    message: Option<&str>,
-) -> Markup {
+fn login_form(lang: Lang, csrf: &str, next: &str, email: &str, message: Option<&str>) -> Markup {
     let t = |k| lang.t(k);
     page(
         lang,
@@ -161,11 +155,7 @@ pub(crate) async fn login(
         )
             .into_response();
     }
-    match state
-        .auth
-        .login(&form.email, &form.password, meta.ip)
-        .await
-    {
+    match state.auth.login(&form.email, &form.password, meta.ip).await {
         Ok(issued) => {
             let max_age = (issued.expires_at - Utc::now()).num_seconds().max(1);
             let mut response = Redirect::to(&next).into_response();

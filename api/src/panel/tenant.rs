@@ -320,12 +320,14 @@ pub(crate) async fn live(
             if tenant.version != live.version {
                 live.version = tenant.version;
                 let html = history(&live.state, &tenant, lang).await.into_string();
-                live.pending.push(Event::default().event("history").data(html));
+                live.pending
+                    .push(Event::default().event("history").data(html));
             }
             let part = live_part(lang, &tenant, &live.state.base_domain).into_string();
             if part != live.part {
                 live.part = part.clone();
-                live.pending.push(Event::default().event("tenant").data(part));
+                live.pending
+                    .push(Event::default().event("tenant").data(part));
             }
         }
     });

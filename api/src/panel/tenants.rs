@@ -59,7 +59,11 @@ impl ListQuery {
     /// The filters as a query string (without the cursor).
     fn filters_query(&self) -> String {
         let mut query = String::new();
-        for (name, value) in [("status", &self.status), ("plan", &self.plan), ("q", &self.q)] {
+        for (name, value) in [
+            ("status", &self.status),
+            ("plan", &self.plan),
+            ("q", &self.q),
+        ] {
             if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
                 query.push_str(&format!("&{name}={}", encode(v)));
             }
@@ -72,7 +76,9 @@ impl ListQuery {
 fn domain_cell(lang: Lang, tenant: &TenantView) -> Markup {
     match tenant.domains.first() {
         None => html! { span.none title=(lang.t("main_domain_note")) { "—" } },
-        Some(d) => html! { (d.host) " " span class={ "badge st-" (d.tls_status) } { "SSL " (d.tls_status) } },
+        Some(d) => {
+            html! { (d.host) " " span class={ "badge st-" (d.tls_status) } { "SSL " (d.tls_status) } }
+        }
     }
 }
 
@@ -128,14 +134,26 @@ pub(crate) async fn list(
         Ok(p) => p,
         Err(e) => {
             let (status, message) = refusal(e.into()).await;
-            return (status, page(lang, t("page_error"), Some(&session), "/", html! { p.alert role="alert" { (message) } })).into_response();
+            return (
+                status,
+                page(
+                    lang,
+                    t("page_error"),
+                    Some(&session),
+                    "/",
+                    html! { p.alert role="alert" { (message) } },
+                ),
+            )
+                .into_response();
         }
     };
     let status_now = query.status.clone().unwrap_or_default();
     let plan_now = query.plan.clone().unwrap_or_default();
     let first_page = query.cursor.as_deref().is_none_or(str::is_empty);
     let live = format!("/tenants/live?x=1{}", query.filters_query());
-    let statuses = TenantStatus::ALL.iter().filter(|s| **s != TenantStatus::Deleted);
+    let statuses = TenantStatus::ALL
+        .iter()
+        .filter(|s| **s != TenantStatus::Deleted);
     let body = html! {
         h1 { (t("tenants")) " " span.live-dot #live-state title=(t("live")) {} }
         form.filters method="get" action="/" role="search" {
@@ -257,7 +275,11 @@ pub(crate) async fn slug_check(
 ) -> Response {
     let lang = session.lang;
     let reserved = state.tenants.reserved();
-    let typed = query.slug.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let typed = query
+        .slug
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
     let parsed = match typed {
         Some(slug) => Slug::parse(slug, reserved),
         None => Slug::from_name(query.name.as_deref().unwrap_or(""), reserved),
@@ -411,7 +433,9 @@ pub(crate) async fn create(
         Ok(created) => created,
         Err(error) => {
             let field = match &error {
-                tenantry_application::tenants::CommandError::Invalid(i) => Some(i.field.to_string()),
+                tenantry_application::tenants::CommandError::Invalid(i) => {
+                    Some(i.field.to_string())
+                }
                 tenantry_application::tenants::CommandError::SlugTaken(_) => Some("slug".into()),
                 _ => None,
             };
