@@ -396,6 +396,35 @@ async fn walk(app: &TestApp, client: &Client, api_token: &str) -> anyhow::Result
     );
     screenshot(client, "05-tenant-refused").await;
     no_page_errors(client, "tenant page with a refusal").await;
+
+    // In Portuguese, on a phone: the switch in the header, and the page still works.
+    client.set_window_size(390, 844).await?;
+    client.goto(&app.url(&tenant_path)).await?;
+    click(client, "a[lang=pt-BR]").await;
+    until("the page in Portuguese", SOON, || async {
+        let lang = attr_of(client, "html", "lang").await?;
+        let nav = text_of(client, "header nav").await?;
+        (lang == "pt-BR" && nav.contains("Empresas") && nav.contains("Nova Empresa")).then_some(())
+    })
+    .await;
+    assert_eq!(path_of(client).await, tenant_path, "back on the same page");
+    let badge = text_of(client, "#tenant-status .badge")
+        .await
+        .unwrap_or_default();
+    assert_eq!(badge, "ativa");
+    let width = client
+        .execute(
+            "return document.documentElement.scrollWidth <= window.innerWidth + 1;",
+            vec![],
+        )
+        .await?;
+    assert_eq!(
+        width,
+        Value::Bool(true),
+        "the page scrolls sideways on a phone"
+    );
+    screenshot(client, "07-tenant-pt-phone").await;
+    no_page_errors(client, "tenant page in Portuguese").await;
     Ok(())
 }
 
