@@ -69,11 +69,11 @@ async fn main() {
         .map(|_| {
             let (app, token, next) = (app.clone(), token.clone(), next.clone());
             tokio::spawn(async move {
-                let mut last = 0u64;
+                let (mut last, mut made) = (0u64, 0usize);
                 loop {
                     let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     if n >= tenants {
-                        return last;
+                        return (last, made);
                     }
                     let plan = ["free", "basic", "pro", "enterprise"][n % 4];
                     let body = json!({"name": format!("Bench Tenant {n}"), "plan": plan});
@@ -83,15 +83,23 @@ async fn main() {
                     if response.status() == 201 {
                         let created: Value = response.json().await.expect("json");
                         last = last.max(created["position"].as_u64().unwrap_or(0));
+                        made += 1;
                     }
                 }
             })
         })
         .collect();
-    let mut last = 0;
+    let (mut last, mut made) = (0, 0);
+    let started = Instant::now();
     for c in creators {
-        last = last.max(c.await.expect("creator"));
+        let (position, count) = c.await.expect("creator");
+        last = last.max(position);
+        made += count;
     }
+    println!(
+        "created {made} tenants in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {
         let r = app
@@ -158,16 +166,21 @@ async fn main() {
     let mut paint_ms = Vec::new();
     for _ in 0..env("BENCH_PAINTS", 20) {
         client.goto(&app.url("/")).await.expect("the page");
-        let fcp = client
-            .execute(
-                "const e = performance.getEntriesByName('first-contentful-paint')[0]; \
-                 return e ? e.startTime : null;",
-                vec![],
-            )
-            .await
-            .expect("paint timing");
-        if let Some(ms) = fcp.as_f64() {
-            paint_ms.push(ms);
+        // The paint entry is recorded a moment after the load event.
+        for _ in 0..40 {
+            let fcp = client
+                .execute(
+                    "const e = performance.getEntriesByName('first-contentful-paint')[0]; \
+                     return e ? e.startTime : null;",
+                    vec![],
+                )
+                .await
+                .expect("paint timing");
+            if let Some(ms) = fcp.as_f64() {
+                paint_ms.push(ms);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }
     report("tenants page first contentful paint (Chromium)", paint_ms);
