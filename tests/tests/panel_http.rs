@@ -380,3 +380,21 @@ async fn the_language_follows_accept_language_and_the_switch() {
         .unwrap();
     assert!(en.contains("<html lang=\"en\">") && en.contains("Password"));
 }
+
+#[tokio::test]
+async fn a_live_stream_ends_by_itself_and_tells_the_browser_to_reconnect() {
+    // Open pages must not hold a stopping server's graceful shutdown for ever: each stream ends
+    // after 25 s, and the browser reconnects (EventSource) half a second later.
+    let app = TestApp::spawn().await;
+    let session = session_of(&app).await;
+    let started = std::time::Instant::now();
+    let response = get_with(&app, "/tenants/live", &session).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let body = tokio::time::timeout(Duration::from_secs(60), response.text())
+        .await
+        .expect("the stream did not end within a minute")
+        .expect("the stream's body");
+    assert!(body.starts_with("retry: 500"), "{body:?}");
+    assert!(started.elapsed() >= Duration::from_secs(20), "ended early");
+}

@@ -168,6 +168,16 @@ async fn set_language(
         .into_response()
 }
 
+/// How long one live stream (`/tenants/live`, `/tenants/{id}/live`) lasts before it ends and the
+/// browser reconnects: so that open pages do not hold a stopping server's graceful shutdown for
+/// long, and the session is checked again on each reconnection.
+pub(crate) const LIVE_FOR: Duration = Duration::from_secs(25);
+
+/// The first event of a live stream: reconnect half a second after the stream ends.
+pub(crate) fn reconnect_hint() -> axum::response::sse::Event {
+    axum::response::sse::Event::default().retry(Duration::from_millis(500))
+}
+
 /// An API error as the API would answer it: its status and its message (5xx: a generic one, the
 /// cause logged as the API logs it).
 pub(crate) async fn refusal(error: ApiError) -> (StatusCode, String) {

@@ -231,13 +231,17 @@ pub(crate) async fn live(
         pool: state.pool.clone(),
         filter,
         sent: HashMap::new(),
-        pending: Vec::new(),
+        pending: vec![super::reconnect_hint()],
         first: true,
     };
+    let started = std::time::Instant::now();
     let stream = futures::stream::unfold(start, move |mut live| async move {
         loop {
             if let Some(event) = live.pending.pop() {
                 return Some((Ok(event), live));
+            }
+            if started.elapsed() > super::LIVE_FOR {
+                return None;
             }
             if !live.first {
                 tokio::time::sleep(LIVE_EVERY).await;
