@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod event_store;
 pub mod http;
+pub mod panel;
 pub mod settings;
 pub mod startup;
 pub mod telemetry;

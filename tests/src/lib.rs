@@ -11,6 +11,7 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+pub mod browser;
 pub mod conformance;
 pub mod event_log;
 pub mod lifecycle;

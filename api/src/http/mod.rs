@@ -4,7 +4,7 @@ mod audit;
 pub mod auth;
 mod consistency;
 pub(crate) mod error;
-mod extract;
+pub(crate) mod extract;
 pub(crate) mod health;
 mod idempotency;
 pub(crate) mod metrics;
@@ -78,6 +78,8 @@ pub fn router(state: AppState) -> Router {
                 .nest("/tenants", tenants::routes().route_layer(idempotent()))
                 .route("/audit", get(audit::list)),
         ))
+        // The admin panel's pages at `/`, on the control-plane hosts (README "Admin panel").
+        .merge(auth::control_plane_routes(&state, crate::panel::routes()))
         // Unknown routes and methods answer in the error shape too (API.md), not with an empty
         // body: set after every route, so that they cover all of them.
         .fallback(no_route)

@@ -70,6 +70,11 @@ impl TenantService {
         &self.catalog
     }
 
+    /// The reserved subdomains, which no slug may be (the admin panel checks a slug as one types).
+    pub fn reserved(&self) -> &ReservedSubdomains {
+        &self.reserved
+    }
+
     /// The tenant's state now, folded from its stream (empty when there is no such tenant).
     pub async fn state(&self, tenant: TenantId) -> anyhow::Result<TenantState> {
         Ok(self.load(tenant).await?.state)

@@ -169,30 +169,7 @@ async fn list_once(pool: &PgPool, filter: &TenantFilter) -> Result<TenantPage, Q
     let mut sql = QueryBuilder::<Postgres>::new(format!(
         "SELECT {COLUMNS} FROM read.tenant_panel WHERE true"
     ));
-    match filter.status {
-        Some(status) => {
-            sql.push(" AND status = ").push_bind(status.as_str());
-        }
-        None if !filter.include_deleted => {
-            sql.push(" AND status <> ")
-                .push_bind(TenantStatus::Deleted.as_str());
-        }
-        None => {}
-    }
-    if let Some(plan) = &filter.plan {
-        sql.push(" AND plan = ").push_bind(plan.clone());
-    }
-    if let Some(isolation) = filter.isolation {
-        sql.push(" AND isolation = ").push_bind(isolation.as_str());
-    }
-    if let Some(q) = filter.q.as_deref().filter(|q| !q.is_empty()) {
-        let pattern = format!("%{}%", escape_like(q));
-        sql.push(" AND (name ILIKE ")
-            .push_bind(pattern.clone())
-            .push(" OR slug ILIKE ")
-            .push_bind(pattern)
-            .push(")");
-    }
+    push_filters(&mut sql, filter);
     if let Some(c) = &filter.cursor {
         let [micros, id] = cursor::decode::<2>(c)?;
         let at = micros
@@ -233,6 +210,66 @@ async fn list_once(pool: &PgPool, filter: &TenantFilter) -> Result<TenantPage, Q
         })
         .collect::<Result<_, _>>()?;
     Ok(TenantPage { items, next_cursor })
+}
+
+/// The list's `WHERE` conditions but the cursor's.
+fn push_filters(sql: &mut QueryBuilder<'_, Postgres>, filter: &TenantFilter) {
+    match filter.status {
+        Some(status) => {
+            sql.push(" AND status = ").push_bind(status.as_str());
+        }
+        None if !filter.include_deleted => {
+            sql.push(" AND status <> ")
+                .push_bind(TenantStatus::Deleted.as_str());
+        }
+        None => {}
+    }
+    if let Some(plan) = &filter.plan {
+        sql.push(" AND plan = ").push_bind(plan.clone());
+    }
+    if let Some(isolation) = filter.isolation {
+        sql.push(" AND isolation = ").push_bind(isolation.as_str());
+    }
+    if let Some(q) = filter.q.as_deref().filter(|q| !q.is_empty()) {
+        let pattern = format!("%{}%", escape_like(q));
+        sql.push(" AND (name ILIKE ")
+            .push_bind(pattern.clone())
+            .push(" OR slug ILIKE ")
+            .push_bind(pattern)
+            .push(")");
+    }
+}
+
+/// The tenants that `filter` lists whose panel row changed after `since` (by the time of the event
+/// that changed it), oldest change first, at most `limit`: what the admin panel's live table
+/// sends. Their provisioning steps are included, as in [`list`].
+pub async fn changed_since(
+    pool: &PgPool,
+    filter: &TenantFilter,
+    since: DateTime<Utc>,
+    limit: u32,
+) -> Result<Vec<TenantView>, QueryError> {
+    super::retry_deadlock(move || async move {
+        let mut sql = QueryBuilder::<Postgres>::new(format!(
+            "SELECT {COLUMNS} FROM read.tenant_panel WHERE true"
+        ));
+        push_filters(&mut sql, filter);
+        sql.push(" AND updated_at > ")
+            .push_bind(since)
+            .push(" ORDER BY updated_at, tenant_id LIMIT ")
+            .push_bind(i64::from(limit.clamp(1, super::MAX_LIMIT)));
+        let rows: Vec<PanelRow> = sql.build_query_as().fetch_all(pool).await?;
+        let ids: Vec<Uuid> = rows.iter().map(|r| r.tenant_id).collect();
+        let mut steps = steps_of(pool, &ids).await?;
+        let now = Utc::now();
+        rows.into_iter()
+            .map(|row| {
+                let steps = steps.remove(&row.tenant_id).unwrap_or_default();
+                view(row, steps, now)
+            })
+            .collect()
+    })
+    .await
 }
 
 async fn steps_of(pool: &PgPool, ids: &[Uuid]) -> Result<HashMap<Uuid, Vec<StepView>>, QueryError> {

@@ -142,6 +142,14 @@ pub fn nest_platform(state: &AppState, routes: Router<AppState>) -> Router<AppSt
     Router::new().nest("/platform/api", guarded)
 }
 
+/// `routes` (absolute paths) behind the control-plane host check: the admin panel's pages.
+pub fn control_plane_routes(state: &AppState, routes: Router<AppState>) -> Router<AppState> {
+    routes.route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        check_host,
+    ))
+}
+
 /// `route` behind the control-plane host check, for a control-plane route outside
 /// `/platform/api` (`POST /api/tenants/provision`).
 pub fn control_plane_only(

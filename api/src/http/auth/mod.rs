@@ -17,7 +17,7 @@ mod signing_key;
 mod staff_user;
 mod tokens;
 
-pub use host::{check_well_formed, control_plane_only, nest_platform};
+pub use host::{check_well_formed, control_plane_only, control_plane_routes, nest_platform};
 pub use staff_user::StaffUser;
 pub use tokens::{IssuedToken, TokenKeys};
 
@@ -84,7 +84,7 @@ impl Auth {
     }
 
     /// Checks the credentials (after the rate limits) and issues a token.
-    async fn login(
+    pub(crate) async fn login(
         &self,
         email: &str,
         password: &str,
@@ -117,7 +117,7 @@ impl Auth {
     /// for the platform API, not expired, not revoked, and of an account that is neither disabled
     /// nor deleted and was not disabled since the token was issued (checked on every request, in
     /// one query with the revocation).
-    async fn authenticate(&self, token: &str) -> Result<StaffUser, ApiError> {
+    pub(crate) async fn authenticate(&self, token: &str) -> Result<StaffUser, ApiError> {
         let claims = self
             .keys
             .verify(token)
@@ -148,7 +148,7 @@ impl Auth {
     }
 
     /// Revokes the token `user` presented.
-    async fn revoke(&self, user: &StaffUser) -> Result<(), ApiError> {
+    pub(crate) async fn revoke(&self, user: &StaffUser) -> Result<(), ApiError> {
         self.staff
             .revoke_token(user.token_id, user.token_expires_at)
             .await

@@ -1,0 +1,405 @@
+//! The tenant page (`/tenants/{id}`): overview, provisioning steps and attempts, actions, event
+//! history; its live part (`/tenants/{id}/live`, server-sent events); the actions
+//! (`POST /tenants/{id}/{retry|suspend|reactivate|delete}`).
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Extension, Form};
+use chrono::Utc;
+use futures::Stream;
+use maud::{Markup, html};
+use serde::Deserialize;
+use tenantry_application::tenants::CommandContext;
+use tenantry_domain::{TenantId, TenantNames};
+use tenantry_projections::queries::tenants::{self, StepView, TenantView};
+use uuid::Uuid;
+
+use super::layout::{badge, page, when};
+use super::session::Session;
+use super::{Invite, Lang, Panel, refusal};
+use crate::http::extract::RequestMeta;
+use crate::http::{ApiError, AppState};
+
+/// How often the live part looks at the read models.
+const LIVE_EVERY: Duration = Duration::from_millis(200);
+/// The most events the history shows (the latest ones).
+const HISTORY: u64 = 200;
+
+/// The tenant `raw` names (id or live slug), waiting a moment for a tenant created just now to
+/// reach the read models.
+async fn find(state: &AppState, raw: &str) -> Result<Option<TenantView>, ApiError> {
+    let Some(id) = tenants::resolve(&state.pool, raw).await? else {
+        return Ok(None);
+    };
+    let deadline = Instant::now() + state.read_model_wait;
+    loop {
+        if let Some(view) = tenants::get(&state.pool, id).await? {
+            return Ok(Some(view));
+        }
+        if Instant::now() >= deadline {
+            return Ok(None);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn duration(step: &StepView) -> String {
+    let Some(started) = step.started_at else {
+        return "—".into();
+    };
+    let end = step.finished_at.unwrap_or_else(Utc::now);
+    let ms = (end - started).num_milliseconds().max(0);
+    if ms < 10_000 {
+        format!("{:.1} s", ms as f64 / 1000.0)
+    } else {
+        format!("{} s", ms / 1000)
+    }
+}
+
+/// The part of the page that changes as the tenant does: heading, overview, provisioning.
+fn live_part(lang: Lang, tenant: &TenantView, base_domain: &str) -> Markup {
+    let t = |k| lang.t(k);
+    let p = &tenant.provisioning;
+    let infra = &tenant.infrastructure;
+    html! {
+        h1 { (tenant.name) " " span #tenant-status { (badge(lang, tenant.status.as_str())) } }
+        section.card aria-labelledby="h-overview" {
+            h2 #h-overview { (t("overview")) }
+            dl.overview {
+                dt { (t("slug")) } dd { code #tenant-slug { (tenant.slug) } }
+                dt { "Id" } dd { code { (tenant.id) } }
+                dt { (t("plan")) } dd { (tenant.plan) }
+                dt { (t("isolation")) } dd { (tenant.isolation.as_str()) }
+                dt { (t("default_host")) } dd { code { (tenant.slug) "." (base_domain) } }
+                dt { (t("domain_ssl")) } dd {
+                    @if tenant.domains.is_empty() { "—" }
+                    @for d in &tenant.domains { (d.host) " (" (d.status) ", SSL " (d.tls_status) ") " }
+                }
+                dt { (t("workers")) } dd { @if tenant.active_workers == 0 { "—" } @else { (tenant.active_workers) } }
+                dt { (t("infrastructure")) } dd #tenant-infra {
+                    @if let Some(s) = &infra.schema { "schema " code { (s) } " " }
+                    @if let Some(d) = &infra.database { "db " code { (d) } " " }
+                    @for q in &infra.queues { "queue " code { (q) } " " }
+                    @if let Some(ns) = &infra.redis_namespace { "redis " code { (ns) } }
+                    @if infra.schema.is_none() && infra.database.is_none() && infra.queues.is_empty() && infra.redis_namespace.is_none() { "—" }
+                }
+                dt { (t("created")) } dd { (when(tenant.created_at)) }
+                dt { (t("updated")) } dd { (when(tenant.updated_at)) }
+                dt { (t("version")) } dd { (tenant.version) }
+            }
+        }
+        section.card aria-labelledby="h-prov" {
+            h2 #h-prov { (t("provisioning")) " " span #provisioning-status { (badge(lang, &p.status)) } }
+            p { (t("attempt")) " " (p.attempt)
+                @if let Some(step) = &p.current_step { " · " (t("step")) " " code { (step) } } }
+            @if p.status == "rolling_back" { p.alert role="status" #rollback { (t("rolling_back")) } }
+            @if p.status == "failed" { p.alert role="status" #rollback { (t("rollback")) } }
+            div.table-wrap {
+                table #steps {
+                    thead { tr {
+                        th scope="col" { (t("step")) } th scope="col" { (t("status")) }
+                        th scope="col" { (t("attempts")) } th scope="col" { (t("started")) }
+                        th scope="col" { (t("duration")) } th scope="col" { (t("error")) }
+                    } }
+                    tbody {
+                        @for s in &p.steps {
+                            tr data-step=(s.name) data-status=(s.status) {
+                                td { code { (s.name) } }
+                                td { (badge(lang, &s.status)) }
+                                td { (s.attempts) }
+                                td { @if let Some(at) = s.started_at { (when(at)) } @else { "—" } }
+                                td { (duration(s)) }
+                                td.error { @if let Some(e) = &s.last_error { (e) } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The latest events of the tenant's stream, newest first.
+async fn history(state: &AppState, tenant: &TenantView, lang: Lang) -> Markup {
+    let t = |k| lang.t(k);
+    let stream = TenantId::from_uuid(tenant.id).stream_id();
+    let from = tenant.version.saturating_sub(HISTORY - 1).max(1);
+    let events = state
+        .store
+        .read_stream(&stream, from, HISTORY as usize)
+        .await
+        .unwrap_or_default();
+    html! {
+        div.table-wrap {
+            table #history {
+                thead { tr {
+                    th scope="col" { (t("version")) } th scope="col" { (t("event")) }
+                    th scope="col" { (t("when")) } th scope="col" { (t("actor")) }
+                    th scope="col" { (t("correlation")) } th scope="col" { (t("position")) }
+                } }
+                tbody {
+                    @for e in events.iter().rev() {
+                        tr {
+                            td { (e.stream_version) }
+                            td { details { summary { code { (e.event_type) } } pre { (serde_json::to_string_pretty(&e.payload).unwrap_or_default()) } } }
+                            td { (when(e.recorded_at)) }
+                            td { (e.metadata.actor.to_string()) }
+                            td { code.short title=(e.metadata.correlation_id) { (e.metadata.correlation_id.to_string()[..8]) } }
+                            td { (e.position) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn actions(lang: Lang, session: &Session, tenant: &TenantView) -> Markup {
+    let t = |k| lang.t(k);
+    let base = format!("/tenants/{}", tenant.id);
+    html! {
+        section.card aria-labelledby="h-actions" {
+            h2 #h-actions { (t("actions")) }
+            div.actions {
+                form method="post" action={ (base) "/retry" } {
+                    input type="hidden" name="csrf" value=(session.csrf);
+                    button #action-retry type="submit" { (t("retry")) }
+                }
+                form method="post" action={ (base) "/suspend" } {
+                    input type="hidden" name="csrf" value=(session.csrf);
+                    label for="reason" { (t("reason")) }
+                    input #reason name="reason" maxlength="500";
+                    button #action-suspend type="submit" { (t("suspend")) }
+                }
+                form method="post" action={ (base) "/reactivate" } {
+                    input type="hidden" name="csrf" value=(session.csrf);
+                    button #action-reactivate type="submit" { (t("reactivate")) }
+                }
+                form.danger method="post" action={ (base) "/delete" } {
+                    input type="hidden" name="csrf" value=(session.csrf);
+                    label for="confirm" { (t("delete_confirm")) " (" code { (tenant.slug) } ")" }
+                    input #confirm name="confirm" autocomplete="off" required;
+                    button #action-delete type="submit" { (t("delete")) }
+                }
+            }
+        }
+    }
+}
+
+fn invite_part(lang: Lang, invite: &Invite, tenant: &TenantView) -> Markup {
+    let t = |k| lang.t(k);
+    let names = TenantNames::of(TenantId::from_uuid(tenant.id));
+    html! {
+        section.card.invite #invite aria-labelledby="h-invite" {
+            h2 #h-invite { (t("invitation")) }
+            p { (invite.email) " · " strong { (t("invitation_once")) } }
+            p.token { code #invite-token { (invite.token) } " "
+                button #copy-token type="button" data-copy="invite-token" data-copied=(t("copied")) { (t("copy")) } }
+            p { (t("worker_instructions")) " " code { (names.queue()) } " (redis " code { (names.redis_namespace()) } ")." }
+        }
+    }
+}
+
+/// The tenant page, with `message` (an action's outcome) on top.
+async fn render(
+    state: &AppState,
+    session: &Session,
+    tenant: &TenantView,
+    invite: Option<&Invite>,
+    message: Option<(&str, bool)>,
+) -> Markup {
+    let lang = session.lang;
+    let here = format!("/tenants/{}", tenant.id);
+    let history = history(state, tenant, lang).await;
+    let body = html! {
+        @if let Some((text, refused)) = message {
+            @if refused { p.alert role="alert" #action-error { (lang.t("refused")) ": " (text) } }
+            @else { p.ok role="status" #action-done { (text) } }
+        }
+        div #tenant-live data-live={ (here) "/live" } {
+            (live_part(lang, tenant, &state.base_domain))
+        }
+        @if let Some(invite) = invite { (invite_part(lang, invite, tenant)) }
+        (actions(lang, session, tenant))
+        section.card aria-labelledby="h-history" {
+            h2 #h-history { (lang.t("history")) }
+            div #tenant-history { (history) }
+        }
+    };
+    page(lang, &tenant.name, Some(session), &here, body)
+}
+
+fn not_found(session: &Session) -> Response {
+    let lang = session.lang;
+    (
+        StatusCode::NOT_FOUND,
+        page(
+            lang,
+            lang.t("not_found"),
+            Some(session),
+            "/",
+            html! { p.alert role="alert" { (lang.t("not_found")) } },
+        ),
+    )
+        .into_response()
+}
+
+/// `GET /tenants/{id}`.
+pub(crate) async fn page_handler(
+    state: AppState,
+    panel: Arc<Panel>,
+    session: Session,
+    id: String,
+) -> Response {
+    match find(&state, &id).await {
+        Ok(Some(tenant)) => {
+            let invite = panel.take_invite(tenant.id, session.user.id);
+            render(&state, &session, &tenant, invite.as_ref(), None)
+                .await
+                .into_response()
+        }
+        Ok(None) => not_found(&session),
+        Err(e) => refusal(e).await.into_response(),
+    }
+}
+
+pub(crate) async fn show(
+    State(state): State<AppState>,
+    Extension(panel): Extension<Arc<Panel>>,
+    session: Session,
+    Path(id): Path<String>,
+) -> Response {
+    page_handler(state, panel, session, id).await
+}
+
+/// `GET /tenants/{id}/live`: event `tenant` (the live part's HTML) whenever it changes, and
+/// `history` (the history's HTML) whenever the tenant's version does.
+pub(crate) async fn live(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Response> {
+    let Ok(Some(uuid)) = tenants::resolve(&state.pool, &id).await else {
+        return Err(StatusCode::NOT_FOUND.into_response());
+    };
+    let lang = session.lang;
+    struct Live {
+        state: AppState,
+        id: Uuid,
+        part: String,
+        version: u64,
+        pending: Vec<Event>,
+        first: bool,
+    }
+    let start = Live {
+        state,
+        id: uuid,
+        part: String::new(),
+        version: 0,
+        pending: vec![super::reconnect_hint()],
+        first: true,
+    };
+    let started = std::time::Instant::now();
+    let stream = futures::stream::unfold(start, move |mut live| async move {
+        loop {
+            if let Some(event) = live.pending.pop() {
+                return Some((Ok(event), live));
+            }
+            if started.elapsed() > super::LIVE_FOR {
+                return None;
+            }
+            if !live.first {
+                tokio::time::sleep(LIVE_EVERY).await;
+            }
+            live.first = false;
+            let Ok(Some(tenant)) = tenants::get(&live.state.pool, live.id).await else {
+                continue;
+            };
+            if tenant.version != live.version {
+                live.version = tenant.version;
+                let html = history(&live.state, &tenant, lang).await.into_string();
+                live.pending
+                    .push(Event::default().event("history").data(html));
+            }
+            let part = live_part(lang, &tenant, &live.state.base_domain).into_string();
+            if part != live.part {
+                live.part = part.clone();
+                live.pending
+                    .push(Event::default().event("tenant").data(part));
+            }
+        }
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ActionForm {
+    #[serde(default)]
+    csrf: String,
+    reason: Option<String>,
+    confirm: Option<String>,
+}
+
+/// `POST /tenants/{id}/{action}`: the command, then back to the page; a refusal shows there with
+/// the API's message.
+pub(crate) async fn action(
+    State(state): State<AppState>,
+    session: Session,
+    meta: RequestMeta,
+    Path((id, action)): Path<(String, String)>,
+    Form(form): Form<ActionForm>,
+) -> Response {
+    let lang = session.lang;
+    let tenant = match find(&state, &id).await {
+        Ok(Some(tenant)) => tenant,
+        Ok(None) => return not_found(&session),
+        Err(e) => return refusal(e).await.into_response(),
+    };
+    let refused = async |status: StatusCode, message: String| {
+        let page = render(&state, &session, &tenant, None, Some((&message, true))).await;
+        (status, page).into_response()
+    };
+    if !session.csrf_ok(&form.csrf) {
+        return refused(StatusCode::FORBIDDEN, lang.t("bad_form").into()).await;
+    }
+    let context = CommandContext {
+        actor: session.user.actor(),
+        correlation_id: meta.correlation_id,
+        causation_id: Some(meta.request_id),
+        ip: meta.ip.map(|ip| ip.to_string()),
+        user_agent: meta.user_agent.clone(),
+    };
+    let target = TenantId::from_uuid(tenant.id);
+    let outcome = match action.as_str() {
+        "retry" => state.tenants.request_provisioning(target, &context).await,
+        "suspend" => {
+            let reason = form.reason.clone().filter(|r| !r.trim().is_empty());
+            state.tenants.suspend(target, reason, &context).await
+        }
+        "reactivate" => state.tenants.reactivate(target, &context).await,
+        "delete" => {
+            if form.confirm.as_deref().map(str::trim) != Some(tenant.slug.as_str()) {
+                return refused(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    lang.t("delete_mismatch").into(),
+                )
+                .await;
+            }
+            state.tenants.request_deletion(target, None, &context).await
+        }
+        _ => return not_found(&session),
+    };
+    match outcome {
+        Ok(_) => Redirect::to(&format!("/tenants/{}", tenant.id)).into_response(),
+        Err(error) => {
+            let (status, message) = refusal(error.into()).await;
+            refused(status, message).await
+        }
+    }
+}
