@@ -273,6 +273,29 @@ pub struct Settings {
     )]
     pub step_timeouts: String,
 
+    /// The most PostgreSQL connections the provisioning steps hold at once (a bounded pool of
+    /// their own, apart from the requests'; at least 2): a step that finds them all busy waits
+    /// for one instead of opening another.
+    #[arg(
+        long,
+        global = true,
+        env = "TENANTRY_PROVISIONING_ADMIN_CONNECTIONS",
+        default_value_t = tenantry_infrastructure::provisioning::DEFAULT_ADMIN_CONNECTIONS,
+        value_parser = clap::value_parser!(u32).range(i64::from(tenantry_infrastructure::provisioning::MIN_ADMIN_CONNECTIONS)..=1_000)
+    )]
+    pub provisioning_admin_connections: u32,
+
+    /// A saga drive whose step has been running longer than this, in seconds, is reported as hung
+    /// (`/readyz` degraded, `tenantry_saga_hung_drives`, `tenantry projections status`).
+    #[arg(
+        long,
+        global = true,
+        env = "TENANTRY_HUNG_DRIVE_SECS",
+        default_value_t = 300,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub hung_drive_secs: u64,
+
     /// Each attempt to connect to Redis gives up after this, in milliseconds.
     #[arg(
         long,
@@ -353,6 +376,8 @@ impl Settings {
         Ok(ProvisioningOptions {
             redis: self.redis_config(),
             step_timeouts,
+            admin_connections: self.provisioning_admin_connections,
+            ..ProvisioningOptions::default()
         })
     }
 

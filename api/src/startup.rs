@@ -26,6 +26,7 @@ use tenantry_infrastructure::idempotency::PgIdempotencyStore;
 use tenantry_infrastructure::idempotency::sweeper::Sweeper;
 use tenantry_infrastructure::invitations::PgInvitations;
 use tenantry_infrastructure::lease::PgLease;
+use tenantry_infrastructure::provisioning::ProvisioningOptions;
 use tenantry_infrastructure::shared_redis::SharedRedis;
 use tenantry_infrastructure::staff::PgStaffAccounts;
 use tenantry_projections::{ProjectionRuntime, ReadModelWork, RuntimeConfig, default_projectors};
@@ -91,6 +92,7 @@ impl Application {
                 base_domain: settings.base_domain.clone(),
                 read_model_wait: Duration::from_millis(settings.read_model_wait_ms),
                 openapi: Arc::new(openapi_document(settings)?),
+                hung_drive_after: Duration::from_secs(settings.hung_drive_secs),
             },
         })
     }
@@ -160,7 +162,11 @@ async fn saga_runner(
             .as_ref()
             .map(ExposeSecret::expose_secret),
         faults,
-        &settings.provisioning_options()?,
+        &ProvisioningOptions {
+            // This process may lead the saga: its provisioning connections are opened now.
+            reserve_admin_connections: true,
+            ..settings.provisioning_options()?
+        },
     )
     .await?;
     let saga = TenantSaga::new(

@@ -8,9 +8,11 @@
 //!   connection is open and in use (requests then wait for one, and answer 503 after
 //!   `TENANTRY_DATABASE_ACQUIRE_TIMEOUT_MS`).
 //! - `redis`: a `PING` through the service's shared Redis connection, not a fresh one.
+//! - `drives`: the saga drives at work longer than `TENANTRY_HUNG_DRIVE_SECS`, from the read
+//!   models (`tenantry_projections::queries::drives`), so every process reports the same ones.
 //!
 //! 200 `ready`, or 200 `degraded` when the pool is saturated but the probe still got a
-//! connection; 503 `not_ready` (in the error shape, `code` `not_ready`, `message` naming what is
+//! connection, or when a drive is hung; 503 `not_ready` (in the error shape, `code` `not_ready`, `message` naming what is
 //! not ready) when the database or Redis does not answer, the migrations are missing, or no
 //! connection became free in time. The per-dependency objects are in the body either way.
 
@@ -22,6 +24,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use sqlx::{Connection, PgPool};
+
+use tenantry_projections::queries::drives::{self, HungDrive, HungDrives};
 
 use super::AppState;
 use super::error::ErrorDetail;
@@ -45,12 +49,14 @@ pub(super) async fn healthz() -> Json<HealthStatus> {
 /// The body of `/readyz`, 200 or 503.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct Readiness {
-    /// `ready`, `degraded` (200: the pool is saturated) or `not_ready` (503).
+    /// `ready`, `degraded` (200: the pool is saturated, or a saga drive is hung) or `not_ready`
+    /// (503).
     #[schema(value_type = String)]
     status: &'static str,
     database: Check,
     pool: PoolStats,
     redis: Check,
+    drives: Drives,
     /// On 503 only: `not_ready`, the message naming each dependency that is not `ok`.
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<ErrorDetail>,
@@ -84,6 +90,27 @@ impl PoolStats {
             saturated: size >= max && idle == 0,
         }
     }
+}
+
+/// The saga drives at work for longer than `TENANTRY_HUNG_DRIVE_SECS` without recording anything
+/// (a step that does not end, or a tenant no saga drives), as the read models show them.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct Drives {
+    /// `ok`, `hung` (some are: the readiness is `degraded`) or `unknown` (the read models could
+    /// not be read; `error` says why).
+    #[schema(value_type = String)]
+    status: &'static str,
+    /// How many are hung.
+    hung: u64,
+    /// How long the oldest hung one has been at work, in seconds (0 when none is).
+    oldest_seconds: f64,
+    /// `TENANTRY_HUNG_DRIVE_SECS`.
+    bound_seconds: u64,
+    /// The oldest hung ones (at most 20): tenant, step (`rollback` / `deletion` for releases),
+    /// since when and for how long.
+    tenants: Vec<HungDrive>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
 }
 
 /// One dependency's state.
@@ -128,14 +155,15 @@ fn elapsed_ms(started: Instant) -> u64 {
 
 /// Whether this process can serve: the database (and its migrations), the pool, Redis.
 #[utoipa::path(get, path = "/readyz", tag = "operations", operation_id = "getReadiness",
-    responses((status = 200, body = Readiness, description = "`ready`, or `degraded` when the pool is saturated"),
+    responses((status = 200, body = Readiness, description = "`ready`, or `degraded` when the pool is saturated or a saga drive is hung"),
         (status = 503, body = Readiness, description = "`not_ready`: `error.message` names each dependency that is not `ok`")))]
 pub(super) async fn readyz(State(state): State<AppState>) -> Response {
     // Before the probe takes a connection of its own.
     let pool = PoolStats::of(&state.pool);
-    let (database, redis) = tokio::join!(
+    let (database, redis, drives) = tokio::join!(
         check_database(&state.pool, pool.saturated),
-        check_redis(&state)
+        check_redis(&state),
+        check_drives(&state)
     );
     let problems: Vec<String> = [("database", &database), ("redis", &redis)]
         .into_iter()
@@ -145,7 +173,7 @@ pub(super) async fn readyz(State(state): State<AppState>) -> Response {
     let (code, status, error) = if !problems.is_empty() {
         let error = ErrorDetail::new("not_ready", problems.join("; "));
         (StatusCode::SERVICE_UNAVAILABLE, "not_ready", Some(error))
-    } else if pool.saturated {
+    } else if pool.saturated || drives.hung > 0 {
         (StatusCode::OK, "degraded", None)
     } else {
         (StatusCode::OK, "ready", None)
@@ -155,6 +183,7 @@ pub(super) async fn readyz(State(state): State<AppState>) -> Response {
         database,
         pool,
         redis,
+        drives,
         error,
     };
     (code, Json(body)).into_response()
@@ -207,6 +236,28 @@ async fn why_unreachable(pool: &PgPool) -> String {
         }
         Ok(Err(error)) => error.to_string(),
         Err(_) => "connecting takes longer than 1 s".into(),
+    }
+}
+
+async fn check_drives(state: &AppState) -> Drives {
+    let bound_seconds = state.hung_drive_after.as_secs();
+    let read = drives::hung_drives(&state.pool, state.hung_drive_after);
+    let (found, error) = match tokio::time::timeout(CHECK_TIMEOUT, read).await {
+        Ok(Ok(found)) => (found, None),
+        Ok(Err(error)) => (HungDrives::default(), Some(error.to_string())),
+        Err(_) => (HungDrives::default(), Some("no answer within 2 s".to_owned())),
+    };
+    Drives {
+        status: match (&error, found.hung) {
+            (Some(_), _) => "unknown",
+            (None, 0) => "ok",
+            (None, _) => "hung",
+        },
+        hung: found.hung,
+        oldest_seconds: found.oldest_seconds,
+        bound_seconds,
+        tenants: found.drives,
+        error,
     }
 }
 

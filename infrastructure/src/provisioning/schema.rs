@@ -9,6 +9,7 @@
 //! every table, sequence and function in it (default privileges), and PUBLIC gets nothing — the
 //! control-plane migrations also took `public` away from PUBLIC.
 
+use sqlx::Executor;
 use tenantry_application::provisioning::{FaultPoint, ProvisionError, TenantSpec};
 use tenantry_domain::{ProvisionedResource, ProvisioningStep, TenantId, TenantNames};
 
@@ -22,12 +23,13 @@ pub(super) async fn apply(
 ) -> Result<ProvisionedResource, ProvisionError> {
     let names = TenantNames::of(tenant.id);
     let (schema, role) = (names.schema(), names.role());
-    roles::ensure(&ctx.pool, role, None).await?;
+    let mut conn = ctx.admin_connection().await?;
+    roles::ensure(&mut conn, role, None).await?;
     ctx.faults
         .checkpoint(FaultPoint::DuringApply, tenant.id, ProvisioningStep::Schema);
     let (ident, role_ident) = (quote_ident(schema), quote_ident(role));
     // One implicit transaction: the schema exists with its grants, or not at all.
-    sqlx::raw_sql(&format!(
+    conn.execute(sqlx::raw_sql(&format!(
         "CREATE SCHEMA IF NOT EXISTS {ident};
          REVOKE ALL ON SCHEMA {ident} FROM PUBLIC;
          GRANT USAGE, CREATE ON SCHEMA {ident} TO {role_ident};
@@ -36,8 +38,7 @@ pub(super) async fn apply(
          ALTER DEFAULT PRIVILEGES IN SCHEMA {ident}
              GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO {role_ident};
          ALTER DEFAULT PRIVILEGES IN SCHEMA {ident} GRANT EXECUTE ON FUNCTIONS TO {role_ident};"
-    ))
-    .execute(&ctx.pool)
+    )))
     .await
     .or_fail(|| format!("failed to create schema {schema}"))?;
     Ok(ProvisionedResource::Schema {
@@ -50,14 +51,14 @@ pub(super) async fn apply(
 pub(super) async fn release(ctx: &Ctx, tenant: TenantId) -> Result<(), ProvisionError> {
     let names = TenantNames::of(tenant);
     let schema = names.schema();
-    sqlx::raw_sql(&format!(
+    let mut conn = ctx.admin_connection().await?;
+    conn.execute(sqlx::raw_sql(&format!(
         "DROP SCHEMA IF EXISTS {} CASCADE",
         quote_ident(schema)
-    ))
-    .execute(&ctx.pool)
+    )))
     .await
     .or_fail(|| format!("failed to drop schema {schema}"))?;
     ctx.faults
         .checkpoint(FaultPoint::DuringRelease, tenant, ProvisioningStep::Schema);
-    roles::drop(&ctx.pool, names.role()).await
+    roles::drop(&mut conn, names.role()).await
 }
