@@ -120,7 +120,9 @@ async fn few_connections_two_processes_sixty_database_tenants_none_failed() {
                 *statuses.entry(name).or_default() += 1;
             }
         }
-        if std::env::var("TENANTRY_TEST_DIAG").is_ok() && last_report.elapsed() > Duration::from_secs(10) {
+        if std::env::var("TENANTRY_TEST_DIAG").is_ok()
+            && last_report.elapsed() > Duration::from_secs(10)
+        {
             last_report = Instant::now();
             let rows: Result<Vec<(String, String, String, i64)>, _> = sqlx::query_as(
                 "SELECT coalesce(application_name, ''), coalesce(state, ''), left(coalesce(query, ''), 60), count(*)
@@ -129,7 +131,11 @@ async fn few_connections_two_processes_sixty_database_tenants_none_failed() {
             )
             .fetch_all(&db.pool)
             .await;
-            println!("{:?} active {} {statuses:?}", started.elapsed(), active.len());
+            println!(
+                "{:?} active {} {statuses:?}",
+                started.elapsed(),
+                active.len()
+            );
             for row in rows.unwrap_or_default() {
                 println!("   {row:?}");
             }

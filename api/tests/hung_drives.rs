@@ -58,7 +58,11 @@ async fn a_step_that_does_not_end_is_reported_hung_everywhere_then_clears() {
     })
     .await;
     let (code, ready) = readyz(&app).await;
-    assert_eq!((code, ready["status"].as_str()), (200, Some("ready")), "{ready}");
+    assert_eq!(
+        (code, ready["status"].as_str()),
+        (200, Some("ready")),
+        "{ready}"
+    );
     assert_eq!(ready["drives"]["hung"], 0, "{ready}");
     assert_eq!(ready["drives"]["status"], "ok", "{ready}");
     assert!(projections_status(&app).contains("saga drives: none hung"));

@@ -237,7 +237,10 @@ async fn failed_tenants_since_a_time_are_retried_in_bulk() {
             .is_some_and(|l| l.starts_with("retried  ") && l.contains(&later)),
         "{retried}"
     );
-    assert!(retried.contains("retried 1 of 1 failed tenant(s)"), "{retried}");
+    assert!(
+        retried.contains("retried 1 of 1 failed tenant(s)"),
+        "{retried}"
+    );
     panel_once(&app.db, &later, "active").await;
     panel_once(&app.db, &earlier, "failed").await;
 
@@ -254,14 +257,18 @@ async fn failed_tenants_since_a_time_are_retried_in_bulk() {
         .await
         .expect_err("only failed");
     assert!(
-        error.to_string().starts_with("--status: only failed tenants"),
+        error
+            .to_string()
+            .starts_with("--status: only failed tenants"),
         "{error}"
     );
     let error = retry(&settings, "failed", "last week", true, None)
         .await
         .expect_err("bad since");
     assert!(
-        error.to_string().starts_with("--since: \"last week\" is neither"),
+        error
+            .to_string()
+            .starts_with("--since: \"last week\" is neither"),
         "{error}"
     );
 }

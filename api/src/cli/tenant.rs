@@ -323,7 +323,10 @@ mod tests {
     #[test]
     fn since_takes_a_time_or_a_duration_ago() {
         let at = |s: &str| parse_since(s, now()).map(|t| t.to_rfc3339());
-        assert_eq!(at("2026-12-02T04:00:00Z"), Ok("2026-12-02T04:00:00+00:00".into()));
+        assert_eq!(
+            at("2026-12-02T04:00:00Z"),
+            Ok("2026-12-02T04:00:00+00:00".into())
+        );
         assert_eq!(at("2h"), Ok("2026-12-02T04:00:00+00:00".into()));
         assert_eq!(at("1h30m"), Ok("2026-12-02T04:30:00+00:00".into()));
         assert_eq!(at("1d"), Ok("2026-12-01T06:00:00+00:00".into()));
@@ -335,11 +338,20 @@ mod tests {
 
     #[test]
     fn bad_arguments_name_the_flag_and_say_why() {
-        let error = retry_arguments("active", "2h", now()).unwrap_err().to_string();
-        assert!(error.starts_with("--status: only failed tenants"), "{error}");
-        let error = retry_arguments("broken", "2h", now()).unwrap_err().to_string();
+        let error = retry_arguments("active", "2h", now())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("--status: only failed tenants"),
+            "{error}"
+        );
+        let error = retry_arguments("broken", "2h", now())
+            .unwrap_err()
+            .to_string();
         assert!(error.starts_with("--status: "), "{error}");
-        let error = retry_arguments("failed", "soon", now()).unwrap_err().to_string();
+        let error = retry_arguments("failed", "soon", now())
+            .unwrap_err()
+            .to_string();
         assert!(error.starts_with("--since: \"soon\" is neither"), "{error}");
         let error = retry_arguments("failed", "2027-01-01T00:00:00Z", now())
             .unwrap_err()

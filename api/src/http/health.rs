@@ -109,6 +109,7 @@ pub(crate) struct Drives {
     /// The oldest hung ones (at most 20): tenant, step (`rollback` / `deletion` for releases),
     /// since when and for how long.
     tenants: Vec<HungDrive>,
+    /// When `unknown`: why.
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
 }
@@ -245,7 +246,10 @@ async fn check_drives(state: &AppState) -> Drives {
     let (found, error) = match tokio::time::timeout(CHECK_TIMEOUT, read).await {
         Ok(Ok(found)) => (found, None),
         Ok(Err(error)) => (HungDrives::default(), Some(error.to_string())),
-        Err(_) => (HungDrives::default(), Some("no answer within 2 s".to_owned())),
+        Err(_) => (
+            HungDrives::default(),
+            Some("no answer within 2 s".to_owned()),
+        ),
     };
     Drives {
         status: match (&error, found.hung) {

@@ -111,11 +111,8 @@ impl AdminPool {
         if self.filling.swap(true, Ordering::AcqRel) {
             return;
         }
-        let (pool, filling, direct) = (
-            self.pool.clone(),
-            self.filling.clone(),
-            self.direct.clone(),
-        );
+        let (pool, filling, direct) =
+            (self.pool.clone(), self.filling.clone(), self.direct.clone());
         tokio::spawn(async move {
             let mut held = Vec::new();
             // Held until every one is open (so that each acquire opens another), but briefly: the

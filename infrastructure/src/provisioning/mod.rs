@@ -134,11 +134,7 @@ impl TenantProvisioner {
     /// [`MIN_ADMIN_CONNECTIONS`]), each waited for at most `acquire_timeout`.
     pub fn with_admin_connections(self, max: u32, acquire_timeout: Duration) -> Self {
         let ctx = &self.ctx;
-        let admin = AdminPool::new(
-            (*ctx.pool.connect_options()).clone(),
-            max,
-            acquire_timeout,
-        );
+        let admin = AdminPool::new((*ctx.pool.connect_options()).clone(), max, acquire_timeout);
         Self {
             ctx: Arc::new(Ctx {
                 pool: ctx.pool.clone(),

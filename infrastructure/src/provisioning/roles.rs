@@ -53,7 +53,8 @@ pub(super) async fn drop(conn: &mut PgConnection, name: &str) -> Result<(), Prov
         return Ok(());
     }
     let role = quote_ident(name);
-    let ended = conn.execute(sqlx::raw_sql(&format!("ALTER ROLE {role} NOLOGIN")))
+    let ended = conn
+        .execute(sqlx::raw_sql(&format!("ALTER ROLE {role} NOLOGIN")))
         .await;
     ignore_missing(ended).or_fail(|| format!("failed to disable role {name}"))?;
     sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1")
@@ -62,7 +63,10 @@ pub(super) async fn drop(conn: &mut PgConnection, name: &str) -> Result<(), Prov
         .await
         .or_fail(|| format!("failed to end the sessions of role {name}"))?;
     // One implicit transaction: both or neither.
-    let dropped = conn.execute(sqlx::raw_sql(&format!("DROP OWNED BY {role}; DROP ROLE {role};")))
+    let dropped = conn
+        .execute(sqlx::raw_sql(&format!(
+            "DROP OWNED BY {role}; DROP ROLE {role};"
+        )))
         .await;
     ignore_missing(dropped).or_fail(|| format!("failed to drop role {name}"))?;
     Ok(())

@@ -34,11 +34,13 @@ pub struct HungDrives {
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct HungDrive {
+    /// The tenant being driven.
     pub tenant_id: Uuid,
     /// The step at work (`database`, `queue`, …), or `rollback` / `deletion` for releases.
     pub step: String,
     /// Since when.
     pub since: DateTime<Utc>,
+    /// For how long, in seconds.
     pub seconds: f64,
 }
 
