@@ -266,8 +266,8 @@ pub struct ProvisioningOptions {
     /// How long a step waits for one of them (or for the server to accept it).
     pub admin_acquire_timeout: Duration,
     /// Open those connections at once (in the background), to have them before the other pools
-    /// take the server's slots: for a process that runs the saga. Otherwise they are opened at
-    /// the first step.
+    /// take the server's slots, and (re)build the tenant template if it is not current: for a
+    /// process that runs the saga. Otherwise both happen at the first step that needs them.
     pub reserve_admin_connections: bool,
 }
 
@@ -321,6 +321,15 @@ pub async fn build_with(
         .with_admin_connections(options.admin_connections, options.admin_acquire_timeout);
     if options.reserve_admin_connections {
         provisioner.ctx.admin.fill();
+        let ctx = provisioner.ctx.clone();
+        tokio::spawn(async move {
+            if let Err(error) = template::prepare(&ctx).await {
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    "could not prepare the tenant template database; the first copy will"
+                );
+            }
+        });
     }
     let injected = FaultInjectingProvisioner::wrap(Arc::new(provisioner.clone()), faults.clone());
     let limited = TimeLimitedProvisioner::new(injected, options.step_timeouts.clone());

@@ -88,6 +88,26 @@ async fn create_locked(
     }
 }
 
+/// Makes sure the template holds this binary's migrations, building it if not, over an admin
+/// connection: done when a `serve` that may run the saga starts, while the server still has a
+/// slot for the build's second connection (under a full server the build could not connect to
+/// its new database, and every copy would wait for it).
+pub(super) async fn prepare(ctx: &Ctx) -> Result<(), ProvisionError> {
+    let mut conn = ctx.admin_connection().await?;
+    if current_stamp(ctx, &mut conn).await?.as_deref() == Some(stamp().as_str()) {
+        return Ok(());
+    }
+    template_lock(&mut conn, "pg_advisory_lock").await?;
+    let built = ensure_current(ctx, &mut conn).await;
+    let unlocked = sqlx::query("SELECT pg_advisory_unlock_all()")
+        .execute(&mut *conn)
+        .await;
+    if unlocked.is_err() {
+        conn.close_on_drop();
+    }
+    built
+}
+
 /// Takes or gives up (`function`) the advisory lock on the template of this control-plane
 /// database: copies share it, a build takes it alone. (Copies from one template may run at once:
 /// a copy reads the template's files without connecting to it. Side by side they made four
