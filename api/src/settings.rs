@@ -298,6 +298,29 @@ pub struct Settings {
     )]
     pub step_timeouts: String,
 
+    /// The most PostgreSQL connections the provisioning steps hold at once (a bounded pool of
+    /// their own, apart from the requests'; at least 2): a step that finds them all busy waits
+    /// for one instead of opening another.
+    #[arg(
+        long,
+        global = true,
+        env = "TENANTRY_PROVISIONING_ADMIN_CONNECTIONS",
+        default_value_t = tenantry_infrastructure::provisioning::DEFAULT_ADMIN_CONNECTIONS,
+        value_parser = clap::value_parser!(u32).range(i64::from(tenantry_infrastructure::provisioning::MIN_ADMIN_CONNECTIONS)..=1_000)
+    )]
+    pub provisioning_admin_connections: u32,
+
+    /// A saga drive whose step has been running longer than this, in seconds, is reported as hung
+    /// (`/readyz` degraded, `tenantry_saga_hung_drives`, `tenantry projections status`).
+    #[arg(
+        long,
+        global = true,
+        env = "TENANTRY_HUNG_DRIVE_SECS",
+        default_value_t = 300,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub hung_drive_secs: u64,
+
     /// Each attempt to connect to Redis gives up after this, in milliseconds.
     #[arg(
         long,
@@ -350,27 +373,11 @@ pub struct Settings {
     pub reconcile_interval: Option<Duration>,
 }
 
-/// A duration written as a whole number and a unit: `500ms`, `30s`, `5m`, `1h`.
+/// A duration such as `500ms`, `30s`, `5m`, `1h30m` (`humantime`'s notation), longer than 0.
 fn parse_interval(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let digits = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(digits);
-    let number: u64 = number.parse().map_err(|_| {
-        format!("{text:?} is not a duration: write a number and a unit, e.g. 30s or 5m")
-    })?;
-    let duration = match unit {
-        "ms" => Duration::from_millis(number),
-        "s" => Duration::from_secs(number),
-        "m" => Duration::from_secs(number.saturating_mul(60)),
-        "h" => Duration::from_secs(number.saturating_mul(3600)),
-        _ => {
-            return Err(format!(
-                "{text:?} has no known unit: use ms, s, m or h (e.g. 30s, 5m)"
-            ));
-        }
-    };
+    let duration = humantime::parse_duration(text)
+        .map_err(|error| format!("{text:?} is not a duration ({error}): write e.g. 30s or 5m"))?;
     if duration.is_zero() {
         return Err("the interval must be longer than 0".into());
     }
@@ -426,6 +433,8 @@ impl Settings {
         Ok(ProvisioningOptions {
             redis: self.redis_config(),
             step_timeouts,
+            admin_connections: self.provisioning_admin_connections,
+            ..ProvisioningOptions::default()
         })
     }
 
@@ -465,7 +474,7 @@ mod tests {
         let refused = <SettingsOnly as clap::Parser>::try_parse_from([
             "tenantry",
             "--reconcile-interval",
-            "5 minutes",
+            "soon",
         ]);
         let shown = refused.err().expect("refused").to_string();
         assert!(shown.contains("--reconcile-interval"), "{shown}");

@@ -29,6 +29,7 @@ use tenantry_infrastructure::idempotency::PgIdempotencyStore;
 use tenantry_infrastructure::idempotency::sweeper::Sweeper;
 use tenantry_infrastructure::invitations::PgInvitations;
 use tenantry_infrastructure::lease::PgLease;
+use tenantry_infrastructure::provisioning::ProvisioningOptions;
 use tenantry_infrastructure::redis_persistence;
 use tenantry_infrastructure::shared_redis::SharedRedis;
 use tenantry_infrastructure::staff::PgStaffAccounts;
@@ -110,6 +111,7 @@ impl Application {
                 read_model_wait: Duration::from_millis(settings.read_model_wait_ms),
                 projector_stalled_after: settings.projector_stalled_after(),
                 openapi: Arc::new(openapi_document(settings)?),
+                hung_drive_after: Duration::from_secs(settings.hung_drive_secs),
             },
         })
     }
@@ -254,7 +256,11 @@ async fn saga_runner(
             .as_ref()
             .map(ExposeSecret::expose_secret),
         faults,
-        &settings.provisioning_options()?,
+        &ProvisioningOptions {
+            // This process may lead the saga: its provisioning connections are opened now.
+            reserve_admin_connections: true,
+            ..settings.provisioning_options()?
+        },
     )
     .await?;
     let saga = TenantSaga::new(

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
+use tenantry_projections::queries::drives::HungDrives;
 use tenantry_projections::{ProjectorState, RebuildOptions, RebuildProgress, default_projectors};
 
 use crate::Settings;
@@ -15,6 +16,7 @@ pub enum ProjectionsCommand {
     /// List each projector with its checkpoint, lag (events and seconds) and state: `stalled`
     /// when it stopped on a failing event, or when events wait but no batch committed for
     /// `TENANTRY_PROJECTOR_STALLED_SECS` (no instance leads it, or its leader is frozen).
+    /// Then the saga drives at work longer than `TENANTRY_HUNG_DRIVE_SECS` (hung).
     Status,
     /// Replay the whole log into fresh tables for projector NAME, then swap them in atomically.
     /// The service keeps answering from the old tables meanwhile, and need not be stopped.
@@ -75,7 +77,42 @@ async fn status(settings: &Settings) -> anyhow::Result<()> {
             );
         }
     }
+    let bound = Duration::from_secs(settings.hung_drive_secs);
+    let hung = tenantry_projections::queries::drives::hung_drives(&pool, bound)
+        .await
+        .context("failed to read the saga drives from the read models")?;
+    print!("{}", hung_report(&hung));
     Ok(())
+}
+
+/// The saga drives part of `projections status`: one line, then one per hung drive listed.
+fn hung_report(hung: &HungDrives) -> String {
+    if hung.hung == 0 {
+        return format!(
+            "saga drives: none hung (none at work longer than {} s)\n",
+            hung.bound_seconds
+        );
+    }
+    let mut text = format!(
+        "saga drives: {} hung (at work longer than {} s without recording anything), oldest {:.0} s\n",
+        hung.hung, hung.bound_seconds, hung.oldest_seconds
+    );
+    for drive in &hung.drives {
+        text.push_str(&format!(
+            "  hung  tenant {}  {}  since {} ({:.0} s)\n",
+            drive.tenant_id,
+            drive.step,
+            drive.since.to_rfc3339(),
+            drive.seconds
+        ));
+    }
+    if hung.hung > hung.drives.len() as u64 {
+        text.push_str(&format!(
+            "  … and {} more\n",
+            hung.hung - hung.drives.len() as u64
+        ));
+    }
+    text
 }
 
 async fn rebuild(settings: &Settings, name: &str, batch_size: usize) -> anyhow::Result<()> {

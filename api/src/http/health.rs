@@ -11,9 +11,11 @@
 //! - `projectors`: the projectors that are stalled: stopped on a failing event, or with events
 //!   waiting and no batch committed for `TENANTRY_PROJECTOR_STALLED_SECS` (no process leads
 //!   them, or their leader is frozen). The read models are then out of date, though answering.
+//! - `drives`: the saga drives at work longer than `TENANTRY_HUNG_DRIVE_SECS`, from the read
+//!   models (`tenantry_projections::queries::drives`), so every process reports the same ones.
 //!
 //! 200 `ready`, or 200 `degraded` when the pool is saturated but the probe still got a
-//! connection, or a projector is stalled; 503 `not_ready` (in the error shape, `code` `not_ready`, `message` naming what is
+//! connection, or a projector is stalled, or a drive is hung; 503 `not_ready` (in the error shape, `code` `not_ready`, `message` naming what is
 //! not ready) when the database or Redis does not answer, the migrations are missing, or no
 //! connection became free in time. The per-dependency objects are in the body either way.
 
@@ -25,6 +27,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use sqlx::{Connection, PgPool};
+
+use tenantry_projections::queries::drives::{self, HungDrive, HungDrives};
 
 use super::AppState;
 use super::error::ErrorDetail;
@@ -48,14 +52,15 @@ pub(super) async fn healthz() -> Json<HealthStatus> {
 /// The body of `/readyz`, 200 or 503.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct Readiness {
-    /// `ready`, `degraded` (200: the pool is saturated, or a projector is stalled) or
-    /// `not_ready` (503).
+    /// `ready`, `degraded` (200: the pool is saturated, a projector is stalled or a saga drive
+    /// is hung) or `not_ready` (503).
     #[schema(value_type = String)]
     status: &'static str,
     database: Check,
     pool: PoolStats,
     redis: Check,
     projectors: ProjectorsCheck,
+    drives: Drives,
     /// On 503 only: `not_ready`, the message naming each dependency that is not `ok`.
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<ErrorDetail>,
@@ -102,6 +107,28 @@ pub(crate) struct ProjectorsCheck {
     stalled: Vec<String>,
 }
 
+/// The saga drives at work for longer than `TENANTRY_HUNG_DRIVE_SECS` without recording anything
+/// (a step that does not end, or a tenant no saga drives), as the read models show them.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct Drives {
+    /// `ok`, `hung` (some are: the readiness is `degraded`) or `unknown` (the read models could
+    /// not be read; `error` says why).
+    #[schema(value_type = String)]
+    status: &'static str,
+    /// How many are hung.
+    hung: u64,
+    /// How long the oldest hung one has been at work, in seconds (0 when none is).
+    oldest_seconds: f64,
+    /// `TENANTRY_HUNG_DRIVE_SECS`.
+    bound_seconds: u64,
+    /// The oldest hung ones (at most 20): tenant, step (`rollback` / `deletion` for releases),
+    /// since when and for how long.
+    tenants: Vec<HungDrive>,
+    /// When `unknown`: why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
 /// One dependency's state.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct Check {
@@ -144,15 +171,16 @@ fn elapsed_ms(started: Instant) -> u64 {
 
 /// Whether this process can serve: the database (and its migrations), the pool, Redis.
 #[utoipa::path(get, path = "/readyz", tag = "operations", operation_id = "getReadiness",
-    responses((status = 200, body = Readiness, description = "`ready`, or `degraded` when the pool is saturated"),
+    responses((status = 200, body = Readiness, description = "`ready`, or `degraded` when the pool is saturated or a saga drive is hung"),
         (status = 503, body = Readiness, description = "`not_ready`: `error.message` names each dependency that is not `ok`")))]
 pub(super) async fn readyz(State(state): State<AppState>) -> Response {
     // Before the probe takes a connection of its own.
     let pool = PoolStats::of(&state.pool);
-    let (database, redis, projectors) = tokio::join!(
+    let (database, redis, projectors, drives) = tokio::join!(
         check_database(&state.pool, pool.saturated),
         check_redis(&state),
-        check_projectors(&state)
+        check_projectors(&state),
+        check_drives(&state)
     );
     let problems: Vec<String> = [("database", &database), ("redis", &redis)]
         .into_iter()
@@ -162,7 +190,7 @@ pub(super) async fn readyz(State(state): State<AppState>) -> Response {
     let (code, status, error) = if !problems.is_empty() {
         let error = ErrorDetail::new("not_ready", problems.join("; "));
         (StatusCode::SERVICE_UNAVAILABLE, "not_ready", Some(error))
-    } else if pool.saturated || projectors.status == "stalled" {
+    } else if pool.saturated || projectors.status == "stalled" || drives.hung > 0 {
         (StatusCode::OK, "degraded", None)
     } else {
         (StatusCode::OK, "ready", None)
@@ -173,6 +201,7 @@ pub(super) async fn readyz(State(state): State<AppState>) -> Response {
         pool,
         redis,
         projectors,
+        drives,
         error,
     };
     (code, Json(body)).into_response()
@@ -248,6 +277,31 @@ async fn check_projectors(state: &AppState) -> ProjectorsCheck {
             status: "unknown",
             stalled: Vec::new(),
         },
+    }
+}
+
+async fn check_drives(state: &AppState) -> Drives {
+    let bound_seconds = state.hung_drive_after.as_secs();
+    let read = drives::hung_drives(&state.pool, state.hung_drive_after);
+    let (found, error) = match tokio::time::timeout(CHECK_TIMEOUT, read).await {
+        Ok(Ok(found)) => (found, None),
+        Ok(Err(error)) => (HungDrives::default(), Some(error.to_string())),
+        Err(_) => (
+            HungDrives::default(),
+            Some("no answer within 2 s".to_owned()),
+        ),
+    };
+    Drives {
+        status: match (&error, found.hung) {
+            (Some(_), _) => "unknown",
+            (None, 0) => "ok",
+            (None, _) => "hung",
+        },
+        hung: found.hung,
+        oldest_seconds: found.oldest_seconds,
+        bound_seconds,
+        tenants: found.drives,
+        error,
     }
 }
 

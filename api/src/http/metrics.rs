@@ -1,7 +1,8 @@
 //! `/metrics`: Prometheus text, rendered by `metrics-exporter-prometheus` from what every part
 //! records through the `metrics` facade (HTTP requests here, events appended in the event store,
 //! projector lag in the projections), plus gauges read at scrape time: tenants by status (every
-//! status, 0 when no tenant has it) and the control-plane pool's connections.
+//! status, 0 when no tenant has it), the control-plane pool's connections and the hung saga
+//! drives (`tenantry_saga_hung_drives`, `tenantry_saga_hung_drive_oldest_seconds`).
 
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -63,6 +64,15 @@ pub(super) async fn render(State(state): State<AppState>) -> Response {
         for (status, count) in tenant_counts(counts) {
             metrics::gauge!("tenantry_tenants", "status" => status).set(count as f64);
         }
+    }
+    // Saga drives at work longer than `TENANTRY_HUNG_DRIVE_SECS`, from the read models (the same
+    // in every process).
+    if let Ok(hung) =
+        tenantry_projections::queries::drives::hung_drives(&state.pool, state.hung_drive_after)
+            .await
+    {
+        metrics::gauge!("tenantry_saga_hung_drives").set(hung.hung as f64);
+        metrics::gauge!("tenantry_saga_hung_drive_oldest_seconds").set(hung.oldest_seconds);
     }
     (
         [("content-type", "text/plain; version=0.0.4")],

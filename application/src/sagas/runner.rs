@@ -15,7 +15,7 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::{Lease, Outcome, STARTERS, SagaError, SagaWork, TenantSaga};
-use crate::event_store::{EventStore, RecordedEvent};
+use crate::event_store::{Checkpoint, EventStore, RecordedEvent, Subscription};
 
 #[derive(Debug, Clone)]
 pub struct SagaConfig {
@@ -133,7 +133,8 @@ impl SagaRunner {
         mut hints: Option<&mut mpsc::Receiver<TenantId>>,
     ) -> anyhow::Result<()> {
         tracing::info!("leading the provisioning saga");
-        let mut events = self.store.subscribe_all(self.work.checkpoint().await?, 500);
+        let mut read = self.work.checkpoint().await?;
+        let mut events = self.store.subscribe_all(read, 500);
         let mut state = Drives::new(self.config.concurrency);
         state.wanted.extend(self.work.tenants_in_flight().await?);
         let mut sweep = tokio::time::interval(self.config.sweep_interval);
@@ -148,17 +149,39 @@ impl SagaRunner {
             let next_timer = state.next_timer();
             tokio::select! {
                 _ = stopped.changed() => break,
-                batch = events.next() => {
-                    let batch = batch.ok_or_else(|| anyhow::anyhow!("the event subscription ended"))??;
-                    state.wanted.extend(batch.iter().filter_map(starter));
-                }
+                batch = events.next() => match batch {
+                    Some(Ok(batch)) => {
+                        if let Some(last) = batch.last() {
+                            read = last.checkpoint();
+                        }
+                        state.wanted.extend(batch.iter().filter_map(starter));
+                    }
+                    // The database failed under the subscription (down, out of connections): the
+                    // drives in flight go on, and the subscription starts again a moment later
+                    // from where it was (the sweep finds whatever it misses meanwhile).
+                    failed => {
+                        let error = match failed {
+                            Some(Err(error)) => format!("{error:#}"),
+                            _ => "the event subscription ended".to_owned(),
+                        };
+                        tracing::warn!(%error, "the saga's event subscription failed; subscribing again");
+                        events = resubscribe(self.store.clone(), read, RESUBSCRIBE_AFTER);
+                    }
+                },
                 _ = heartbeat.tick() => {
                     if !self.lease.held().await {
                         state.lease_lost = true;
                     }
                 }
                 _ = sweep.tick() => {
-                    state.wanted.extend(self.work.tenants_in_flight().await?);
+                    // A failed sweep is tried again at the next tick; it does not stop the drives.
+                    match self.work.tenants_in_flight().await {
+                        Ok(tenants) => state.wanted.extend(tenants),
+                        Err(error) => tracing::warn!(
+                            error = format!("{error:#}"),
+                            "failed to list the tenants in flight; will try again"
+                        ),
+                    }
                 }
                 Some(tenant) = next_hint(&mut hints) => {
                     state.wanted.insert(tenant);
@@ -189,6 +212,16 @@ impl SagaRunner {
             "lost the saga lease; stopped leading and cancelled the drives in flight"
         );
     }
+}
+
+/// How long the runner waits before subscribing again after its subscription failed.
+const RESUBSCRIBE_AFTER: Duration = Duration::from_secs(1);
+
+/// The log from `after`, once `delay` has passed.
+fn resubscribe(store: Arc<dyn EventStore>, after: Checkpoint, delay: Duration) -> Subscription {
+    futures::stream::once(tokio::time::sleep(delay))
+        .flat_map(move |()| store.subscribe_all(after, 500))
+        .boxed()
 }
 
 fn starter(event: &RecordedEvent) -> Option<TenantId> {

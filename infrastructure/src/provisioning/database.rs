@@ -6,6 +6,7 @@
 //! `CREATE DATABASE` cannot run in a transaction, so a crash can leave the role without the
 //! database: a re-run finds the role (and its stored password) and makes the database.
 
+use sqlx::{Executor, PgConnection};
 use tenantry_application::provisioning::{FaultPoint, ProvisionError, SecretValue, TenantSpec};
 use tenantry_domain::{ProvisionedResource, ProvisioningStep, TenantId, TenantNames};
 
@@ -24,16 +25,18 @@ pub(super) async fn apply(
         .put_if_absent(&secret, &SecretValue::generate())
         .await
         .or_fail(|| format!("failed to store the password of role {role}"))?;
-    roles::ensure(&ctx.pool, role, Some(&password)).await?;
+    // One admin connection for the whole step (the template lock is taken on it too).
+    let mut conn = ctx.admin_connection().await?;
+    roles::ensure(&mut conn, role, Some(&password)).await?;
     ctx.faults.checkpoint(
         FaultPoint::DuringApply,
         tenant.id,
         ProvisioningStep::Database,
     );
-    if owner(ctx, name).await?.is_none() {
-        template::create_database(ctx, name, role).await?;
+    if owner(&mut conn, name).await?.is_none() {
+        template::create_database(ctx, &mut conn, name, role).await?;
     }
-    match owner(ctx, name).await? {
+    match owner(&mut conn, name).await? {
         Some(owner) if owner == role => {}
         Some(owner) => {
             return Err(ProvisionError::permanent(anyhow::anyhow!(
@@ -48,12 +51,11 @@ pub(super) async fn apply(
     }
     // The control plane keeps CONNECT (to run the tenant migrations) even when it is not a
     // superuser; the owner has it anyway.
-    sqlx::raw_sql(&format!(
+    conn.execute(sqlx::raw_sql(&format!(
         "REVOKE CONNECT, TEMPORARY ON DATABASE {db} FROM PUBLIC;
          GRANT CONNECT ON DATABASE {db} TO CURRENT_USER;",
         db = quote_ident(name)
-    ))
-    .execute(&ctx.pool)
+    )))
     .await
     .or_fail(|| format!("failed to close database {name} to others"))?;
     Ok(ProvisionedResource::Database {
@@ -67,11 +69,11 @@ pub(super) async fn apply(
 pub(super) async fn release(ctx: &Ctx, tenant: TenantId) -> Result<(), ProvisionError> {
     let names = TenantNames::of(tenant);
     let (name, role) = (names.database(), names.role());
-    sqlx::raw_sql(&format!(
+    let mut conn = ctx.admin_connection().await?;
+    conn.execute(sqlx::raw_sql(&format!(
         "DROP DATABASE IF EXISTS {} WITH (FORCE)",
         quote_ident(name)
-    ))
-    .execute(&ctx.pool)
+    )))
     .await
     .or_fail(|| format!("failed to drop database {name}"))?;
     ctx.faults.checkpoint(
@@ -79,7 +81,7 @@ pub(super) async fn release(ctx: &Ctx, tenant: TenantId) -> Result<(), Provision
         tenant,
         ProvisioningStep::Database,
     );
-    roles::drop(&ctx.pool, role).await?;
+    roles::drop(&mut conn, role).await?;
     ctx.secrets
         .delete(&names.postgres_secret())
         .await
@@ -87,10 +89,10 @@ pub(super) async fn release(ctx: &Ctx, tenant: TenantId) -> Result<(), Provision
 }
 
 /// The owner of database `name`, if it exists.
-async fn owner(ctx: &Ctx, name: &str) -> Result<Option<String>, ProvisionError> {
+async fn owner(conn: &mut PgConnection, name: &str) -> Result<Option<String>, ProvisionError> {
     sqlx::query_scalar("SELECT pg_get_userbyid(datdba)::text FROM pg_database WHERE datname = $1")
         .bind(name)
-        .fetch_optional(&ctx.pool)
+        .fetch_optional(&mut *conn)
         .await
         .or_fail(|| format!("failed to look up database {name}"))
 }

@@ -102,6 +102,8 @@ impl Classify for SecretError {
     fn kind(&self) -> Kind {
         match self {
             Self::Undecryptable { .. } => Kind::Permanent,
+            // The secret store's database down, full, or its pool timed out.
+            Self::Backend(error) if outage::find_in(error).is_some() => Kind::Unavailable,
             Self::Backend(_) => Kind::Retryable,
         }
     }
@@ -153,6 +155,14 @@ mod tests {
         );
         assert_eq!(sqlx::Error::PoolTimedOut.kind(), Kind::Unavailable);
         assert!(transient_sqlstate("40P01"), "a deadlock counts");
+        let store = SecretError::Backend(
+            anyhow::Error::new(sqlx::Error::PoolTimedOut).context("failed to store secret"),
+        );
+        assert_eq!(
+            store.kind(),
+            Kind::Unavailable,
+            "the secret store's pool timed out"
+        );
         assert!(!transient_sqlstate("42501"), "insufficient privilege");
     }
 

@@ -1,6 +1,6 @@
 //! The provisioner adapter: applies and releases every provisioning step against the real
-//! systems — PostgreSQL through the control-plane pool (tenant schemas live in the control-plane
-//! database; tenant databases and roles on the same server) and Redis — and lists what exists
+//! systems — PostgreSQL through a bounded pool of its own (`admin.rs`; tenant schemas live in the
+//! control-plane database; tenant databases and roles on the same server) and Redis — and lists what exists
 //! ([`ResourceInventory`]). One file per step kind; this module dispatches. [`build_with`] puts
 //! the step time limits around it; `errors.rs` sorts failures into unavailable (a dependency
 //! down: retried without counting), retryable and permanent.
@@ -10,6 +10,7 @@
 //! ACL commands (the default user). Long transactions hold back the event store's readers (see
 //! `event_store::postgres`), so every step keeps its transactions short.
 
+mod admin;
 mod database;
 mod errors;
 mod ident;
@@ -24,13 +25,17 @@ mod template;
 mod tenant_migrations;
 
 pub use self::redis::COMMAND_RULES;
+pub use admin::{DEFAULT_ADMIN_ACQUIRE_TIMEOUT, DEFAULT_ADMIN_CONNECTIONS, MIN_ADMIN_CONNECTIONS};
 pub use tenant_migrations::{TENANT_MIGRATOR, latest_version};
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, PgConnection, PgPool};
+
+use admin::{AdminConnection, AdminPool};
 use tenantry_application::provisioning::{
     FaultInjectingProvisioner, Faults, ProvisionError, Provisioner, ResourceInventory, SecretStore,
     StepTimeouts, TenantSpec, TimeLimitedProvisioner,
@@ -57,7 +62,10 @@ pub struct TenantProvisioner {
 
 /// What every step needs.
 struct Ctx {
+    /// The control-plane pool: for listing what exists (the inventory).
     pool: PgPool,
+    /// The steps' own bounded pool (see `admin.rs`).
+    admin: AdminPool,
     redis: SharedRedis,
     secrets: Arc<dyn SecretStore>,
     /// Consulted by the steps at `during_apply` and `during_release`.
@@ -75,9 +83,15 @@ impl TenantProvisioner {
         secrets: Arc<dyn SecretStore>,
         faults: Arc<Faults>,
     ) -> Self {
+        let admin = AdminPool::new(
+            (*pool.connect_options()).clone(),
+            DEFAULT_ADMIN_CONNECTIONS,
+            DEFAULT_ADMIN_ACQUIRE_TIMEOUT,
+        );
         Self {
             ctx: Arc::new(Ctx {
                 pool,
+                admin,
                 redis: SharedRedis::new(redis, RedisConfig::default()),
                 secrets,
                 faults,
@@ -92,6 +106,7 @@ impl TenantProvisioner {
         Self {
             ctx: Arc::new(Ctx {
                 pool: ctx.pool.clone(),
+                admin: ctx.admin.clone(),
                 redis: ctx.redis.fresh(),
                 secrets: ctx.secrets.clone(),
                 faults: ctx.faults.clone(),
@@ -106,7 +121,25 @@ impl TenantProvisioner {
         Self {
             ctx: Arc::new(Ctx {
                 pool: ctx.pool.clone(),
+                admin: ctx.admin.clone(),
                 redis: SharedRedis::new(ctx.redis.client().clone(), config),
+                secrets: ctx.secrets.clone(),
+                faults: ctx.faults.clone(),
+                template_database: ctx.template_database.clone(),
+            }),
+        }
+    }
+
+    /// The same provisioner with a bounded pool of `max` admin connections (at least
+    /// [`MIN_ADMIN_CONNECTIONS`]), each waited for at most `acquire_timeout`.
+    pub fn with_admin_connections(self, max: u32, acquire_timeout: Duration) -> Self {
+        let ctx = &self.ctx;
+        let admin = AdminPool::new((*ctx.pool.connect_options()).clone(), max, acquire_timeout);
+        Self {
+            ctx: Arc::new(Ctx {
+                pool: ctx.pool.clone(),
+                admin,
+                redis: ctx.redis.clone(),
                 secrets: ctx.secrets.clone(),
                 faults: ctx.faults.clone(),
                 template_database: ctx.template_database.clone(),
@@ -177,20 +210,29 @@ impl Ctx {
             .or_fail(|| "failed to reach Redis")
     }
 
-    /// A connection of its own to the control-plane database, outside the pool: for session
-    /// state (advisory locks, search_path) that must not leak into pooled connections. Close it
-    /// after use; dropping it also ends the session.
-    async fn dedicated_connection(&self) -> Result<PgConnection, ProvisionError> {
-        self.pool
-            .connect_options()
-            .connect()
+    /// An admin connection to the control-plane database, from the steps' bounded pool (waiting
+    /// for one when all are busy). Session state set on it (an advisory lock) must be undone
+    /// before it is dropped, or the connection closed.
+    async fn admin_connection(&self) -> Result<AdminConnection, ProvisionError> {
+        self.admin
+            .acquire()
             .await
-            .or_fail(|| "failed to connect to the control-plane database")
+            .or_fail(|| "failed to get a provisioning connection to the control-plane database")
     }
 
-    /// A connection to database `name` on the control plane's server, as the control plane's user.
-    async fn connect_to(&self, name: &str) -> Result<PgConnection, ProvisionError> {
-        let options: PgConnectOptions = (*self.pool.connect_options()).clone().database(name);
+    /// An admin connection to database `name` on the control plane's server, as the control
+    /// plane's user, within the bound of the admin pool.
+    async fn connect_to(&self, name: &str) -> Result<AdminConnection, ProvisionError> {
+        self.admin
+            .connect_to(name)
+            .await
+            .or_fail(|| format!("failed to connect to database {name}"))
+    }
+
+    /// A connection to database `name` outside the bound: only to migrate a new tenant template,
+    /// while a bounded connection holds the template lock (see `template.rs`).
+    async fn connect_unbounded(&self, name: &str) -> Result<PgConnection, ProvisionError> {
+        let options: PgConnectOptions = (*self.admin.connect_options()).clone().database(name);
         options
             .connect()
             .await
@@ -215,10 +257,30 @@ pub struct ProvisioningAdapters {
 }
 
 /// How the adapters reach their dependencies and how long a step may take.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProvisioningOptions {
     pub redis: RedisConfig,
     pub step_timeouts: StepTimeouts,
+    /// The most PostgreSQL connections the steps hold at once (`TENANTRY_PROVISIONING_ADMIN_CONNECTIONS`).
+    pub admin_connections: u32,
+    /// How long a step waits for one of them (or for the server to accept it).
+    pub admin_acquire_timeout: Duration,
+    /// Open those connections at once (in the background), to have them before the other pools
+    /// take the server's slots, and (re)build the tenant template if it is not current: for a
+    /// process that runs the saga. Otherwise both happen at the first step that needs them.
+    pub reserve_admin_connections: bool,
+}
+
+impl Default for ProvisioningOptions {
+    fn default() -> Self {
+        Self {
+            redis: RedisConfig::default(),
+            step_timeouts: StepTimeouts::default(),
+            admin_connections: DEFAULT_ADMIN_CONNECTIONS,
+            admin_acquire_timeout: DEFAULT_ADMIN_ACQUIRE_TIMEOUT,
+            reserve_admin_connections: false,
+        }
+    }
 }
 
 /// Builds the provisioning adapters over the control-plane `pool` (migrated) and `redis`, with
@@ -255,7 +317,20 @@ pub async fn build_with(
     let secrets: Arc<dyn SecretStore> = Arc::new(PgSecretStore::new(pool.clone(), &key));
     let faults = Arc::new(faults);
     let provisioner = TenantProvisioner::new(pool, redis, secrets.clone(), faults.clone())
-        .with_redis_config(options.redis);
+        .with_redis_config(options.redis)
+        .with_admin_connections(options.admin_connections, options.admin_acquire_timeout);
+    if options.reserve_admin_connections {
+        provisioner.ctx.admin.fill();
+        let ctx = provisioner.ctx.clone();
+        tokio::spawn(async move {
+            if let Err(error) = template::prepare(&ctx).await {
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    "could not prepare the tenant template database; the first copy will"
+                );
+            }
+        });
+    }
     let injected = FaultInjectingProvisioner::wrap(Arc::new(provisioner.clone()), faults.clone());
     let limited = TimeLimitedProvisioner::new(injected, options.step_timeouts.clone());
     Ok(ProvisioningAdapters {

@@ -1,7 +1,7 @@
 //! PostgreSQL roles for tenants (`tenant_{hex}`): created or brought back to the wanted state, and
 //! dropped with everything they hold in the control-plane database. Roles are cluster-wide.
 
-use sqlx::PgPool;
+use sqlx::{Executor, PgConnection};
 use tenantry_application::provisioning::{ProvisionError, SecretValue};
 
 use super::errors::OrFail;
@@ -15,7 +15,7 @@ const LIMITS: &str = "NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASS
 /// itself never reaches the server), or `NOLOGIN` without a password when `password` is `None`.
 /// An existing role is altered to match, so a re-run fixes whatever a crash left.
 pub(super) async fn ensure(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     name: &str,
     password: Option<&SecretValue>,
 ) -> Result<(), ProvisionError> {
@@ -27,9 +27,9 @@ pub(super) async fn ensure(
         None => "NOLOGIN PASSWORD NULL".to_owned(),
     };
     let role = quote_ident(name);
-    if !exists(pool, name).await? {
+    if !exists(conn, name).await? {
         let created = sqlx::query(&format!("CREATE ROLE {role} {login} {LIMITS}"))
-            .execute(pool)
+            .execute(&mut *conn)
             .await;
         match created {
             Ok(_) => return Ok(()),
@@ -39,7 +39,7 @@ pub(super) async fn ensure(
         }
     }
     sqlx::query(&format!("ALTER ROLE {role} WITH {login} {LIMITS}"))
-        .execute(pool)
+        .execute(&mut *conn)
         .await
         .or_fail(|| format!("failed to alter role {name}"))?;
     Ok(())
@@ -48,32 +48,34 @@ pub(super) async fn ensure(
 /// Drops role `name` if it exists: ends its sessions, drops what it owns and revokes what it was
 /// granted in the control-plane database, then drops it. Fails (permanently) if it still owns or
 /// holds something in another database.
-pub(super) async fn drop(pool: &PgPool, name: &str) -> Result<(), ProvisionError> {
-    if !exists(pool, name).await? {
+pub(super) async fn drop(conn: &mut PgConnection, name: &str) -> Result<(), ProvisionError> {
+    if !exists(conn, name).await? {
         return Ok(());
     }
     let role = quote_ident(name);
-    let ended = sqlx::raw_sql(&format!("ALTER ROLE {role} NOLOGIN"))
-        .execute(pool)
+    let ended = conn
+        .execute(sqlx::raw_sql(&format!("ALTER ROLE {role} NOLOGIN")))
         .await;
     ignore_missing(ended).or_fail(|| format!("failed to disable role {name}"))?;
     sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1")
         .bind(name)
-        .execute(pool)
+        .execute(&mut *conn)
         .await
         .or_fail(|| format!("failed to end the sessions of role {name}"))?;
     // One implicit transaction: both or neither.
-    let dropped = sqlx::raw_sql(&format!("DROP OWNED BY {role}; DROP ROLE {role};"))
-        .execute(pool)
+    let dropped = conn
+        .execute(sqlx::raw_sql(&format!(
+            "DROP OWNED BY {role}; DROP ROLE {role};"
+        )))
         .await;
     ignore_missing(dropped).or_fail(|| format!("failed to drop role {name}"))?;
     Ok(())
 }
 
-pub(super) async fn exists(pool: &PgPool, name: &str) -> Result<bool, ProvisionError> {
+pub(super) async fn exists(conn: &mut PgConnection, name: &str) -> Result<bool, ProvisionError> {
     sqlx::query_scalar("SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = $1)")
         .bind(name)
-        .fetch_one(pool)
+        .fetch_one(&mut *conn)
         .await
         .or_fail(|| format!("failed to look up role {name}"))
 }

@@ -9,6 +9,7 @@
 //! every table, sequence and function in it (default privileges), and PUBLIC gets nothing — the
 //! control-plane migrations also took `public` away from PUBLIC.
 
+use sqlx::Executor;
 use tenantry_application::provisioning::{FaultPoint, ProvisionError, TenantSpec};
 use tenantry_domain::{ProvisionedResource, ProvisioningStep, TenantId, TenantNames};
 
@@ -22,7 +23,8 @@ pub(super) async fn apply(
 ) -> Result<ProvisionedResource, ProvisionError> {
     let names = TenantNames::of(tenant.id);
     let (schema, role) = (names.schema(), names.role());
-    roles::ensure(&ctx.pool, role, None).await?;
+    let mut conn = ctx.admin_connection().await?;
+    roles::ensure(&mut conn, role, None).await?;
     ctx.faults
         .checkpoint(FaultPoint::DuringApply, tenant.id, ProvisioningStep::Schema);
     let (ident, role_ident) = (quote_ident(schema), quote_ident(role));
@@ -30,7 +32,7 @@ pub(super) async fn apply(
     // what is already in it matter only when the role is made again for a schema that has tables
     // (a repair: `tenantry doctor --fix` after the role was dropped); on a new schema they grant
     // nothing, and the default privileges cover what the tenant migrations create.
-    sqlx::raw_sql(&format!(
+    conn.execute(sqlx::raw_sql(&format!(
         "CREATE SCHEMA IF NOT EXISTS {ident};
          REVOKE ALL ON SCHEMA {ident} FROM PUBLIC;
          GRANT USAGE, CREATE ON SCHEMA {ident} TO {role_ident};
@@ -43,8 +45,7 @@ pub(super) async fn apply(
              ON ALL TABLES IN SCHEMA {ident} TO {role_ident};
          GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {ident} TO {role_ident};
          GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA {ident} TO {role_ident};"
-    ))
-    .execute(&ctx.pool)
+    )))
     .await
     .or_fail(|| format!("failed to create schema {schema}"))?;
     Ok(ProvisionedResource::Schema {
@@ -57,14 +58,14 @@ pub(super) async fn apply(
 pub(super) async fn release(ctx: &Ctx, tenant: TenantId) -> Result<(), ProvisionError> {
     let names = TenantNames::of(tenant);
     let schema = names.schema();
-    sqlx::raw_sql(&format!(
+    let mut conn = ctx.admin_connection().await?;
+    conn.execute(sqlx::raw_sql(&format!(
         "DROP SCHEMA IF EXISTS {} CASCADE",
         quote_ident(schema)
-    ))
-    .execute(&ctx.pool)
+    )))
     .await
     .or_fail(|| format!("failed to drop schema {schema}"))?;
     ctx.faults
         .checkpoint(FaultPoint::DuringRelease, tenant, ProvisioningStep::Schema);
-    roles::drop(&ctx.pool, names.role()).await
+    roles::drop(&mut conn, names.role()).await
 }

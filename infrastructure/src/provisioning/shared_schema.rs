@@ -6,7 +6,7 @@
 //! Each statement runs with `app.tenant_id` set to the tenant (transaction-local), so it passes
 //! the row-level security policies even when the control plane's login is not a superuser.
 
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::{Connection, PgConnection, Postgres, Transaction};
 use tenantry_application::provisioning::{FaultPoint, ProvisionError, TenantSpec};
 use tenantry_domain::{ProvisionedResource, ProvisioningStep, TenantId};
 
@@ -22,7 +22,8 @@ pub(super) async fn apply(
     tenant: &TenantSpec,
 ) -> Result<ProvisionedResource, ProvisionError> {
     let what = || format!("failed to register tenant {} in shared.tenants", tenant.id);
-    let mut tx = begin_as(&ctx.pool, tenant.id).await?;
+    let mut conn = ctx.admin_connection().await?;
+    let mut tx = begin_as(&mut conn, tenant.id).await?;
     sqlx::query(
         "INSERT INTO shared.tenants (tenant_id, slug) VALUES ($1, $2) \
          ON CONFLICT (tenant_id) DO NOTHING",
@@ -37,6 +38,7 @@ pub(super) async fn apply(
 }
 
 pub(super) async fn release(ctx: &Ctx, tenant: TenantId) -> Result<(), ProvisionError> {
+    let mut conn = ctx.admin_connection().await?;
     let tables: Vec<String> = sqlx::query_scalar(
         "SELECT c.relname::text FROM pg_class c \
          JOIN pg_namespace n ON n.oid = c.relnamespace \
@@ -45,26 +47,30 @@ pub(super) async fn release(ctx: &Ctx, tenant: TenantId) -> Result<(), Provision
            AND a.attname = 'tenant_id' AND NOT a.attisdropped \
          ORDER BY c.relname",
     )
-    .fetch_all(&ctx.pool)
+    .fetch_all(&mut *conn)
     .await
     .or_fail(|| "failed to list the shared tenant tables")?;
     for table in &tables {
-        delete_rows(&ctx.pool, tenant, table).await?;
+        delete_rows(&mut conn, tenant, table).await?;
     }
     ctx.faults.checkpoint(
         FaultPoint::DuringRelease,
         tenant,
         ProvisioningStep::RegisterSharedTenant,
     );
-    delete_rows(&ctx.pool, tenant, "tenants").await
+    delete_rows(&mut conn, tenant, "tenants").await
 }
 
 /// Deletes `tenant`'s rows of `shared.<table>`, a batch per transaction.
-async fn delete_rows(pool: &PgPool, tenant: TenantId, table: &str) -> Result<(), ProvisionError> {
+async fn delete_rows(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    table: &str,
+) -> Result<(), ProvisionError> {
     let what = || format!("failed to delete tenant {tenant}'s rows of shared.{table}");
     let table = quote_ident(table);
     loop {
-        let mut tx = begin_as(pool, tenant).await?;
+        let mut tx = begin_as(&mut *conn, tenant).await?;
         let deleted = sqlx::query(&format!(
             "DELETE FROM shared.{table} WHERE ctid = ANY (ARRAY(
                  SELECT ctid FROM shared.{table} WHERE tenant_id = $1 LIMIT $2))"
@@ -84,10 +90,10 @@ async fn delete_rows(pool: &PgPool, tenant: TenantId, table: &str) -> Result<(),
 
 /// A transaction in which row-level security sees `tenant`.
 async fn begin_as(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     tenant: TenantId,
-) -> Result<Transaction<'static, Postgres>, ProvisionError> {
-    let mut tx = pool
+) -> Result<Transaction<'_, Postgres>, ProvisionError> {
+    let mut tx = conn
         .begin()
         .await
         .or_fail(|| "failed to begin a transaction")?;

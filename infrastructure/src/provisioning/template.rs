@@ -20,22 +20,29 @@ use super::errors::OrFail;
 use super::ident::quote_ident;
 use super::roles::has_code;
 use super::tenant_migrations::TENANT_MIGRATOR;
-use super::{Ctx, LOCK_CLASS};
+use super::{AdminConnection, Ctx, LOCK_CLASS};
 
 /// How often a copy is tried when the template is being replaced by another control plane.
 const COPY_ATTEMPTS: u32 = 5;
 
-/// Creates database `name` owned by `owner` as a copy of the (up-to-date) template. A database of
-/// that name made meanwhile by someone else is left for the caller to check.
+/// Creates database `name` owned by `owner` as a copy of the (up-to-date) template, over `conn`
+/// (an admin connection, on which the template lock is taken and given up). A database of that
+/// name made meanwhile by someone else is left for the caller to check.
 pub(super) async fn create_database(
     ctx: &Ctx,
+    conn: &mut AdminConnection,
     name: &str,
     owner: &str,
 ) -> Result<(), ProvisionError> {
-    let mut conn = ctx.dedicated_connection().await?;
-    let result = create_locked(ctx, &mut conn, name, owner).await;
-    // Closing ends the session, and with it the advisory lock.
-    conn.close().await.ok();
+    let result = create_locked(ctx, conn, name, owner).await;
+    // The connection goes back to the pool: without the lock, or not at all (closing ends the
+    // session, and with it the lock).
+    let unlocked = sqlx::query("SELECT pg_advisory_unlock_all()")
+        .execute(&mut **conn)
+        .await;
+    if unlocked.is_err() {
+        conn.close_on_drop();
+    }
     result
 }
 
@@ -79,6 +86,26 @@ async fn create_locked(
             }
         }
     }
+}
+
+/// Makes sure the template holds this binary's migrations, building it if not, over an admin
+/// connection: done when a `serve` that may run the saga starts, while the server still has a
+/// slot for the build's second connection (under a full server the build could not connect to
+/// its new database, and every copy would wait for it).
+pub(super) async fn prepare(ctx: &Ctx) -> Result<(), ProvisionError> {
+    let mut conn = ctx.admin_connection().await?;
+    if current_stamp(ctx, &mut conn).await?.as_deref() == Some(stamp().as_str()) {
+        return Ok(());
+    }
+    template_lock(&mut conn, "pg_advisory_lock").await?;
+    let built = ensure_current(ctx, &mut conn).await;
+    let unlocked = sqlx::query("SELECT pg_advisory_unlock_all()")
+        .execute(&mut *conn)
+        .await;
+    if unlocked.is_err() {
+        conn.close_on_drop();
+    }
+    built
 }
 
 /// Takes or gives up (`function`) the advisory lock on the template of this control-plane
@@ -147,7 +174,7 @@ async fn build_as(
     conn.execute(sqlx::raw_sql(&format!("CREATE DATABASE {build_ident}")))
         .await
         .or_fail(|| format!("failed to create database {build}"))?;
-    let mut build_conn = ctx.connect_to(build).await?;
+    let mut build_conn = ctx.connect_unbounded(build).await?;
     let migrated = migrate_template(&mut build_conn, build).await;
     build_conn.close().await.ok();
     migrated?;

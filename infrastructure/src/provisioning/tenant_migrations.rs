@@ -40,11 +40,7 @@ pub(super) async fn apply(
     let role = names.role();
     let latest_version = match tenant.isolation {
         IsolationModel::SchemaPerTenant => {
-            let mut conn = ctx
-                .pool
-                .acquire()
-                .await
-                .or_fail(|| "failed to connect to the control-plane database")?;
+            let mut conn = ctx.admin_connection().await?;
             let schema = names.schema();
             migrate(&mut conn, schema, schema, role, Grants::ByDefault).await?
         }
@@ -52,7 +48,8 @@ pub(super) async fn apply(
             let database = names.database();
             let mut conn = ctx.connect_to(database).await?;
             let migrated = migrate(&mut conn, database, "public", role, Grants::All).await;
-            conn.close().await.ok();
+            // Not kept: a connection to one tenant's database serves no other.
+            conn.close().await;
             migrated?
         }
         IsolationModel::SharedSchema => {

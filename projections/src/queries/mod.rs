@@ -5,6 +5,7 @@
 pub mod audit;
 mod cursor;
 pub mod directory;
+pub mod drives;
 pub mod schema;
 pub mod tenants;
 

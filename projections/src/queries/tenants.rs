@@ -391,3 +391,42 @@ pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<TenantView>, QueryErr
 pub async fn list(pool: &PgPool, filter: &TenantFilter) -> Result<TenantPage, QueryError> {
     super::retry_deadlock(|| list_once(pool, filter)).await
 }
+
+/// A `failed` tenant, as `tenantry tenant retry` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedTenant {
+    pub id: Uuid,
+    pub slug: String,
+    /// When it became `failed`: the time of its last event.
+    pub failed_at: DateTime<Utc>,
+    /// The provisioning attempt that failed.
+    pub attempt: u32,
+}
+
+/// The `failed` tenants that failed at or after `since`, the oldest failure first, at most
+/// `limit` of them.
+pub async fn failed_since(
+    pool: &PgPool,
+    since: DateTime<Utc>,
+    limit: Option<u32>,
+) -> Result<Vec<FailedTenant>, QueryError> {
+    let rows: Vec<(Uuid, String, DateTime<Utc>, i32)> = sqlx::query_as(
+        "SELECT tenant_id, slug, updated_at, provisioning_attempt FROM read.tenant_panel
+          WHERE status = 'failed' AND updated_at >= $1
+          ORDER BY updated_at, tenant_id
+          LIMIT $2",
+    )
+    .bind(since)
+    .bind(limit.map_or(i64::MAX, i64::from))
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, slug, failed_at, attempt)| FailedTenant {
+            id,
+            slug,
+            failed_at,
+            attempt: u32::try_from(attempt).unwrap_or(0),
+        })
+        .collect())
+}
