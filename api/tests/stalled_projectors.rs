@@ -34,6 +34,8 @@ fn states(table: &str) -> Vec<(String, String)> {
         .lines()
         .skip(1)
         .filter(|l| !l.starts_with(' '))
+        // The projectors' rows, not the saga drives' section after them.
+        .filter(|l| projectors::ALL.iter().any(|name| l.starts_with(name)))
         .filter_map(|l| {
             let fields: Vec<&str> = l.split_whitespace().collect();
             Some((fields.first()?.to_string(), fields.get(4)?.to_string()))
