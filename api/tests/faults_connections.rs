@@ -51,13 +51,24 @@ fn serve(db: &TestDb, redis: &str) -> Serve {
             "a-jwt-secret-of-at-least-32-bytes-for-the-test",
         )
         .env("TENANTRY_FAULTS", "")
-        .env("RUST_LOG", "error")
+        // `TENANTRY_TEST_SERVE_LOG=warn` shows what the servers say.
+        .env(
+            "RUST_LOG",
+            std::env::var("TENANTRY_TEST_SERVE_LOG").unwrap_or_else(|_| "error".into()),
+        )
         .stdout(Stdio::null())
         .spawn()
         .expect("tenantry serve starts");
     Serve(child)
 }
 
+// Not yet reliable: it passed in 15–85 s on a quiet machine, but on a loaded one (other builds
+// beside it) it stalled with some tenants `provisioning` until the deadline — none failed, yet
+// the request pools of the two processes keep the server's slots busy, and the steps' direct
+// connections to the tenants' databases wait for a slot. Run it with
+// `cargo test -p tenantry-api --test faults_connections -- --ignored --nocapture`
+// (`TENANTRY_TEST_DIAG=1` prints pg_stat_activity every 10 s). README: "Outages".
+#[ignore = "stalls on a loaded machine: issue 11 is open on it (see the comment above)"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn few_connections_two_processes_sixty_database_tenants_none_failed() {
     let pg = PrivatePg::start_with(PrivatePgOptions {

@@ -17,9 +17,14 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations/control");
 /// "too many clients" connects until the acquire deadline.
 pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_millis(1_500);
 
+/// How long a connection of the service's pool stays open unused (sqlx's default is 10 min):
+/// the server's slots are shared with the other processes and with provisioning, which under a
+/// full server waits for one (issue 11: `max_connections` low, two processes).
+pub const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// The service's pool over `url`: no IO until the first query (an unreachable database shows on
 /// `/readyz` and as 503s, it does not stop the start), at most `max_connections`, each acquire
-/// waiting at most `acquire_timeout`.
+/// waiting at most `acquire_timeout`, an idle connection closed after [`POOL_IDLE_TIMEOUT`].
 pub fn connect_lazy(
     url: &str,
     max_connections: u32,
@@ -28,10 +33,19 @@ pub fn connect_lazy(
     let options: PgConnectOptions = url
         .parse()
         .with_context(|| format!("invalid database url {}", crate::redact::redact_url(url)))?;
-    Ok(PgPoolOptions::new()
+    Ok(service_pool(options, max_connections, acquire_timeout))
+}
+
+fn service_pool(
+    options: PgConnectOptions,
+    max_connections: u32,
+    acquire_timeout: Duration,
+) -> PgPool {
+    PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(acquire_timeout)
-        .connect_lazy_with(options))
+        .idle_timeout(POOL_IDLE_TIMEOUT)
+        .connect_lazy_with(options)
 }
 
 /// [`connect_lazy`], and a transaction of the pool left idle for `liveness` ends: the server
@@ -50,10 +64,7 @@ pub fn connect_lazy_with_liveness(
     let options = (*pool.connect_options())
         .clone()
         .options([("idle_in_transaction_session_timeout", ms.as_str())]);
-    Ok(PgPoolOptions::new()
-        .max_connections(max_connections)
-        .acquire_timeout(acquire_timeout)
-        .connect_lazy_with(options))
+    Ok(service_pool(options, max_connections, acquire_timeout))
 }
 
 /// Connects a pool to `url` (no migrations run).

@@ -100,11 +100,6 @@ impl AdminPool {
         }
     }
 
-    /// The connect options of the control-plane database.
-    pub(crate) fn connect_options(&self) -> Arc<PgConnectOptions> {
-        self.pool.connect_options()
-    }
-
     /// Opens the pool's missing connections in the background, as far as the server has slots for
     /// them (one fill at a time; the next acquire tries again for the rest).
     pub(crate) fn fill(&self) {
@@ -171,18 +166,35 @@ impl AdminPool {
         {
             idle.close().await.ok();
         }
+        let conn = self.connect_retrying(name, deadline).await?;
+        Ok(AdminConnection {
+            conn: Held::Direct(Some(conn), self.pool.clone(), slot),
+            _permit: permit,
+        })
+    }
+
+    /// A connection to database `name` outside the bound (only to migrate a new tenant template,
+    /// see `template.rs`), asked again like [`AdminPool::connect_to`]'s until the acquire timeout:
+    /// under a full server a slot frees now and then, and the build must not give up at once.
+    pub(crate) async fn connect_unbounded(&self, name: &str) -> Result<PgConnection, sqlx::Error> {
+        let deadline = tokio::time::Instant::now() + self.acquire_timeout;
+        self.connect_retrying(name, deadline).await
+    }
+
+    /// Connects to `name`, asking again while the server refuses for now (no slot left, starting
+    /// up, unreachable), until `deadline`. A slot freed by a connection just closed goes within
+    /// milliseconds: asked again at once, and often, before the server's other clients take it,
+    /// then less and less often.
+    async fn connect_retrying(
+        &self,
+        name: &str,
+        deadline: tokio::time::Instant,
+    ) -> Result<PgConnection, sqlx::Error> {
         let options = (*self.pool.connect_options()).clone().database(name);
-        // The slot of the connection just closed frees within milliseconds: ask again at once,
-        // and often, before the server's other clients take it, then less and less often.
         let mut attempts = 0u32;
         loop {
             match options.connect().await {
-                Ok(conn) => {
-                    return Ok(AdminConnection {
-                        conn: Held::Direct(Some(conn), self.pool.clone(), slot),
-                        _permit: permit,
-                    });
-                }
+                Ok(conn) => return Ok(conn),
                 Err(error) if outage::of_sqlx(&error).is_some() => {
                     attempts += 1;
                     let wait = if attempts <= 50 {

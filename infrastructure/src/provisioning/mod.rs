@@ -32,8 +32,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::postgres::PgConnectOptions;
-use sqlx::{ConnectOptions, PgConnection, PgPool};
+use sqlx::{PgConnection, PgPool};
 
 use admin::{AdminConnection, AdminPool};
 use tenantry_application::provisioning::{
@@ -232,9 +231,8 @@ impl Ctx {
     /// A connection to database `name` outside the bound: only to migrate a new tenant template,
     /// while a bounded connection holds the template lock (see `template.rs`).
     async fn connect_unbounded(&self, name: &str) -> Result<PgConnection, ProvisionError> {
-        let options: PgConnectOptions = (*self.admin.connect_options()).clone().database(name);
-        options
-            .connect()
+        self.admin
+            .connect_unbounded(name)
             .await
             .or_fail(|| format!("failed to connect to database {name}"))
     }
