@@ -18,14 +18,14 @@ mod tenant;
 mod values;
 
 pub use error::DomainError;
-pub use tenant::{
-    AccessProgress, CreateTenant, DomainState, Suspension, ProvisionedResource, ProvisioningProgress, ProvisioningStep, Tenant,
-    TenantCommand, TenantEvent, TenantId, TenantState, TenantStatus, TenantStatusError,
-    TransientStreak,
-};
 /// A tenant's infrastructure: what each isolation model makes, and what it is called.
 pub use tenant::{
     AccessAction, AccessResource, ResourceKind, StepOutput, TenantNames, TenantSecret,
+};
+pub use tenant::{
+    AccessProgress, CreateTenant, DomainState, ProvisionedResource, ProvisioningProgress,
+    ProvisioningStep, Suspension, Tenant, TenantCommand, TenantEvent, TenantId, TenantState,
+    TenantStatus, TenantStatusError, TransientStreak,
 };
 pub use values::{
     Email, EmailError, FieldError, IsolationModel, IsolationModelError, Plan, PlanCatalog,
@@ -42,11 +42,12 @@ pub use kernel::{
 pub mod events {
     pub use crate::kernel::EventPayload;
     pub use crate::tenant::events::{
-        AccessChangeFailed, AccessRestored, AccessSuspended, CertificateIssued, DatabaseProvisioned, DomainActivated, DomainRegistered, PlanChanged,
-        ProvisioningCompleted, ProvisioningRequested, ProvisioningRetryScheduled,
-        ProvisioningRollbackStarted, ProvisioningRolledBack, ProvisioningStepFailed,
-        QueueProvisioned, RedisNamespaceProvisioned, RepairedKind, ResourceReleased,
-        ResourceRepaired, SchemaProvisioned, SharedTenantRegistered, TenantCreated, TenantDeleted,
+        AccessChangeFailed, AccessRestored, AccessSuspended, CertificateIssued,
+        DatabaseProvisioned, DomainActivated, DomainRegistered, PlanChanged, ProvisioningCompleted,
+        ProvisioningRequested, ProvisioningRetryScheduled, ProvisioningRollbackStarted,
+        ProvisioningRolledBack, ProvisioningStepFailed, QueueProvisioned,
+        RedisNamespaceProvisioned, RepairedKind, ResourceReleased, ResourceRepaired,
+        SchemaProvisioned, SharedTenantRegistered, TenantCreated, TenantDeleted,
         TenantDeletionRequested, TenantMigrationsApplied, TenantReactivated, TenantRenamed,
         TenantSuspended, WorkerStarted, WorkerStopped,
     };

@@ -86,10 +86,15 @@ impl Saga {
 
     /// Polls until the tenant is `status` with exactly `off` switched off and nothing pending.
     async fn wait_for_access(&self, id: TenantId, status: &str, off: &[&str]) -> Value {
-        until(&format!("tenant {id} {status} with {off:?} off"), || async {
-            let t = self.tenant(id).await;
-            t["status"] == status && t["access"]["suspended"] == json!(off) && t["access"]["pending"] == false
-        })
+        until(
+            &format!("tenant {id} {status} with {off:?} off"),
+            || async {
+                let t = self.tenant(id).await;
+                t["status"] == status
+                    && t["access"]["suspended"] == json!(off)
+                    && t["access"]["pending"] == false
+            },
+        )
         .await;
         self.tenant(id).await
     }
@@ -155,7 +160,10 @@ async fn redis_login(
     client.get_multiplexed_async_connection().await
 }
 
-async fn redis_set(conn: &mut redis::aio::MultiplexedConnection, id: TenantId) -> redis::RedisResult<()> {
+async fn redis_set(
+    conn: &mut redis::aio::MultiplexedConnection,
+    id: TenantId,
+) -> redis::RedisResult<()> {
     redis::cmd("SET")
         .arg(format!("{}probe", TenantNames::of(id).redis_namespace()))
         .arg("1")
@@ -167,7 +175,9 @@ async fn redis_set(conn: &mut redis::aio::MultiplexedConnection, id: TenantId) -
 /// as an authentication failure).
 fn refused_auth(error: &str) -> bool {
     let error = error.to_lowercase();
-    error.contains("wrongpass") || error.contains("authentication failed") || error.contains("disabled")
+    error.contains("wrongpass")
+        || error.contains("authentication failed")
+        || error.contains("disabled")
 }
 
 async fn until<F, Fut>(what: &str, mut check: F)
@@ -188,16 +198,29 @@ async fn a_suspended_tenant_cannot_log_in_anywhere_and_can_again_once_reactivate
     let id = s
         .create(json!({"name": "Clinica Suspensa", "plan": "enterprise"}))
         .await;
-    until("active", || async { s.tenant(id).await["status"] == "active" }).await;
+    until("active", || async {
+        s.tenant(id).await["status"] == "active"
+    })
+    .await;
     let (pg_password, redis_password) = (s.postgres_password(id).await, s.redis_password(id).await);
 
     // Connections opened before the suspension.
-    let mut open_pg = pg_login(id, &pg_password).await.expect("the tenant's login");
-    sqlx::query("SELECT 1").execute(&mut open_pg).await.expect("a query");
-    let mut open_redis = redis_login(id, &redis_password).await.expect("the Redis user");
-    redis_set(&mut open_redis, id).await.expect("a write to its namespace");
+    let mut open_pg = pg_login(id, &pg_password)
+        .await
+        .expect("the tenant's login");
+    sqlx::query("SELECT 1")
+        .execute(&mut open_pg)
+        .await
+        .expect("a query");
+    let mut open_redis = redis_login(id, &redis_password)
+        .await
+        .expect("the Redis user");
+    redis_set(&mut open_redis, id)
+        .await
+        .expect("a write to its namespace");
 
-    s.command(id, "suspend", json!({"reason": "payment overdue"})).await;
+    s.command(id, "suspend", json!({"reason": "payment overdue"}))
+        .await;
     let t = s
         .wait_for_access(id, "suspended", &["database_login", "redis_user"])
         .await;
@@ -220,7 +243,10 @@ async fn a_suspended_tenant_cannot_log_in_anywhere_and_can_again_once_reactivate
     };
     assert!(refused_auth(&refused), "{refused}");
     let ended = redis_set(&mut open_redis, id).await;
-    assert!(ended.is_err(), "the open Redis client outlived the suspension");
+    assert!(
+        ended.is_err(),
+        "the open Redis client outlived the suspension"
+    );
 
     // Switched off is not drift, and the user and role still exist.
     s.assert_no_drift().await;
@@ -231,7 +257,10 @@ async fn a_suspended_tenant_cannot_log_in_anywhere_and_can_again_once_reactivate
     let mut conn = pg_login(id, &pg_password)
         .await
         .expect("the login works again");
-    sqlx::query("SELECT 1").execute(&mut conn).await.expect("a query");
+    sqlx::query("SELECT 1")
+        .execute(&mut conn)
+        .await
+        .expect("a query");
     conn.close().await.ok();
     let mut conn = redis_login(id, &redis_password)
         .await
@@ -257,7 +286,10 @@ async fn a_suspended_tenant_cannot_log_in_anywhere_and_can_again_once_reactivate
         .delete_auth(&format!("/platform/api/tenants/{id}"), &s.token)
         .await;
     assert_eq!(response.status(), StatusCode::ACCEPTED);
-    until("deleted", || async { s.tenant(id).await["status"] == "deleted" }).await;
+    until("deleted", || async {
+        s.tenant(id).await["status"] == "deleted"
+    })
+    .await;
     let left: Vec<_> = s
         .adapters
         .inventory
@@ -277,9 +309,14 @@ async fn a_failing_suspension_is_retried_across_a_restart_until_it_converges() {
     let id = first
         .create(json!({"name": "Falha Transitoria", "plan": "free"}))
         .await;
-    until("active", || async { first.tenant(id).await["status"] == "active" }).await;
+    until("active", || async {
+        first.tenant(id).await["status"] == "active"
+    })
+    .await;
     let password = first.redis_password(id).await;
-    first.command(id, "suspend", json!({"reason": "abuse"})).await;
+    first
+        .command(id, "suspend", json!({"reason": "abuse"}))
+        .await;
     until("two failed tries", || async {
         first
             .event_types(id)
@@ -301,7 +338,9 @@ async fn a_failing_suspension_is_retried_across_a_restart_until_it_converges() {
     let db = first.app.db.clone();
     drop(first);
     let second = Saga::spawn_on(db, "").await;
-    second.wait_for_access(id, "suspended", &["redis_user"]).await;
+    second
+        .wait_for_access(id, "suspended", &["redis_user"])
+        .await;
     let refused = match redis_login(id, &password).await {
         Err(error) => error.to_string(),
         Ok(mut conn) => redis_set(&mut conn, id)
@@ -317,7 +356,9 @@ async fn a_failing_suspension_is_retried_across_a_restart_until_it_converges() {
         .map(|e| e.payload)
         .collect();
     assert!(
-        failed.iter().all(|p| p["transient"] == true && p["action"] == "suspend"),
+        failed
+            .iter()
+            .all(|p| p["transient"] == true && p["action"] == "suspend"),
         "{failed:?}"
     );
     second.assert_no_drift().await;
@@ -329,7 +370,10 @@ async fn a_repair_of_a_suspended_tenant_keeps_its_user_switched_off() {
     let id = s
         .create(json!({"name": "Reparo Suspenso", "plan": "free"}))
         .await;
-    until("active", || async { s.tenant(id).await["status"] == "active" }).await;
+    until("active", || async {
+        s.tenant(id).await["status"] == "active"
+    })
+    .await;
     s.command(id, "suspend", json!({})).await;
     s.wait_for_access(id, "suspended", &["redis_user"]).await;
     let password = s.redis_password(id).await;
@@ -348,10 +392,7 @@ async fn a_repair_of_a_suspended_tenant_keeps_its_user_switched_off() {
         .await
         .expect("deluser");
 
-    let doctor = Doctor::new(
-        s.adapters.inventory.clone(),
-        s.adapters.provisioner.clone(),
-    );
+    let doctor = Doctor::new(s.adapters.inventory.clone(), s.adapters.provisioner.clone());
     let tenants = ReadModelWork::new(s.app.db.pool.clone())
         .tenants()
         .await

@@ -5,7 +5,9 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use tenantry_domain::{AccessAction, AccessResource, ProvisionedResource, ProvisioningStep, TenantId};
+use tenantry_domain::{
+    AccessAction, AccessResource, ProvisionedResource, ProvisioningStep, TenantId,
+};
 
 use super::{FaultOp, FaultPoint, Faults, ProvisionError, Provisioner, TenantSpec};
 

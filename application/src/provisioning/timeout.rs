@@ -11,7 +11,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use tenantry_domain::{AccessAction, AccessResource, ProvisionedResource, ProvisioningStep, TenantId};
+use tenantry_domain::{
+    AccessAction, AccessResource, ProvisionedResource, ProvisioningStep, TenantId,
+};
 
 use super::{ProvisionError, Provisioner, TenantSpec};
 

@@ -328,7 +328,11 @@ impl TenantSaga {
                     AccessAction::Restore => TenantCommand::RecordAccessRestored { resource, at },
                 }
             }
-            Err(error) => return self.access_failed(tenant, loaded, resource, action, error, fence).await,
+            Err(error) => {
+                return self
+                    .access_failed(tenant, loaded, resource, action, error, fence)
+                    .await;
+            }
         };
         let known = self.record(loaded, vec![command], fence).await?;
         Ok(Turn::Continue(known.map(Box::new)))

@@ -19,7 +19,9 @@ mod steps;
 pub use commands::{CreateTenant, TenantCommand};
 pub use events::TenantEvent;
 pub use id::TenantId;
-pub use infrastructure::{AccessAction, AccessResource, ResourceKind, StepOutput, TenantNames, TenantSecret};
+pub use infrastructure::{
+    AccessAction, AccessResource, ResourceKind, StepOutput, TenantNames, TenantSecret,
+};
 pub use resource::ProvisionedResource;
 pub use state::{
     AccessProgress, DomainState, ProvisioningProgress, Suspension, Tenant, TenantState,

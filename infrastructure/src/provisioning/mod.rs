@@ -41,7 +41,9 @@ use tenantry_application::provisioning::{
     FaultInjectingProvisioner, Faults, ProvisionError, Provisioner, ResourceInventory, SecretStore,
     StepTimeouts, TenantSpec, TimeLimitedProvisioner,
 };
-use tenantry_domain::{AccessAction, AccessResource, ProvisionedResource, ProvisioningStep, TenantId};
+use tenantry_domain::{
+    AccessAction, AccessResource, ProvisionedResource, ProvisioningStep, TenantId,
+};
 
 use crate::redis_config::RedisConfig;
 use crate::secrets::{PgSecretStore, SecretKey};

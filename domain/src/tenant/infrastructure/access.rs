@@ -109,6 +109,9 @@ mod tests {
             IsolationModel::SchemaPerTenant.access_resources(),
             vec![RedisUser]
         );
-        assert_eq!(IsolationModel::SharedSchema.access_resources(), vec![RedisUser]);
+        assert_eq!(
+            IsolationModel::SharedSchema.access_resources(),
+            vec![RedisUser]
+        );
     }
 }
