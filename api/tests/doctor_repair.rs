@@ -225,14 +225,26 @@ async fn a_redis_restarted_empty_is_repaired_with_the_stored_passwords() {
         "{stdout}"
     );
     for (tenant, password) in tenants.iter().zip(&passwords) {
-        // The same password as before: the tenant's application logs in as it did.
-        assert_eq!(
-            groups_as_tenant(&redis, *tenant, password)
+        if *tenant == tenants[1] {
+            // The suspended tenant's user is back, still switched off (issue 12: a repair does
+            // not re-enable a suspended tenant).
+            let refused = groups_as_tenant(&redis, *tenant, password)
                 .await
-                .expect("the tenant logs in with its stored password"),
-            vec!["workers"],
-            "tenant {tenant}"
-        );
+                .expect_err("a suspended tenant's repaired user stays off");
+            assert!(
+                refused.to_string().contains("WRONGPASS"),
+                "tenant {tenant}: {refused}"
+            );
+        } else {
+            // The same password as before: the tenant's application logs in as it did.
+            assert_eq!(
+                groups_as_tenant(&redis, *tenant, password)
+                    .await
+                    .expect("the tenant logs in with its stored password"),
+                vec!["workers"],
+                "tenant {tenant}"
+            );
+        }
         let events = repairs(&app, *tenant).await;
         assert_eq!(kinds(&events), vec!["queue", "redis_user"], "{tenant}");
         for event in &events {

@@ -18,6 +18,11 @@
 //! The tenant's status is read from its own stream before anything is applied (the read models may
 //! lag): only an `active` or `suspended` tenant is repaired, and the event is decided by the
 //! aggregate, which refuses it in any other status.
+//!
+//! - **re-enable a suspended tenant.** A step that makes a login again (the Redis user, a
+//!   database's login role) makes it enabled; for a `suspended` tenant, or one whose access is
+//!   still switched off, the reconciler switches that access off again right after the step
+//!   (the repair is reported as not done if it cannot).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -27,8 +32,8 @@ use async_trait::async_trait;
 use chrono::Utc;
 use tenantry_domain::events::RepairedKind;
 use tenantry_domain::{
-    IsolationModel, ProvisioningStep, ResourceKind, SecretRef, TenantCommand, TenantId,
-    TenantNames, TenantStatus,
+    AccessAction, AccessResource, IsolationModel, ProvisioningStep, ResourceKind, SecretRef,
+    Tenant, TenantCommand, TenantId, TenantNames, TenantStatus,
 };
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -362,6 +367,16 @@ impl Reconciler {
                 }
                 continue;
             }
+            if let Err(error) = self.keep_switched_off(&tenant, &spec, step).await {
+                skip(
+                    &mut repair,
+                    &kinds,
+                    format!(
+                        "step {step} was re-applied but the suspended tenant's access could not                          be switched off again (the saga retries it): {error}"
+                    ),
+                );
+                continue;
+            }
             for kind in kinds {
                 let done = Repaired {
                     kind,
@@ -388,6 +403,29 @@ impl Reconciler {
             }
         }
         repair
+    }
+}
+
+impl Reconciler {
+    /// After `step` was applied again for `tenant`: switches off again what it switched on, if
+    /// the tenant is suspended or that access is still off (see the module docs).
+    async fn keep_switched_off(
+        &self,
+        tenant: &Tenant,
+        spec: &TenantSpec,
+        step: ProvisioningStep,
+    ) -> Result<(), crate::provisioning::ProvisionError> {
+        for access in AccessResource::ALL {
+            let off = tenant.access.suspended.contains(&access)
+                || (tenant.status == TenantStatus::Suspended
+                    && tenant.isolation.access_resources().contains(&access));
+            if off && access.made_by(tenant.isolation) == Some(step) {
+                self.provisioner
+                    .set_access(spec, access, AccessAction::Suspend)
+                    .await?;
+            }
+        }
+        Ok(())
     }
 }
 

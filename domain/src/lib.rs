@@ -18,13 +18,15 @@ mod tenant;
 mod values;
 
 pub use error::DomainError;
-pub use tenant::{
-    CreateTenant, DomainState, ProvisionedResource, ProvisioningProgress, ProvisioningStep, Tenant,
-    TenantCommand, TenantEvent, TenantId, TenantState, TenantStatus, TenantStatusError,
-    TransientStreak,
-};
 /// A tenant's infrastructure: what each isolation model makes, and what it is called.
-pub use tenant::{ResourceKind, StepOutput, TenantNames, TenantSecret};
+pub use tenant::{
+    AccessAction, AccessResource, ResourceKind, StepOutput, TenantNames, TenantSecret,
+};
+pub use tenant::{
+    AccessProgress, CreateTenant, DomainState, ProvisionedResource, ProvisioningProgress,
+    ProvisioningStep, Suspension, Tenant, TenantCommand, TenantEvent, TenantId, TenantState,
+    TenantStatus, TenantStatusError, TransientStreak,
+};
 pub use values::{
     Email, EmailError, FieldError, IsolationModel, IsolationModelError, Plan, PlanCatalog,
     PlanCatalogError, PlanError, PlanLimits, PlanName, PlanNameError, Reason, ReasonError,
@@ -40,11 +42,12 @@ pub use kernel::{
 pub mod events {
     pub use crate::kernel::EventPayload;
     pub use crate::tenant::events::{
-        CertificateIssued, DatabaseProvisioned, DomainActivated, DomainRegistered, PlanChanged,
-        ProvisioningCompleted, ProvisioningRequested, ProvisioningRetryScheduled,
-        ProvisioningRollbackStarted, ProvisioningRolledBack, ProvisioningStepFailed,
-        QueueProvisioned, RedisNamespaceProvisioned, RepairedKind, ResourceReleased,
-        ResourceRepaired, SchemaProvisioned, SharedTenantRegistered, TenantCreated, TenantDeleted,
+        AccessChangeFailed, AccessRestored, AccessSuspended, CertificateIssued,
+        DatabaseProvisioned, DomainActivated, DomainRegistered, PlanChanged, ProvisioningCompleted,
+        ProvisioningRequested, ProvisioningRetryScheduled, ProvisioningRollbackStarted,
+        ProvisioningRolledBack, ProvisioningStepFailed, QueueProvisioned,
+        RedisNamespaceProvisioned, RepairedKind, ResourceReleased, ResourceRepaired,
+        SchemaProvisioned, SharedTenantRegistered, TenantCreated, TenantDeleted,
         TenantDeletionRequested, TenantMigrationsApplied, TenantReactivated, TenantRenamed,
         TenantSuspended, WorkerStarted, WorkerStopped,
     };

@@ -211,6 +211,29 @@ fn samples() -> Vec<TenantEvent> {
             at: at(22),
         }
         .into(),
+        AccessSuspended {
+            tenant_id,
+            resource: tenantry_domain::AccessResource::DatabaseLogin,
+            at: at(23),
+        }
+        .into(),
+        AccessRestored {
+            tenant_id,
+            resource: tenantry_domain::AccessResource::RedisUser,
+            at: at(24),
+        }
+        .into(),
+        AccessChangeFailed {
+            tenant_id,
+            resource: tenantry_domain::AccessResource::RedisUser,
+            action: tenantry_domain::AccessAction::Suspend,
+            failures: 1,
+            error: "Redis is unavailable".into(),
+            transient: true,
+            retry_at: at(26),
+            at: at(25),
+        }
+        .into(),
     ]
 }
 
@@ -219,7 +242,7 @@ fn the_samples_cover_every_event_type() {
     let sampled: BTreeSet<_> = samples().iter().map(TenantEvent::event_type).collect();
     let declared: BTreeSet<_> = TenantEvent::EVENT_TYPES.iter().copied().collect();
     assert_eq!(sampled, declared);
-    assert_eq!(declared.len(), 26);
+    assert_eq!(declared.len(), 29);
 }
 
 #[test]

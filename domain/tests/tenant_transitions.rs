@@ -120,6 +120,31 @@ fn table() -> Vec<(TenantCommand, &'static [TenantStatus])> {
             },
             &[Active, Suspended],
         ),
+        (
+            C::RecordAccessSuspended {
+                resource: tenantry_domain::AccessResource::RedisUser,
+                at: at(100),
+            },
+            &[Suspended],
+        ),
+        (
+            C::RecordAccessRestored {
+                resource: tenantry_domain::AccessResource::RedisUser,
+                at: at(100),
+            },
+            &[Active],
+        ),
+        (
+            C::RecordAccessChangeFailed {
+                resource: tenantry_domain::AccessResource::RedisUser,
+                action: tenantry_domain::AccessAction::Suspend,
+                error: "boom".into(),
+                transient: true,
+                retry_at: at(200),
+                at: at(100),
+            },
+            &[Suspended],
+        ),
     ]
 }
 

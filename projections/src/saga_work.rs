@@ -46,7 +46,8 @@ impl SagaWork for ReadModelWork {
     async fn tenants_in_flight(&self) -> anyhow::Result<Vec<TenantId>> {
         let ids: Vec<Uuid> = sqlx::query_scalar(
             "SELECT tenant_id FROM read.tenant_panel \
-             WHERE status IN ('pending', 'provisioning', 'rolling_back', 'deleting')",
+             WHERE status IN ('pending', 'provisioning', 'rolling_back', 'deleting') \
+             OR access_pending",
         )
         .fetch_all(&self.pool)
         .await

@@ -15,7 +15,9 @@ use tenantry_application::event_store::{Actor, EventStore};
 use tenantry_application::provisioning::{Faults, ProvisionError, Provisioner, TenantSpec};
 use tenantry_application::sagas::{Backoff, Lease, SagaConfig, SagaError, SagaRunner, TenantSaga};
 use tenantry_application::tenants::{CommandContext, CreateTenantInput, TenantService};
-use tenantry_domain::{ProvisionedResource, ProvisioningStep, TenantId};
+use tenantry_domain::{
+    AccessAction, AccessResource, ProvisionedResource, ProvisioningStep, TenantId,
+};
 use tenantry_projections::ReadModelWork;
 use tenantry_tests::TestDb;
 
@@ -83,6 +85,14 @@ impl Provisioner for Hanging {
         &self,
         _tenant: TenantId,
         _step: ProvisioningStep,
+    ) -> Result<(), ProvisionError> {
+        Ok(())
+    }
+    async fn set_access(
+        &self,
+        _tenant: &TenantSpec,
+        _resource: AccessResource,
+        _action: AccessAction,
     ) -> Result<(), ProvisionError> {
         Ok(())
     }

@@ -120,6 +120,11 @@ impl Lang {
             "suspend" => ("Suspend", "Suspender"),
             "reason" => ("Reason (optional)", "Motivo (opcional)"),
             "reactivate" => ("Reactivate", "Reativar"),
+            "suspension" => ("Suspended", "Suspensa"),
+            "suspension_reason" => ("Reason", "Motivo"),
+            "no_reason" => ("none given", "nenhum informado"),
+            "access_off" => ("Access switched off", "Acesso desligado"),
+            "access_pending" => ("switching…", "alterando…"),
             "delete" => ("Delete", "Excluir"),
             "delete_confirm" => (
                 "Type the tenant's slug to confirm the deletion",

@@ -89,6 +89,18 @@ fn live_part(lang: Lang, tenant: &TenantView, base_domain: &str) -> Markup {
                     @if let Some(ns) = &infra.redis_namespace { "redis " code { (ns) } }
                     @if infra.schema.is_none() && infra.database.is_none() && infra.queues.is_empty() && infra.redis_namespace.is_none() { "—" }
                 }
+                @if let Some(suspension) = &tenant.suspension {
+                    dt { (t("suspension")) } dd #tenant-suspension {
+                        (when(suspension.suspended_at)) " · " (t("suspension_reason")) ": "
+                        @match &suspension.reason { Some(r) => { q #suspension-reason { (r) } }, None => { (t("no_reason")) } }
+                    }
+                }
+                @if !tenant.access.suspended.is_empty() || tenant.access.pending {
+                    dt { (t("access_off")) } dd #tenant-access {
+                        @for a in &tenant.access.suspended { code { (a) } " " }
+                        @if tenant.access.pending { "(" (t("access_pending")) ")" }
+                    }
+                }
                 dt { (t("created")) } dd { (when(tenant.created_at)) }
                 dt { (t("updated")) } dd { (when(tenant.updated_at)) }
                 dt { (t("version")) } dd { (tenant.version) }

@@ -5,7 +5,9 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use tenantry_domain::{ProvisionedResource, ProvisioningStep, TenantId};
+use tenantry_domain::{
+    AccessAction, AccessResource, ProvisionedResource, ProvisioningStep, TenantId,
+};
 
 use super::{FaultOp, FaultPoint, Faults, ProvisionError, Provisioner, TenantSpec};
 
@@ -66,5 +68,19 @@ impl Provisioner for FaultInjectingProvisioner {
         self.faults
             .checkpoint(FaultPoint::AfterRelease, tenant, step);
         Ok(())
+    }
+
+    /// An injected failure (`access:<resource>:<times>`) comes first and is transient, as a
+    /// Redis or PostgreSQL that is down would be: nothing is changed.
+    async fn set_access(
+        &self,
+        tenant: &TenantSpec,
+        resource: AccessResource,
+        action: AccessAction,
+    ) -> Result<(), ProvisionError> {
+        if let Some(message) = self.faults.access_failure(tenant.id, resource, action) {
+            return Err(ProvisionError::unavailable(anyhow::anyhow!(message)));
+        }
+        self.inner.set_access(tenant, resource, action).await
     }
 }

@@ -1,7 +1,10 @@
 //! The provisioner port: apply or release one provisioning step of one tenant.
 
 use async_trait::async_trait;
-use tenantry_domain::{IsolationModel, ProvisionedResource, ProvisioningStep, Slug, TenantId};
+use tenantry_domain::{
+    AccessAction, AccessResource, IsolationModel, ProvisionedResource, ProvisioningStep, Slug,
+    TenantId,
+};
 
 use super::ProvisionError;
 
@@ -40,4 +43,16 @@ pub trait Provisioner: Send + Sync {
     /// `Database` drops.
     async fn release(&self, tenant: TenantId, step: ProvisioningStep)
     -> Result<(), ProvisionError>;
+
+    /// Switches `resource` of `tenant` off (`Suspend`: nothing logs in with it, and its open
+    /// sessions or clients are ended) or on again (`Restore`). Idempotent, like the steps; an
+    /// access whose resource does not exist (lost, or never made) is left alone and succeeds (the
+    /// drift report lists what is missing). The saga's suspension work, and the reconciler after
+    /// it made a suspended tenant's resource again.
+    async fn set_access(
+        &self,
+        tenant: &TenantSpec,
+        resource: AccessResource,
+        action: AccessAction,
+    ) -> Result<(), ProvisionError>;
 }

@@ -11,7 +11,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use tenantry_domain::{ProvisionedResource, ProvisioningStep, TenantId};
+use tenantry_domain::{
+    AccessAction, AccessResource, ProvisionedResource, ProvisioningStep, TenantId,
+};
 
 use super::{ProvisionError, Provisioner, TenantSpec};
 
@@ -133,6 +135,26 @@ impl Provisioner for TimeLimitedProvisioner {
             .await
             .unwrap_or_else(|_| Err(self.timed_out("release", step)))
     }
+
+    /// Within the limit of the step that makes the access.
+    async fn set_access(
+        &self,
+        tenant: &TenantSpec,
+        resource: AccessResource,
+        action: AccessAction,
+    ) -> Result<(), ProvisionError> {
+        let limit = resource
+            .made_by(tenant.isolation)
+            .map_or(self.timeouts.default, |step| self.timeouts.of(step));
+        tokio::time::timeout(limit, self.inner.set_access(tenant, resource, action))
+            .await
+            .unwrap_or_else(|_| {
+                Err(ProvisionError::unavailable(anyhow::anyhow!(
+                    "{action} of access {resource} did not finish within {}s (a dependency is not answering)",
+                    limit.as_secs()
+                )))
+            })
+    }
 }
 
 #[cfg(test)]
@@ -178,6 +200,14 @@ mod tests {
             std::future::pending().await
         }
         async fn release(&self, _: TenantId, _: ProvisioningStep) -> Result<(), ProvisionError> {
+            std::future::pending().await
+        }
+        async fn set_access(
+            &self,
+            _: &TenantSpec,
+            _: AccessResource,
+            _: AccessAction,
+        ) -> Result<(), ProvisionError> {
             std::future::pending().await
         }
     }

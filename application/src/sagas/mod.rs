@@ -7,7 +7,9 @@
 //! dependency is down or not answering is recorded as transient and retried without spending a
 //! try, up to a deadline: [`TransientRetries`]); a `rolling_back` or
 //! `deleting` one releases everything its isolation model may have made, in reverse order, then
-//! becomes `failed` or `deleted`. Every outcome is recorded as the tenant's events, through the
+//! becomes `failed` or `deleted`; a `suspended` one has each of its accesses switched off (its
+//! database login, its Redis user: `AccessSuspended`), and a reactivated one on again
+//! (`AccessRestored`), retried with backoff until done. Every outcome is recorded as the tenant's events, through the
 //! same command handlers as the API, so the saga's state is the tenant's own history and a crash at
 //! any point resumes where the events say it stands. Steps are idempotent, so a step done but not
 //! recorded before a crash is simply done again.
@@ -20,8 +22,8 @@
 //! ([`SagaHints`], an observer of the tenant repository's appends).
 //!
 //! Everything the saga appends carries the correlation id of the request that started the work
-//! and, as causation, the id of the event it reacted to; its actor is `saga:provisioning`, or
-//! `saga:deletion` while it deletes.
+//! and, as causation, the id of the event it reacted to; its actor is `saga:provisioning`,
+//! `saga:deletion` while it deletes, or `saga:access` while it switches access off or on.
 
 mod backoff;
 mod hints;
@@ -36,14 +38,19 @@ pub use runner::{SagaConfig, SagaHandle, SagaRunner};
 pub use tenant::{Outcome, SagaError, TenantSaga, TransientRetries};
 
 use tenantry_domain::EventPayload;
-use tenantry_domain::events::{ProvisioningRequested, TenantCreated, TenantDeletionRequested};
+use tenantry_domain::events::{
+    ProvisioningRequested, TenantCreated, TenantDeletionRequested, TenantReactivated,
+    TenantSuspended,
+};
 
 /// The event types that start the sagas' work on a tenant: a tenant needs the saga at once after
 /// one, and everything the saga appends for that work carries its correlation.
-pub const STARTERS: [&str; 3] = [
+pub const STARTERS: [&str; 5] = [
     TenantCreated::EVENT_TYPE,
     ProvisioningRequested::EVENT_TYPE,
     TenantDeletionRequested::EVENT_TYPE,
+    TenantSuspended::EVENT_TYPE,
+    TenantReactivated::EVENT_TYPE,
 ];
 
 #[cfg(test)]

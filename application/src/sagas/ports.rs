@@ -20,7 +20,8 @@ pub trait Lease: Send + Sync {
 /// The tenants the read models say need the saga, and how far those read models have read.
 #[async_trait]
 pub trait SagaWork: Send + Sync {
-    /// Tenants that are `pending`, `provisioning`, `rolling_back` or `deleting`.
+    /// Tenants that are `pending`, `provisioning`, `rolling_back` or `deleting`, and the
+    /// `suspended` or `active` ones whose access still has to be switched off or on.
     async fn tenants_in_flight(&self) -> anyhow::Result<Vec<TenantId>>;
     /// The log position up to which [`SagaWork::tenants_in_flight`] is complete.
     async fn checkpoint(&self) -> anyhow::Result<Checkpoint>;

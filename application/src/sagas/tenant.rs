@@ -5,7 +5,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use tenantry_domain::{
-    ProvisioningStep, Tenant, TenantCommand, TenantId, TenantState, TenantStatus,
+    AccessAction, AccessResource, ProvisioningStep, Tenant, TenantCommand, TenantId, TenantState,
+    TenantStatus,
 };
 
 use super::{Backoff, Lease, STARTERS};
@@ -18,10 +19,12 @@ use crate::tenants::{CommandError, TenantService};
 /// A tenant as the saga loaded it, or as its last append left it.
 type Known = Loaded<TenantState>;
 
-/// The saga's actor names: deletion releases a `deleting` tenant; provisioning does the rest
-/// (including the rollback of a failed attempt).
+/// The saga's actor names: deletion releases a `deleting` tenant; access switches a suspended
+/// tenant's access off and a reactivated one's on; provisioning does the rest (including the
+/// rollback of a failed attempt).
 const PROVISIONING: &str = "provisioning";
 const DELETION: &str = "deletion";
+const ACCESS: &str = "access";
 
 /// Turns of one drive; a tenant needs about two per step.
 const MAX_TURNS: usize = 64;
@@ -133,11 +136,13 @@ impl TenantSaga {
 
     /// The context of what the saga appends in reaction to `known`'s last event: that event is
     /// the causation, and the correlation is that of the request that started the work (the
-    /// latest `TenantCreated`, `ProvisioningRequested` or `TenantDeletionRequested`), however many
+    /// latest `TenantCreated`, `ProvisioningRequested`, `TenantDeletionRequested`,
+    /// `TenantSuspended` or `TenantReactivated`), however many
     /// steps, retries and operator changes came since.
     fn context(known: &Known) -> CommandContext {
         let name = match known.state.status() {
             Some(TenantStatus::Deleting | TenantStatus::Deleted) => DELETION,
+            Some(TenantStatus::Active | TenantStatus::Suspended) => ACCESS,
             _ => PROVISIONING,
         };
         let actor = Actor::Saga { name: name.into() };
@@ -229,10 +234,13 @@ impl TenantSaga {
                         deleted
                     }
                 }
-                TenantStatus::Active
-                | TenantStatus::Suspended
-                | TenantStatus::Failed
-                | TenantStatus::Deleted => return Ok(Outcome::AtRest),
+                TenantStatus::Active | TenantStatus::Suspended => {
+                    match self.change_access(&loaded, fence).await? {
+                        Turn::Continue(known) => known.map(|known| *known),
+                        Turn::Wait(outcome) => return Ok(outcome),
+                    }
+                }
+                TenantStatus::Failed | TenantStatus::Deleted => return Ok(Outcome::AtRest),
             };
         }
         tracing::warn!(%tenant, "the saga made no progress in {MAX_TURNS} turns; will look again");
@@ -283,6 +291,92 @@ impl TenantSaga {
                     .increment(1);
                 self.failed(tenant, loaded, step, error, at, fence).await
             }
+        }
+    }
+
+    /// Switches the next access of a `suspended` tenant off, or of an `active` one on again
+    /// ([`Tenant::access_work`]), and records it; a failure is recorded with the time of the next
+    /// try (transient ones at the transient backoff, others at the step backoff), and retried for
+    /// as long as it takes: a suspension has nothing to roll back to.
+    async fn change_access(&self, loaded: &Known, fence: Fence<'_>) -> Result<Turn, SagaError> {
+        let Some(tenant) = loaded.state.tenant() else {
+            return Ok(Turn::Continue(None));
+        };
+        let Some((resource, action)) = tenant.access_work() else {
+            return Ok(Turn::Wait(Outcome::AtRest));
+        };
+        let now = self.clock.now();
+        if let Some(retry_at) = tenant.access.next_retry_at
+            && retry_at > now
+        {
+            return Ok(Turn::Wait(Outcome::RetryAt(retry_at)));
+        }
+        let spec = TenantSpec {
+            id: tenant.id,
+            slug: tenant.slug.clone(),
+            isolation: tenant.isolation,
+        };
+        fence.check().await?;
+        tracing::debug!(tenant = %tenant.id, %resource, %action, "changing a tenant's access");
+        let changed = self.provisioner.set_access(&spec, resource, action).await;
+        let at = self.clock.now();
+        let command = match changed {
+            Ok(()) => {
+                tracing::info!(tenant = %tenant.id, %resource, %action, "tenant access changed");
+                match action {
+                    AccessAction::Suspend => TenantCommand::RecordAccessSuspended { resource, at },
+                    AccessAction::Restore => TenantCommand::RecordAccessRestored { resource, at },
+                }
+            }
+            Err(error) => {
+                return self
+                    .access_failed(tenant, loaded, resource, action, error, fence)
+                    .await;
+            }
+        };
+        let known = self.record(loaded, vec![command], fence).await?;
+        Ok(Turn::Continue(known.map(Box::new)))
+    }
+
+    async fn access_failed(
+        &self,
+        tenant: &Tenant,
+        loaded: &Known,
+        resource: AccessResource,
+        action: AccessAction,
+        error: ProvisionError,
+        fence: Fence<'_>,
+    ) -> Result<Turn, SagaError> {
+        let at = self.clock.now();
+        let failures = tenant.access.failures + 1;
+        let transient = error.is_transient();
+        let delay = if transient {
+            self.transient.backoff.delay(failures)
+        } else {
+            self.backoff.delay(failures)
+        };
+        let message = error.to_string();
+        if failures == 1 || failures.is_multiple_of(10) {
+            tracing::warn!(
+                tenant = %tenant.id, %resource, %action, failures, transient, error = %message,
+                "changing a tenant's access failed; will retry"
+            );
+        }
+        metrics::counter!("tenantry_access_change_failures_total", "access" => resource.as_str(), "action" => action.as_str())
+            .increment(1);
+        let retry_at = at + delay;
+        let command = TenantCommand::RecordAccessChangeFailed {
+            resource,
+            action,
+            error: message,
+            transient,
+            retry_at,
+            at,
+        };
+        match self.record(loaded, vec![command], fence).await? {
+            Some(_) => Ok(Turn::Wait(Outcome::RetryAt(retry_at))),
+            // The operator changed their mind meanwhile: decide again.
+            None => Ok(Turn::Continue(None)),
         }
     }
 

@@ -3,7 +3,7 @@
 //! what the event says.
 
 use super::events::TenantCreated;
-use super::state::{ProvisioningProgress, TransientStreak};
+use super::state::{AccessProgress, ProvisioningProgress, Suspension, TransientStreak};
 use super::{Tenant, TenantEvent, TenantState, TenantStatus};
 
 impl TenantState {
@@ -42,6 +42,8 @@ fn new_tenant(event: &TenantCreated) -> Tenant {
         resources: Default::default(),
         domains: Default::default(),
         active_workers: Default::default(),
+        suspension: None,
+        access: AccessProgress::default(),
     }
 }
 
@@ -99,10 +101,41 @@ fn update(tenant: &mut Tenant, event: &TenantEvent) {
         E::ProvisioningRolledBack(_) => tenant.status = TenantStatus::Failed,
         E::TenantRenamed(e) => tenant.name = e.name.clone(),
         E::PlanChanged(e) => tenant.plan = e.plan.clone(),
-        E::TenantSuspended(_) => tenant.status = TenantStatus::Suspended,
-        E::TenantReactivated(_) => tenant.status = TenantStatus::Active,
+        E::TenantSuspended(e) => {
+            tenant.status = TenantStatus::Suspended;
+            tenant.suspension = Some(Suspension {
+                reason: e.reason.clone(),
+                since: e.at,
+            });
+            tenant.access.reset_attempts();
+        }
+        E::TenantReactivated(_) => {
+            tenant.status = TenantStatus::Active;
+            tenant.suspension = None;
+            tenant.access.reset_attempts();
+        }
+        E::AccessSuspended(e) => {
+            tenant.access.suspended.insert(e.resource);
+            tenant.access.reset_attempts();
+        }
+        E::AccessRestored(e) => {
+            tenant.access.suspended.remove(&e.resource);
+            tenant.access.reset_attempts();
+        }
+        E::AccessChangeFailed(e) => {
+            let access = &mut tenant.access;
+            access.failures = e.failures;
+            access.transient_since = if e.transient {
+                access.transient_since.or(Some(e.at))
+            } else {
+                None
+            };
+            access.next_retry_at = Some(e.retry_at);
+            access.last_error = Some(e.error.clone());
+        }
         E::TenantDeletionRequested(_) => {
             tenant.status = TenantStatus::Deleting;
+            tenant.suspension = None;
             tenant.provisioning.next_retry_at = None;
         }
         E::TenantDeleted(_) => tenant.status = TenantStatus::Deleted,
@@ -133,5 +166,15 @@ fn update(tenant: &mut Tenant, event: &TenantEvent) {
         | E::TenantMigrationsApplied(_)
         | E::RedisNamespaceProvisioned(_)
         | E::QueueProvisioned(_) => {}
+    }
+}
+
+impl AccessProgress {
+    /// A new change starts (or the last one succeeded): no failures, no retry waiting.
+    fn reset_attempts(&mut self) {
+        self.failures = 0;
+        self.transient_since = None;
+        self.next_retry_at = None;
+        self.last_error = None;
     }
 }

@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 
 use super::events::RepairedKind;
-use super::{ProvisionedResource, ProvisioningStep, TenantId};
+use super::{AccessAction, AccessResource, ProvisionedResource, ProvisioningStep, TenantId};
 use crate::{Email, IsolationModel, Plan, Slug, TenantName};
 
 /// A command to the tenant aggregate.
@@ -92,6 +92,27 @@ pub enum TenantCommand {
         at: DateTime<Utc>,
     },
 
+    // Sent by the saga while a tenant is suspended or after it was reactivated.
+    /// `resource` is switched off (the tenant is suspended).
+    RecordAccessSuspended {
+        resource: AccessResource,
+        at: DateTime<Utc>,
+    },
+    /// `resource` is switched on again (the tenant was reactivated).
+    RecordAccessRestored {
+        resource: AccessResource,
+        at: DateTime<Utc>,
+    },
+    /// A try of switching `resource` off or on failed; the next try is at `retry_at`.
+    RecordAccessChangeFailed {
+        resource: AccessResource,
+        action: AccessAction,
+        error: String,
+        transient: bool,
+        retry_at: DateTime<Utc>,
+        at: DateTime<Utc>,
+    },
+
     // Sent by the reconciler (`tenantry doctor --fix`, the background reconciler).
     /// A missing resource of an active or suspended tenant was made again.
     RecordResourceRepaired {
@@ -138,6 +159,9 @@ impl TenantCommand {
             Self::CompleteRollback { .. } => "complete_rollback",
             Self::MarkDeleted { .. } => "mark_deleted",
             Self::RecordResourceRepaired { .. } => "record_resource_repaired",
+            Self::RecordAccessSuspended { .. } => "record_access_suspended",
+            Self::RecordAccessRestored { .. } => "record_access_restored",
+            Self::RecordAccessChangeFailed { .. } => "record_access_change_failed",
         }
     }
 }

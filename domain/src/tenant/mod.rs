@@ -19,8 +19,13 @@ mod steps;
 pub use commands::{CreateTenant, TenantCommand};
 pub use events::TenantEvent;
 pub use id::TenantId;
-pub use infrastructure::{ResourceKind, StepOutput, TenantNames, TenantSecret};
+pub use infrastructure::{
+    AccessAction, AccessResource, ResourceKind, StepOutput, TenantNames, TenantSecret,
+};
 pub use resource::ProvisionedResource;
-pub use state::{DomainState, ProvisioningProgress, Tenant, TenantState, TransientStreak};
+pub use state::{
+    AccessProgress, DomainState, ProvisioningProgress, Suspension, Tenant, TenantState,
+    TransientStreak,
+};
 pub use status::{TenantStatus, TenantStatusError};
 pub use steps::ProvisioningStep;

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{ProvisionedResource, ProvisioningStep, TenantEvent, TenantId, TenantStatus};
-use crate::{Email, IsolationModel, PlanName, Slug, TenantName};
+use crate::{AccessAction, AccessResource, Email, IsolationModel, PlanName, Slug, TenantName};
 
 /// The state of one tenant stream: nothing before `TenantCreated`, then a [`Tenant`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -69,6 +69,32 @@ pub struct Tenant {
     pub domains: BTreeMap<String, DomainState>,
     /// Workers started and not yet stopped.
     pub active_workers: BTreeSet<Uuid>,
+    /// While `suspended`: the operator's reason and when.
+    pub suspension: Option<Suspension>,
+    /// Where the suspension's work on the tenant's access stands.
+    pub access: AccessProgress,
+}
+
+/// Why and since when a tenant is suspended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suspension {
+    pub reason: Option<String>,
+    pub since: DateTime<Utc>,
+}
+
+/// The tenant's accesses switched off, and the failures of the change in progress.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccessProgress {
+    /// The accesses switched off now (`AccessSuspended` and no `AccessRestored` since).
+    pub suspended: BTreeSet<AccessResource>,
+    /// Failures in a row of the change in progress (reset by its success and by every
+    /// suspension or reactivation).
+    pub failures: u32,
+    /// When the transient failures in a row of the change in progress started, if its last
+    /// failure was transient.
+    pub transient_since: Option<DateTime<Utc>>,
+    pub next_retry_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
 }
 
 /// Progress of the current (or last) provisioning attempt.
@@ -132,6 +158,25 @@ impl Tenant {
             .copied()
             .filter(|step| !self.resources.contains_key(step))
             .collect()
+    }
+
+    /// The access change the tenant needs now, if any: while `suspended`, the first of its
+    /// model's accesses not yet switched off; while `active`, the first still switched off.
+    pub fn access_work(&self) -> Option<(AccessResource, AccessAction)> {
+        match self.status {
+            super::TenantStatus::Suspended => self
+                .isolation
+                .access_resources()
+                .into_iter()
+                .find(|access| !self.access.suspended.contains(access))
+                .map(|access| (access, AccessAction::Suspend)),
+            super::TenantStatus::Active => self
+                .access
+                .suspended
+                .first()
+                .map(|&access| (access, AccessAction::Restore)),
+            _ => None,
+        }
     }
 
     /// What is still held, in the order to release it: the reverse of provisioning order.

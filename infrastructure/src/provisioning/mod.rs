@@ -10,6 +10,7 @@
 //! ACL commands (the default user). Long transactions hold back the event store's readers (see
 //! `event_store::postgres`), so every step keeps its transactions short.
 
+mod access;
 mod admin;
 mod database;
 mod errors;
@@ -39,7 +40,9 @@ use tenantry_application::provisioning::{
     FaultInjectingProvisioner, Faults, ProvisionError, Provisioner, ResourceInventory, SecretStore,
     StepTimeouts, TenantSpec, TimeLimitedProvisioner,
 };
-use tenantry_domain::{ProvisionedResource, ProvisioningStep, TenantId};
+use tenantry_domain::{
+    AccessAction, AccessResource, ProvisionedResource, ProvisioningStep, TenantId,
+};
 
 use crate::redis_config::RedisConfig;
 use crate::secrets::{PgSecretStore, SecretKey};
@@ -188,6 +191,16 @@ impl Provisioner for TenantProvisioner {
             ProvisioningStep::RedisNamespace => self::redis::release(ctx, tenant).await,
             ProvisioningStep::Queue => queue::release(ctx, tenant).await,
         }
+    }
+
+    #[tracing::instrument(skip_all, fields(tenant_id = %tenant.id, %resource, %action), err)]
+    async fn set_access(
+        &self,
+        tenant: &TenantSpec,
+        resource: AccessResource,
+        action: AccessAction,
+    ) -> Result<(), ProvisionError> {
+        access::set(&self.ctx, tenant, resource, action).await
     }
 }
 

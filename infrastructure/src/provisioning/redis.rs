@@ -23,7 +23,7 @@
 
 use redis::aio::ConnectionManager;
 use tenantry_application::provisioning::{FaultPoint, ProvisionError, SecretValue, TenantSpec};
-use tenantry_domain::{ProvisionedResource, ProvisioningStep, TenantId, TenantNames};
+use tenantry_domain::{AccessAction, ProvisionedResource, ProvisioningStep, TenantId, TenantNames};
 
 use super::Ctx;
 use super::errors::OrFail;
@@ -129,6 +129,47 @@ pub(super) async fn release(ctx: &Ctx, tenant: TenantId) -> Result<(), Provision
         .delete(&names.redis_secret())
         .await
         .or_fail(|| format!("failed to delete the password of Redis user {user}"))
+}
+
+/// Switches the ACL user `user` off (and ends its clients) or on again, if it exists (a missing
+/// user is left alone: `ACL SETUSER` would create one). See `access.rs`.
+pub(super) async fn set_enabled(
+    ctx: &Ctx,
+    user: &str,
+    action: AccessAction,
+) -> Result<(), ProvisionError> {
+    let mut conn = ctx.redis_connection().await?;
+    let exists: redis::Value = redis::cmd("ACL")
+        .arg("GETUSER")
+        .arg(user)
+        .query_async(&mut conn)
+        .await
+        .or_fail(|| format!("failed to look up Redis user {user}"))?;
+    if matches!(exists, redis::Value::Nil) {
+        return Ok(());
+    }
+    let flag = match action {
+        AccessAction::Suspend => "off",
+        AccessAction::Restore => "on",
+    };
+    redis::cmd("ACL")
+        .arg("SETUSER")
+        .arg(user)
+        .arg(flag)
+        .query_async::<()>(&mut conn)
+        .await
+        .or_fail(|| format!("failed to switch Redis user {user} {flag}"))?;
+    if action == AccessAction::Suspend {
+        // `off` only stops new authentications: end the clients already in.
+        redis::cmd("CLIENT")
+            .arg("KILL")
+            .arg("USER")
+            .arg(user)
+            .query_async::<i64>(&mut conn)
+            .await
+            .or_fail(|| format!("failed to end the clients of Redis user {user}"))?;
+    }
+    save_acl(&mut conn).await
 }
 
 /// Deletes every key matching `pattern` (a namespace prefix and `*`).

@@ -34,6 +34,29 @@ pub struct TenantView {
     pub infrastructure: InfrastructureView,
     pub domains: Vec<DomainView>,
     pub active_workers: u32,
+    /// While `suspended`: the operator's reason and since when; `null` otherwise.
+    pub suspension: Option<SuspensionView>,
+    /// The tenant's accesses switched off now, and whether a change is still under way.
+    pub access: AccessView,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(as = Suspension)]
+pub struct SuspensionView {
+    /// As given to `suspend` (`null` if none was).
+    pub reason: Option<String>,
+    pub suspended_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(as = Access)]
+pub struct AccessView {
+    /// The accesses switched off: `database_login` (its roles that log in are `NOLOGIN`),
+    /// `redis_user` (its Redis ACL user is `off`). All of the model's once a suspension is done,
+    /// none once a reactivation is.
+    pub suspended: Vec<String>,
+    /// The saga still has an access to switch off (suspended) or on (reactivated).
+    pub pending: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -106,7 +129,8 @@ pub struct TenantPage {
 
 const COLUMNS: &str = "tenant_id, name, slug, plan, isolation, status, version, created_at, \
     updated_at, database, schema_name, redis_namespace, queues, domains, active_workers, \
-    provisioning_status, provisioning_attempt, provisioning_step";
+    provisioning_status, provisioning_attempt, provisioning_step, suspension_reason, \
+    suspended_at, access_suspended, access_pending";
 
 #[derive(sqlx::FromRow)]
 struct PanelRow {
@@ -128,6 +152,10 @@ struct PanelRow {
     provisioning_status: String,
     provisioning_attempt: i32,
     provisioning_step: Option<String>,
+    suspension_reason: Option<String>,
+    suspended_at: Option<DateTime<Utc>>,
+    access_suspended: Json<Vec<String>>,
+    access_pending: bool,
 }
 
 /// A domain as the panel stores it.
@@ -336,6 +364,17 @@ fn view(row: PanelRow, steps: Vec<StepView>, now: DateTime<Utc>) -> Result<Tenan
             })
             .collect(),
         active_workers: row.active_workers.max(0) as u32,
+        suspension: match (status, row.suspended_at) {
+            (TenantStatus::Suspended, Some(suspended_at)) => Some(SuspensionView {
+                reason: row.suspension_reason,
+                suspended_at,
+            }),
+            _ => None,
+        },
+        access: AccessView {
+            suspended: row.access_suspended.0,
+            pending: row.access_pending,
+        },
     })
 }
 

@@ -10,10 +10,12 @@
 //! | `release:<step>:<times>` | `release` of `<step>` reports a retryable failure before doing anything |
 //! | `panic:<point>:<step>[:<times>]` | panics when `<step>` reaches `<point>` (the task dies) |
 //! | `abort:<point>:<step>[:<times>]` | aborts the process there (no unwinding, no destructors) |
+//! | `access:<access>:<times>` | switching `<access>` off or on (suspension, reactivation) reports a transient failure before doing anything |
 //!
 //! `<step>` is a step's name (`register_shared_tenant`, `schema`, `database`, `tenant_migrations`,
 //! `redis_namespace`, `queue`); `<times>` is a positive number (the first N times, counted per
 //! tenant and per entry, in this process) or `always`, the default for `panic` and `abort`.
+//! `<access>` is `database_login` or `redis_user`.
 //! `<point>` is a [`FaultPoint`]. Example: `schema:2,redis_namespace:always,panic:after_apply:queue`.
 //!
 //! Who reaches which point: [`FaultInjectingProvisioner`](super::FaultInjectingProvisioner) fires
@@ -25,7 +27,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Mutex;
 
-use tenantry_domain::{ProvisioningStep, TenantId};
+use tenantry_domain::{AccessAction, AccessResource, ProvisioningStep, TenantId};
 
 mod parse;
 #[cfg(test)]
@@ -114,12 +116,21 @@ enum Crash {
 enum Effect {
     Fail(FaultOp),
     Crash(Crash, FaultPoint),
+    /// Switching an access off or on fails.
+    FailAccess,
+}
+
+/// What an entry is about: a provisioning step, or an access.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Step(ProvisioningStep),
+    Access(AccessResource),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Rule {
     effect: Effect,
-    step: ProvisioningStep,
+    target: Target,
     times: Times,
     /// The entry as written, for messages.
     text: String,
@@ -171,7 +182,7 @@ impl Faults {
     pub fn checkpoint(&self, point: FaultPoint, tenant: TenantId, step: ProvisioningStep) {
         let Some(rule) = self.fire(
             tenant,
-            step,
+            Target::Step(step),
             |e| matches!(e, Effect::Crash(_, p) if p == point),
         ) else {
             return;
@@ -193,7 +204,7 @@ impl Faults {
     /// The message of an injected failure of `op` on `step` for `tenant`, if an entry asks for
     /// one now. Each `Some` counts as one of the entry's times.
     pub fn failure(&self, op: FaultOp, tenant: TenantId, step: ProvisioningStep) -> Option<String> {
-        let rule = self.fire(tenant, step, |e| e == Effect::Fail(op))?;
+        let rule = self.fire(tenant, Target::Step(step), |e| e == Effect::Fail(op))?;
         let verb = match op {
             FaultOp::Apply => "apply",
             FaultOp::Release => "release",
@@ -204,19 +215,34 @@ impl Faults {
         ))
     }
 
-    /// The first entry for `step` whose effect matches and that has times left for `tenant`,
+    /// The message of an injected failure of switching `access` of `tenant` off or on, if an
+    /// entry asks for one now.
+    pub fn access_failure(
+        &self,
+        tenant: TenantId,
+        access: AccessResource,
+        action: AccessAction,
+    ) -> Option<String> {
+        let rule = self.fire(tenant, Target::Access(access), |e| e == Effect::FailAccess)?;
+        Some(format!(
+            "injected failure of {action} of access {access} (TENANTRY_FAULTS {:?})",
+            rule.text
+        ))
+    }
+
+    /// The first entry for `target` whose effect matches and that has times left for `tenant`,
     /// counting this firing.
     fn fire(
         &self,
         tenant: TenantId,
-        step: ProvisioningStep,
+        target: Target,
         matches: impl Fn(Effect) -> bool,
     ) -> Option<&Rule> {
         let mut fired = self.fired.lock().unwrap_or_else(|p| p.into_inner());
         self.rules
             .iter()
             .enumerate()
-            .filter(|(_, rule)| rule.step == step && matches(rule.effect))
+            .filter(|(_, rule)| rule.target == target && matches(rule.effect))
             .find(|(i, rule)| {
                 let count = fired.entry((*i, tenant)).or_insert(0);
                 let fires = match rule.times {

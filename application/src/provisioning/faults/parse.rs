@@ -1,12 +1,13 @@
 //! The `TENANTRY_FAULTS` grammar (see the parent module): one entry at a time, with a message
 //! that says what is wrong with it.
 
-use tenantry_domain::ProvisioningStep;
+use tenantry_domain::{AccessResource, ProvisioningStep};
 
-use super::{Crash, Effect, FaultOp, FaultPoint, Rule, Times};
+use super::{Crash, Effect, FaultOp, FaultPoint, Rule, Target, Times};
 
 const USAGE: &str = "expected <step>:<times>, release:<step>:<times>, \
-                     panic:<point>:<step>[:<times>] or abort:<point>:<step>[:<times>]";
+                     panic:<point>:<step>[:<times>], abort:<point>:<step>[:<times>] \
+                     or access:<access>:<times>";
 
 /// One entry, already trimmed.
 pub(super) fn rule(entry: &str) -> Result<Rule, String> {
@@ -14,7 +15,16 @@ pub(super) fn rule(entry: &str) -> Result<Rule, String> {
         return Err(format!("the entry is empty; {USAGE}"));
     }
     let parts: Vec<&str> = entry.split(':').map(str::trim).collect();
+    if let ["access", access, times] = parts.as_slice() {
+        return Ok(Rule {
+            effect: Effect::FailAccess,
+            target: Target::Access(access_named(access)?),
+            times: times_named(times)?,
+            text: entry.to_owned(),
+        });
+    }
     let (effect, step, times) = match parts.as_slice() {
+        ["access", ..] => return Err("expected access:<access>:<times>".to_owned()),
         ["release", step, times] => (Effect::Fail(FaultOp::Release), *step, Some(*times)),
         ["release", ..] => return Err("expected release:<step>:<times>".to_owned()),
         [crash @ ("panic" | "abort"), point, step] => (
@@ -35,7 +45,7 @@ pub(super) fn rule(entry: &str) -> Result<Rule, String> {
     };
     Ok(Rule {
         effect,
-        step: step_named(step)?,
+        target: Target::Step(step_named(step)?),
         times: times.map_or(Ok(Times::Always), times_named)?,
         text: entry.to_owned(),
     })
@@ -57,6 +67,19 @@ fn step_named(input: &str) -> Result<ProvisioningStep, String> {
             let names: Vec<_> = ProvisioningStep::ALL.iter().map(|s| s.as_str()).collect();
             format!(
                 "unknown step {input:?}; expected one of {}",
+                names.join(", ")
+            )
+        })
+}
+
+fn access_named(input: &str) -> Result<AccessResource, String> {
+    AccessResource::ALL
+        .into_iter()
+        .find(|a| a.as_str() == input)
+        .ok_or_else(|| {
+            let names: Vec<_> = AccessResource::ALL.iter().map(|a| a.as_str()).collect();
+            format!(
+                "unknown access {input:?}; expected one of {}",
                 names.join(", ")
             )
         })

@@ -5,6 +5,7 @@
 //! A command whose outcome already holds (suspending a suspended tenant, a saga recording a step a
 //! second time after a crash) decides *no* events rather than failing, so retries are harmless.
 
+mod access;
 mod lifecycle;
 mod provisioning;
 
@@ -33,6 +34,12 @@ impl TenantState {
     /// | `CompleteRollback` | rolling_back, once nothing is held | failed | all others |
     /// | `MarkDeleted` | deleting, once nothing is held | deleted | all others |
     /// | `RecordResourceRepaired` | active, suspended | | all others |
+    /// | `RecordAccessSuspended` | suspended (an access of its model not yet off) | suspended, already off | all others |
+    /// | `RecordAccessRestored` | active (an access that is off) | active, already on | all others |
+    /// | `RecordAccessChangeFailed` | suspended (a suspend), active (a restore), while that change is still needed | | all others |
+    ///
+    /// A suspension during provisioning is refused (409), not queued: suspend once the tenant is
+    /// `active`. Deleting a suspended tenant releases everything as for any other.
     ///
     /// Every command but `Create` on a stream without a tenant is refused with `NotFound`.
     pub fn decide(&self, command: TenantCommand) -> Decision {
@@ -97,6 +104,16 @@ fn decide_for(tenant: &Tenant, command: TenantCommand) -> Decision {
             reason,
             at,
         } => provisioning::record_resource_repaired(tenant, kind, name, reason, at),
+        C::RecordAccessSuspended { resource, at } => access::suspended(tenant, resource, at),
+        C::RecordAccessRestored { resource, at } => access::restored(tenant, resource, at),
+        C::RecordAccessChangeFailed {
+            resource,
+            action,
+            error,
+            transient,
+            retry_at,
+            at,
+        } => access::failed(tenant, resource, action, error, transient, retry_at, at),
     }
 }
 

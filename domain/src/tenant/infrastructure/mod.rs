@@ -1,6 +1,7 @@
 //! A tenant's infrastructure, in one place: what each isolation model makes (its provisioning
 //! steps in order, and the kinds of resource each step leaves behind) and what every piece is
-//! called (its schema, database, roles, Redis namespace, queue, consumer group and secrets).
+//! called (its schema, database, roles, Redis namespace, queue, consumer group and secrets), and
+//! which of it is the tenant's access, which a suspension switches off (`access.rs`).
 //!
 //! The provisioners, the sagas, the drift report (`tenantry doctor`), the API's onboarding answer
 //! and the tests all read these, so they cannot disagree about a tenant's infrastructure. The
@@ -8,8 +9,10 @@
 //! tenant has without reading any event. They are part of the data existing tenants already have,
 //! so a name's format never changes.
 
+mod access;
 mod kinds;
 mod names;
 
+pub use access::{AccessAction, AccessResource};
 pub use kinds::{ResourceKind, StepOutput};
 pub use names::{TenantNames, TenantSecret};

@@ -6,7 +6,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
 use tenantry_application::event_store::RecordedEvent;
-use tenantry_domain::{ProvisionedResource, ProvisioningStep, TenantEvent, TenantStatus};
+use tenantry_domain::{
+    AccessResource, IsolationModel, ProvisionedResource, ProvisioningStep, TenantEvent,
+    TenantStatus,
+};
 use uuid::Uuid;
 
 use crate::projectors::table_row::table_row;
@@ -36,6 +39,10 @@ table_row! {
         pub(super) provisioning_attempt: i32,
         pub(super) provisioning_step: Option<String>,
         pub(super) remaining_steps: Json<Vec<ProvisioningStep>>,
+        pub(super) suspension_reason: Option<String>,
+        pub(super) suspended_at: Option<DateTime<Utc>>,
+        pub(super) access_suspended: Json<Vec<AccessResource>>,
+        pub(super) access_pending: bool,
     }
 }
 
@@ -77,6 +84,10 @@ impl PanelRow {
             provisioning_attempt: 0,
             provisioning_step: None,
             remaining_steps: Json(vec![]),
+            suspension_reason: None,
+            suspended_at: None,
+            access_suspended: Json(vec![]),
+            access_pending: false,
         })
     }
 
@@ -100,6 +111,25 @@ impl PanelRow {
             .0
             .first()
             .map(|s| s.as_str().to_owned());
+        self.access_pending = self.access_pending();
+    }
+
+    /// Whether the saga has access to switch off (suspended: an access of the model still on) or
+    /// on (active: an access still off); as `Tenant::access_work` says.
+    fn access_pending(&self) -> bool {
+        let suspended = &self.access_suspended.0;
+        match self.status.parse() {
+            Ok(TenantStatus::Suspended) => IsolationModel::parse(&self.isolation)
+                .map(|model| {
+                    model
+                        .access_resources()
+                        .iter()
+                        .any(|a| !suspended.contains(a))
+                })
+                .unwrap_or(false),
+            Ok(TenantStatus::Active) => !suspended.is_empty(),
+            _ => false,
+        }
     }
 
     fn provisioned(&mut self, resource: ProvisionedResource) {
@@ -152,9 +182,30 @@ impl PanelRow {
             }
             E::TenantRenamed(e) => self.name = e.name.to_string(),
             E::PlanChanged(e) => self.plan = e.plan.to_string(),
-            E::TenantSuspended(_) => self.set_status(TenantStatus::Suspended),
-            E::TenantReactivated(_) => self.set_status(TenantStatus::Active),
-            E::TenantDeletionRequested(_) => self.set_status(TenantStatus::Deleting),
+            E::TenantSuspended(e) => {
+                self.set_status(TenantStatus::Suspended);
+                self.suspension_reason = e.reason.clone();
+                self.suspended_at = Some(e.at);
+            }
+            E::TenantReactivated(_) => {
+                self.set_status(TenantStatus::Active);
+                self.suspension_reason = None;
+                self.suspended_at = None;
+            }
+            E::TenantDeletionRequested(_) => {
+                self.set_status(TenantStatus::Deleting);
+                self.suspension_reason = None;
+                self.suspended_at = None;
+            }
+            E::AccessSuspended(e) => {
+                if !self.access_suspended.0.contains(&e.resource) {
+                    self.access_suspended.0.push(e.resource);
+                    self.access_suspended.0.sort();
+                }
+            }
+            E::AccessRestored(e) => self.access_suspended.0.retain(|a| *a != e.resource),
+            // The failure and its retry are in the tenant's history; the row shows the outcome.
+            E::AccessChangeFailed(_) => {}
             E::TenantDeleted(_) => {
                 self.set_status(TenantStatus::Deleted);
                 // Its hosts are free again (the directory forgets them too).
