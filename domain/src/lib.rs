@@ -24,7 +24,7 @@ pub use tenant::{
     TransientStreak,
 };
 /// A tenant's infrastructure: what each isolation model makes, and what it is called.
-pub use tenant::{ResourceKind, StepOutput, TenantNames, TenantSecret};
+pub use tenant::{ResourceKind, StepOutput, TenantLogin, TenantNames, TenantSecret};
 pub use values::{
     Email, EmailError, FieldError, IsolationModel, IsolationModelError, Plan, PlanCatalog,
     PlanCatalogError, PlanError, PlanLimits, PlanName, PlanNameError, Reason, ReasonError,
@@ -44,8 +44,8 @@ pub mod events {
         ProvisioningCompleted, ProvisioningRequested, ProvisioningRetryScheduled,
         ProvisioningRollbackStarted, ProvisioningRolledBack, ProvisioningStepFailed,
         QueueProvisioned, RedisNamespaceProvisioned, RepairedKind, ResourceReleased,
-        ResourceRepaired, SchemaProvisioned, SharedTenantRegistered, TenantCreated, TenantDeleted,
-        TenantDeletionRequested, TenantMigrationsApplied, TenantReactivated, TenantRenamed,
-        TenantSuspended, WorkerStarted, WorkerStopped,
+        ResourceRepaired, SchemaProvisioned, SharedTenantRegistered, TenantCreated,
+        TenantCredentialsRevealed, TenantDeleted, TenantDeletionRequested, TenantMigrationsApplied,
+        TenantReactivated, TenantRenamed, TenantSuspended, WorkerStarted, WorkerStopped,
     };
 }

@@ -100,6 +100,14 @@ pub enum TenantCommand {
         reason: String,
         at: DateTime<Utc>,
     },
+
+    // Sent by the API when it shows the tenant's passwords.
+    /// Record that `by` (from `ip`) was shown the tenant's credentials.
+    RecordCredentialsRevealed {
+        by: String,
+        ip: Option<String>,
+        at: DateTime<Utc>,
+    },
 }
 
 /// The fields of [`TenantCommand::Create`]. The application layer has already checked that the
@@ -138,6 +146,7 @@ impl TenantCommand {
             Self::CompleteRollback { .. } => "complete_rollback",
             Self::MarkDeleted { .. } => "mark_deleted",
             Self::RecordResourceRepaired { .. } => "record_resource_repaired",
+            Self::RecordCredentialsRevealed { .. } => "record_credentials_revealed",
         }
     }
 }

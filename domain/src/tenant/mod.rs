@@ -19,7 +19,7 @@ mod steps;
 pub use commands::{CreateTenant, TenantCommand};
 pub use events::TenantEvent;
 pub use id::TenantId;
-pub use infrastructure::{ResourceKind, StepOutput, TenantNames, TenantSecret};
+pub use infrastructure::{ResourceKind, StepOutput, TenantLogin, TenantNames, TenantSecret};
 pub use resource::ProvisionedResource;
 pub use state::{DomainState, ProvisioningProgress, Tenant, TenantState, TransientStreak};
 pub use status::{TenantStatus, TenantStatusError};

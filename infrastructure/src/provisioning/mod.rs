@@ -10,6 +10,7 @@
 //! ACL commands (the default user). Long transactions hold back the event store's readers (see
 //! `event_store::postgres`), so every step keeps its transactions short.
 
+mod access;
 mod admin;
 mod database;
 mod errors;
@@ -25,6 +26,10 @@ mod template;
 mod tenant_migrations;
 
 pub use self::redis::COMMAND_RULES;
+pub use access::{
+    ConnectionDetails, Credentials, PostgresDetails, QueueDetails, RedisDetails, RevealError,
+    SHARED_LOGIN_SECRET, TenantAccess, shared_login_name,
+};
 pub use admin::{DEFAULT_ADMIN_ACQUIRE_TIMEOUT, DEFAULT_ADMIN_CONNECTIONS, MIN_ADMIN_CONNECTIONS};
 pub use tenant_migrations::{TENANT_MIGRATOR, latest_version};
 

@@ -8,8 +8,10 @@
 mod lifecycle;
 mod provisioning;
 
+use super::events::TenantCredentialsRevealed;
 use super::{Tenant, TenantCommand, TenantEvent, TenantId, TenantState};
 use crate::DomainError;
+use crate::TenantStatus;
 
 type Decision = Result<Vec<TenantEvent>, DomainError>;
 
@@ -33,6 +35,7 @@ impl TenantState {
     /// | `CompleteRollback` | rolling_back, once nothing is held | failed | all others |
     /// | `MarkDeleted` | deleting, once nothing is held | deleted | all others |
     /// | `RecordResourceRepaired` | active, suspended | | all others |
+    /// | `RecordCredentialsRevealed` | active, suspended (they have credentials) | | all others |
     ///
     /// Every command but `Create` on a stream without a tenant is refused with `NotFound`.
     pub fn decide(&self, command: TenantCommand) -> Decision {
@@ -97,6 +100,18 @@ fn decide_for(tenant: &Tenant, command: TenantCommand) -> Decision {
             reason,
             at,
         } => provisioning::record_resource_repaired(tenant, kind, name, reason, at),
+        C::RecordCredentialsRevealed { by, ip, at } => match tenant.status {
+            TenantStatus::Active | TenantStatus::Suspended => Ok(vec![
+                TenantCredentialsRevealed {
+                    tenant_id: tenant.id,
+                    by,
+                    ip,
+                    at,
+                }
+                .into(),
+            ]),
+            _ => Err(refused("reveal the credentials of", tenant)),
+        },
     }
 }
 

@@ -9,6 +9,7 @@
 //! Every payload carries the tenant's id and `at`, the time the fact happened by the caller's
 //! clock (the envelope's `recorded_at` is the store's).
 
+mod credentials;
 mod domains;
 mod lifecycle;
 mod provisioning;
@@ -16,6 +17,7 @@ mod repairs;
 mod resources;
 mod workers;
 
+pub use credentials::TenantCredentialsRevealed;
 pub use domains::{CertificateIssued, DomainActivated, DomainRegistered};
 pub use lifecycle::{
     PlanChanged, TenantCreated, TenantDeleted, TenantDeletionRequested, TenantReactivated,
@@ -67,4 +69,5 @@ crate::domain_events! {
     TenantDeletionRequested = 1,
     TenantDeleted = 1,
     ResourceRepaired = 1,
+    TenantCredentialsRevealed = 1,
 }

@@ -11,5 +11,5 @@
 mod kinds;
 mod names;
 
-pub use kinds::{ResourceKind, StepOutput};
+pub use kinds::{ResourceKind, StepOutput, TenantLogin};
 pub use names::{TenantNames, TenantSecret};
