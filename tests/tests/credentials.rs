@@ -300,3 +300,37 @@ async fn unknown_tenants_are_404_and_deleted_ones_refused() {
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert!(f.revealed_events(&id).await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schema_tenant_from_before_its_role_logged_in_gets_a_password_on_its_first_reveal() {
+    let f = spawn().await;
+    let id = f.create("pro").await;
+    f.wait_for(&id, "active").await;
+    // As provisioning left a schema tenant before issue 12: a NOLOGIN role, no stored password.
+    let names = tenantry_domain::TenantNames::of(id.parse().expect("id"));
+    sqlx::raw_sql(&format!(
+        "ALTER ROLE {} NOLOGIN PASSWORD NULL; DELETE FROM secrets WHERE reference = '{}'",
+        names.role(),
+        names.postgres_secret()
+    ))
+    .execute(&f.app.db.pool)
+    .await
+    .expect("make the tenant old");
+
+    let (status, revealed) = f.reveal(&id, None).await;
+    assert_eq!(status, StatusCode::OK, "{revealed}");
+    let password = revealed["passwords"]["postgres"]
+        .as_str()
+        .expect("a password");
+    let mut conn = sqlx::PgConnection::connect(&pg_url(&revealed, password))
+        .await
+        .expect("the old tenant's role logs in with its new password");
+    let schema: String = sqlx::query_scalar("SELECT current_schema()::text")
+        .fetch_one(&mut conn)
+        .await
+        .expect("query");
+    assert_eq!(schema, names.schema());
+    // The next reveal answers the same password.
+    let (_, again) = f.reveal(&id, None).await;
+    assert_eq!(again["passwords"]["postgres"], password);
+}
