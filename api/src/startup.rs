@@ -112,6 +112,14 @@ impl Application {
                 projector_stalled_after: settings.projector_stalled_after(),
                 openapi: Arc::new(openapi_document(settings)?),
                 hung_drive_after: Duration::from_secs(settings.hung_drive_secs),
+                access: tenantry_infrastructure::provisioning::TenantAccess::new(
+                    pool.clone(),
+                    &redis,
+                    settings
+                        .secret_key
+                        .as_ref()
+                        .map(ExposeSecret::expose_secret),
+                ),
             },
         })
     }

@@ -20,7 +20,7 @@ mod values;
 pub use error::DomainError;
 /// A tenant's infrastructure: what each isolation model makes, and what it is called.
 pub use tenant::{
-    AccessAction, AccessResource, ResourceKind, StepOutput, TenantNames, TenantSecret,
+    AccessAction, AccessResource, ResourceKind, StepOutput, TenantLogin, TenantNames, TenantSecret,
 };
 pub use tenant::{
     AccessProgress, CreateTenant, DomainState, ProvisionedResource, ProvisioningProgress,
@@ -47,7 +47,7 @@ pub mod events {
         ProvisioningRequested, ProvisioningRetryScheduled, ProvisioningRollbackStarted,
         ProvisioningRolledBack, ProvisioningStepFailed, QueueProvisioned,
         RedisNamespaceProvisioned, RepairedKind, ResourceReleased, ResourceRepaired,
-        SchemaProvisioned, SharedTenantRegistered, TenantCreated, TenantDeleted,
+        SchemaProvisioned, SharedTenantRegistered, TenantCreated, TenantCredentialsRevealed, TenantDeleted,
         TenantDeletionRequested, TenantMigrationsApplied, TenantReactivated, TenantRenamed,
         TenantSuspended, WorkerStarted, WorkerStopped,
     };

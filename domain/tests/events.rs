@@ -234,6 +234,13 @@ fn samples() -> Vec<TenantEvent> {
             at: at(25),
         }
         .into(),
+        TenantCredentialsRevealed {
+            tenant_id,
+            by: "staff:ops@example.com".into(),
+            ip: Some("203.0.113.7".into()),
+            at: at(23),
+        }
+        .into(),
     ]
 }
 
@@ -242,7 +249,7 @@ fn the_samples_cover_every_event_type() {
     let sampled: BTreeSet<_> = samples().iter().map(TenantEvent::event_type).collect();
     let declared: BTreeSet<_> = TenantEvent::EVENT_TYPES.iter().copied().collect();
     assert_eq!(sampled, declared);
-    assert_eq!(declared.len(), 29);
+    assert_eq!(declared.len(), 30);
 }
 
 #[test]

@@ -137,8 +137,13 @@ fn the_step_that_makes_a_resource_is_the_one_whose_release_removes_it() {
     );
     assert_eq!(
         SchemaPerTenant.step_making_secret(TenantSecret::Postgres),
+        Some(Step::Schema),
+        "a schema's role logs in with a password (issue 12)"
+    );
+    assert_eq!(
+        SharedSchema.step_making_secret(TenantSecret::Postgres),
         None,
-        "a schema's role has no password"
+        "shared tenants use the shared application login"
     );
     for isolation in IsolationModel::ALL {
         assert_eq!(

@@ -388,7 +388,8 @@ pub fn actor_of(state: &TenantState, command: &TenantCommand) -> Actor {
         | C::RequestProvisioning { .. }
         | C::Suspend { .. }
         | C::Reactivate { .. }
-        | C::RequestDeletion { .. } => staff(),
+        | C::RequestDeletion { .. }
+        | C::RecordCredentialsRevealed { .. } => staff(),
         C::RecordStepSucceeded { .. }
         | C::RecordStepFailed { .. }
         | C::RecordTransientStepFailure { .. }

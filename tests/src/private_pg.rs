@@ -96,6 +96,18 @@ impl PrivatePg {
         cluster
     }
 
+    /// From now on every role but `postgres` must give its password over TCP (SCRAM-SHA-256);
+    /// `postgres` keeps trust. For tests of what a password lets in.
+    pub fn require_passwords(&self) {
+        let hba = "local all all trust\n\
+                   host all postgres 127.0.0.1/32 trust\n\
+                   host all all 127.0.0.1/32 scram-sha-256\n";
+        std::fs::write(self.data.join("pg_hba.conf"), hba).expect("failed to write pg_hba.conf");
+        let data = self.data.to_string_lossy().into_owned();
+        let out = self.run("pg_ctl", &["-D", &data, "reload"]);
+        assert!(out.status.success(), "pg_ctl reload failed: {}", text(&out));
+    }
+
     /// The port it listens on (the same across [`PrivatePg::stop`] and [`PrivatePg::start`]).
     pub fn port(&self) -> u16 {
         self.port

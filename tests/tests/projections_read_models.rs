@@ -694,6 +694,8 @@ async fn the_directory_resolves_hosts_to_tenants_and_their_data() {
         (schema.name.as_str(), schema.role.as_str()),
         (names.schema(), names.role())
     );
+    // Its role logs in (issue 12): the directory names its password's reference, never the password.
+    assert_eq!(schema.password_secret, names.postgres_secret().as_str());
     let redis = entry.redis.unwrap();
     assert_eq!(redis.namespace, names.redis_namespace());
     assert_eq!(redis.password_secret, names.redis_secret().as_str());

@@ -49,6 +49,8 @@ pub struct AppState {
     pub projector_stalled_after: std::time::Duration,
     /// `/openapi.json`, for the configured plans and reserved subdomains ([`openapi::document`]).
     pub openapi: Arc<serde_json::Value>,
+    /// Tenants' connection details and passwords (`…/connection`, `…/connection/reveal`).
+    pub access: tenantry_infrastructure::provisioning::TenantAccess,
     /// `TENANTRY_HUNG_DRIVE_SECS`: a saga drive at work longer than this is reported as hung.
     pub hung_drive_after: std::time::Duration,
 }

@@ -25,7 +25,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::auth::handlers as auth;
 use super::error::{ErrorBody, ErrorDetail};
-use super::tenants::{commands, queries};
+use super::tenants::{commands, credentials, queries};
 use super::{AppState, MAX_REQUEST_BODY, audit, health, metrics, onboarding};
 
 #[derive(OpenApi)]
@@ -54,6 +54,8 @@ use super::{AppState, MAX_REQUEST_BODY, audit, health, metrics, onboarding};
         commands::suspend,
         commands::reactivate,
         commands::delete,
+        credentials::connection,
+        credentials::reveal,
         audit::list,
         onboarding::provision,
     ),

@@ -58,6 +58,23 @@ impl TenantService {
             .await
     }
 
+    /// Records that the caller (`context.actor`, from `context.ip`) is being shown the tenant's
+    /// credentials: the audit record, appended before the passwords are read. Refused unless the
+    /// tenant is active or suspended.
+    pub async fn record_credentials_revealed(
+        &self,
+        tenant: TenantId,
+        context: &CommandContext,
+    ) -> Result<CommandOutcome, CommandError> {
+        let at = self.clock.now();
+        let command = TenantCommand::RecordCredentialsRevealed {
+            by: context.actor.to_string(),
+            ip: context.ip.clone(),
+            at,
+        };
+        self.run(tenant, context, command).await
+    }
+
     pub async fn reactivate(
         &self,
         tenant: TenantId,

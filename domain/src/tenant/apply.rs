@@ -159,6 +159,8 @@ fn update(tenant: &mut Tenant, event: &TenantEvent) {
         // The resource was the tenant's already (its step's event is in the stream); a repair
         // makes it exist again without changing what the tenant holds.
         E::ResourceRepaired(_) => {}
+        // An audit record: nothing about the tenant changes.
+        E::TenantCredentialsRevealed(_) => {}
         // Handled above through `provisioned_resource`.
         E::SharedTenantRegistered(_)
         | E::SchemaProvisioned(_)

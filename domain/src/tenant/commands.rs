@@ -121,6 +121,14 @@ pub enum TenantCommand {
         reason: String,
         at: DateTime<Utc>,
     },
+
+    // Sent by the API when it shows the tenant's passwords.
+    /// Record that `by` (from `ip`) was shown the tenant's credentials.
+    RecordCredentialsRevealed {
+        by: String,
+        ip: Option<String>,
+        at: DateTime<Utc>,
+    },
 }
 
 /// The fields of [`TenantCommand::Create`]. The application layer has already checked that the
@@ -162,6 +170,7 @@ impl TenantCommand {
             Self::RecordAccessSuspended { .. } => "record_access_suspended",
             Self::RecordAccessRestored { .. } => "record_access_restored",
             Self::RecordAccessChangeFailed { .. } => "record_access_change_failed",
+            Self::RecordCredentialsRevealed { .. } => "record_credentials_revealed",
         }
     }
 }

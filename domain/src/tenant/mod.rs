@@ -20,7 +20,7 @@ pub use commands::{CreateTenant, TenantCommand};
 pub use events::TenantEvent;
 pub use id::TenantId;
 pub use infrastructure::{
-    AccessAction, AccessResource, ResourceKind, StepOutput, TenantNames, TenantSecret,
+    AccessAction, AccessResource, ResourceKind, StepOutput, TenantLogin, TenantNames, TenantSecret,
 };
 pub use resource::ProvisionedResource;
 pub use state::{

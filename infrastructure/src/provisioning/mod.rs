@@ -12,6 +12,7 @@
 
 mod access;
 mod admin;
+mod credentials;
 mod database;
 mod errors;
 mod ident;
@@ -26,6 +27,10 @@ mod template;
 mod tenant_migrations;
 
 pub use self::redis::COMMAND_RULES;
+pub use credentials::{
+    ConnectionDetails, Credentials, PostgresDetails, QueueDetails, RedisDetails, RevealError,
+    SHARED_LOGIN_SECRET, TenantAccess, shared_login_name,
+};
 pub use admin::{DEFAULT_ADMIN_ACQUIRE_TIMEOUT, DEFAULT_ADMIN_CONNECTIONS, MIN_ADMIN_CONNECTIONS};
 pub use tenant_migrations::{TENANT_MIGRATOR, latest_version};
 

@@ -95,3 +95,21 @@ fn ignore_missing<T: Default>(result: Result<T, sqlx::Error>) -> Result<T, sqlx:
         other => other,
     }
 }
+
+/// Whether role `name` is a member of role `group`.
+pub(super) async fn is_member(
+    conn: &mut PgConnection,
+    name: &str,
+    group: &str,
+) -> Result<bool, ProvisionError> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT FROM pg_auth_members m \
+         JOIN pg_roles r ON r.oid = m.member JOIN pg_roles g ON g.oid = m.roleid \
+         WHERE r.rolname = $1 AND g.rolname = $2)",
+    )
+    .bind(name)
+    .bind(group)
+    .fetch_one(&mut *conn)
+    .await
+    .or_fail(|| format!("failed to look up the membership of role {name}"))
+}

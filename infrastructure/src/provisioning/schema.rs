@@ -1,16 +1,19 @@
 //! `schema_per_tenant`, the schema step: a schema `tenant_{hex}` in the control-plane database and
-//! a `NOLOGIN` role of the same name that can use that schema and nothing else.
+//! a `LOGIN` role of the same name, with a generated password (kept in the secret store), that can
+//! use that schema and nothing else.
 //!
-//! The role has no password: the SaaS application reaches the schema through a login of its own
-//! that is a member of the role (`GRANT tenant_… TO app_login`) and `SET ROLE tenant_…` per
-//! connection or transaction, so no per-tenant secret exists to leak or rotate. (The database
-//! model, whose tenants may connect directly, gets a password.) The schema belongs to the control
-//! plane, which runs the tenant migrations; the role gets `USAGE, CREATE` on it and the use of
-//! every table, sequence and function in it (default privileges), and PUBLIC gets nothing — the
-//! control-plane migrations also took `public` away from PUBLIC.
+//! The application connects as that role (issue 12: a connection router picks the tenant's
+//! credentials by its alias, the same way for a schema as for a database of its own); a shared
+//! login that `SET ROLE`s would need its pool to reset the role on every checkout, and a bug there
+//! would leak one tenant's session into another's. Before issue 12 the role was `NOLOGIN` without a
+//! password; such a tenant gets its password on its first reveal (`access.rs`) or when this step
+//! runs again. The schema belongs to the control plane, which runs the tenant migrations; the
+//! role gets `USAGE, CREATE` on it and the use of every table, sequence and function in it
+//! (default privileges), and PUBLIC gets nothing — the control-plane migrations also took `public`
+//! away from PUBLIC.
 
 use sqlx::Executor;
-use tenantry_application::provisioning::{FaultPoint, ProvisionError, TenantSpec};
+use tenantry_application::provisioning::{FaultPoint, ProvisionError, SecretValue, TenantSpec};
 use tenantry_domain::{ProvisionedResource, ProvisioningStep, TenantId, TenantNames};
 
 use super::errors::OrFail;
@@ -23,8 +26,13 @@ pub(super) async fn apply(
 ) -> Result<ProvisionedResource, ProvisionError> {
     let names = TenantNames::of(tenant.id);
     let (schema, role) = (names.schema(), names.role());
+    let password = ctx
+        .secrets
+        .put_if_absent(&names.postgres_secret(), &SecretValue::generate())
+        .await
+        .or_fail(|| format!("failed to store the password of role {role}"))?;
     let mut conn = ctx.admin_connection().await?;
-    roles::ensure(&mut conn, role, None).await?;
+    roles::ensure(&mut conn, role, Some(&password)).await?;
     ctx.faults
         .checkpoint(FaultPoint::DuringApply, tenant.id, ProvisioningStep::Schema);
     let (ident, role_ident) = (quote_ident(schema), quote_ident(role));
@@ -54,7 +62,7 @@ pub(super) async fn apply(
     })
 }
 
-/// Drops the schema with everything in it, then the role.
+/// Drops the schema with everything in it, then the role, then its password.
 pub(super) async fn release(ctx: &Ctx, tenant: TenantId) -> Result<(), ProvisionError> {
     let names = TenantNames::of(tenant);
     let schema = names.schema();
@@ -67,5 +75,9 @@ pub(super) async fn release(ctx: &Ctx, tenant: TenantId) -> Result<(), Provision
     .or_fail(|| format!("failed to drop schema {schema}"))?;
     ctx.faults
         .checkpoint(FaultPoint::DuringRelease, tenant, ProvisioningStep::Schema);
-    roles::drop(&mut conn, names.role()).await
+    roles::drop(&mut conn, names.role()).await?;
+    ctx.secrets
+        .delete(&names.postgres_secret())
+        .await
+        .or_fail(|| format!("failed to delete the password of role {}", names.role()))
 }

@@ -40,7 +40,10 @@ pub struct DatabaseAccess {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SchemaAccess {
     pub name: String,
+    /// The tenant's login (issue 12: the schema's role logs in).
     pub role: String,
+    /// The reference of its password in the secret store.
+    pub password_secret: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -133,7 +136,15 @@ fn entry(row: Row) -> Result<DirectoryEntry, QueryError> {
             _ => None,
         },
         schema: match (row.schema_name, row.schema_role) {
-            (Some(name), Some(role)) => Some(SchemaAccess { name, role }),
+            (Some(name), Some(role)) => Some(SchemaAccess {
+                name,
+                role,
+                password_secret: tenantry_domain::TenantNames::of(
+                    tenantry_domain::TenantId::from_uuid(row.tenant_id),
+                )
+                .postgres_secret()
+                .to_string(),
+            }),
             _ => None,
         },
         redis: match (row.redis_namespace, row.redis_acl_user, row.redis_secret) {

@@ -4,6 +4,7 @@
 
 pub(crate) mod caller;
 pub(crate) mod commands;
+pub(crate) mod credentials;
 mod errors;
 pub(crate) mod queries;
 
@@ -25,4 +26,6 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/{id}/provision", post(commands::provision))
         .route("/{id}/suspend", post(commands::suspend))
         .route("/{id}/reactivate", post(commands::reactivate))
+        .route("/{id}/connection", get(credentials::connection))
+        .route("/{id}/connection/reveal", post(credentials::reveal))
 }

@@ -9,8 +9,10 @@ mod access;
 mod lifecycle;
 mod provisioning;
 
+use super::events::TenantCredentialsRevealed;
 use super::{Tenant, TenantCommand, TenantEvent, TenantId, TenantState};
 use crate::DomainError;
+use crate::TenantStatus;
 
 type Decision = Result<Vec<TenantEvent>, DomainError>;
 
@@ -40,6 +42,7 @@ impl TenantState {
     ///
     /// A suspension during provisioning is refused (409), not queued: suspend once the tenant is
     /// `active`. Deleting a suspended tenant releases everything as for any other.
+    /// | `RecordCredentialsRevealed` | active, suspended (they have credentials) | | all others |
     ///
     /// Every command but `Create` on a stream without a tenant is refused with `NotFound`.
     pub fn decide(&self, command: TenantCommand) -> Decision {
@@ -114,6 +117,18 @@ fn decide_for(tenant: &Tenant, command: TenantCommand) -> Decision {
             retry_at,
             at,
         } => access::failed(tenant, resource, action, error, transient, retry_at, at),
+        C::RecordCredentialsRevealed { by, ip, at } => match tenant.status {
+            TenantStatus::Active | TenantStatus::Suspended => Ok(vec![
+                TenantCredentialsRevealed {
+                    tenant_id: tenant.id,
+                    by,
+                    ip,
+                    at,
+                }
+                .into(),
+            ]),
+            _ => Err(refused("reveal the credentials of", tenant)),
+        },
     }
 }
 

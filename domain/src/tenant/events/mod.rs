@@ -10,6 +10,7 @@
 //! clock (the envelope's `recorded_at` is the store's).
 
 mod access;
+mod credentials;
 mod domains;
 mod lifecycle;
 mod provisioning;
@@ -18,6 +19,7 @@ mod resources;
 mod workers;
 
 pub use access::{AccessChangeFailed, AccessRestored, AccessSuspended};
+pub use credentials::TenantCredentialsRevealed;
 pub use domains::{CertificateIssued, DomainActivated, DomainRegistered};
 pub use lifecycle::{
     PlanChanged, TenantCreated, TenantDeleted, TenantDeletionRequested, TenantReactivated,
@@ -72,4 +74,5 @@ crate::domain_events! {
     AccessSuspended = 1,
     AccessRestored = 1,
     AccessChangeFailed = 1,
+    TenantCredentialsRevealed = 1,
 }

@@ -67,7 +67,8 @@ impl ProvisioningStep {
         use ResourceKind::*;
         let (kinds, secret): (&'static [ResourceKind], _) = match self {
             Self::RegisterSharedTenant => (&[SharedTenant], None),
-            Self::Schema => (&[Schema, Role], None),
+            // The schema's role logs in (issue 12): it has a password, like the database's.
+            Self::Schema => (&[Schema, Role, Secret], Some(TenantSecret::Postgres)),
             Self::Database => (&[Database, Role, Secret], Some(TenantSecret::Postgres)),
             // The migrated objects live in the schema or the database, which its own step made.
             Self::TenantMigrations => (&[], None),
@@ -81,7 +82,29 @@ impl ProvisioningStep {
     }
 }
 
+/// How the tenant's application logs in to PostgreSQL: what `GET …/connection` names and what a
+/// suspension disables. Read this, not the isolation model, to decide which role logs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TenantLogin {
+    /// The tenant's own `LOGIN` role, [`TenantNames::role`](super::TenantNames::role), whose
+    /// password is the secret [`TenantSecret::Postgres`] (`schema_per_tenant`,
+    /// `database_per_tenant`). Suspending the tenant means `NOLOGIN` on this role.
+    OwnRole,
+    /// The control plane's shared application login (a member of `tenantry_shared_app`), which
+    /// every `shared_schema` tenant uses with `SET LOCAL app.tenant_id = '<id>'` per transaction.
+    /// No role of the tenant's own: suspending it cannot disable the login (others use it).
+    SharedAppRole,
+}
+
 impl IsolationModel {
+    /// How this model's tenants log in to PostgreSQL.
+    pub fn login(self) -> TenantLogin {
+        match self {
+            Self::SharedSchema => TenantLogin::SharedAppRole,
+            Self::SchemaPerTenant | Self::DatabasePerTenant => TenantLogin::OwnRole,
+        }
+    }
+
     /// The kinds of resource a provisioned tenant of this model has, each once, in order.
     pub fn resource_kinds(self) -> Vec<ResourceKind> {
         let kinds: BTreeSet<ResourceKind> = ProvisioningStep::sequence(self)
@@ -113,6 +136,20 @@ impl IsolationModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_model_with_its_own_login_makes_its_password() {
+        for isolation in IsolationModel::ALL {
+            let makes_password = isolation
+                .step_making_secret(TenantSecret::Postgres)
+                .is_some();
+            assert_eq!(
+                isolation.login() == TenantLogin::OwnRole,
+                makes_password,
+                "{isolation}"
+            );
+        }
+    }
 
     #[test]
     fn a_step_makes_a_secret_exactly_when_it_names_one() {

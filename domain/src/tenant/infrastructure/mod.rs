@@ -14,5 +14,5 @@ mod kinds;
 mod names;
 
 pub use access::{AccessAction, AccessResource};
-pub use kinds::{ResourceKind, StepOutput};
+pub use kinds::{ResourceKind, StepOutput, TenantLogin};
 pub use names::{TenantNames, TenantSecret};

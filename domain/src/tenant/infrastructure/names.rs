@@ -10,7 +10,8 @@ use crate::{SecretRef, TenantId};
 /// (`tenant/{uuid}/{kind}`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum TenantSecret {
-    /// The password of the tenant's database login (`database_per_tenant`).
+    /// The password of the tenant's own PostgreSQL login (`schema_per_tenant`,
+    /// `database_per_tenant`: see [`TenantLogin`](super::TenantLogin)).
     Postgres,
     /// The password of the tenant's Redis ACL user.
     Redis,
@@ -88,7 +89,7 @@ impl TenantNames {
         &self.resource
     }
 
-    /// The tenant's PostgreSQL role: the schema's `NOLOGIN` role, or the database's login.
+    /// The tenant's PostgreSQL login role (the schema's or the database's).
     pub fn role(&self) -> &str {
         &self.resource
     }

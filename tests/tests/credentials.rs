@@ -1,0 +1,336 @@
+//! Issue 12 §2, the app's way in: `GET …/connection` names the tenant's host, database, schema,
+//! user, Redis user, namespace and queues with no secret in them; `POST …/connection/reveal`
+//! answers passwords that really log in (on a server that checks passwords: a private cluster
+//! with SCRAM for every role but `postgres`) to the tenant's schema, database or shared rows, and
+//! a Redis user held to its namespace; each reveal is a `TenantCredentialsRevealed` event with
+//! who and from where, and an `Idempotency-Key` replay keeps no password. Unknown tenants are
+//! 404, deleted ones refused.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sqlx::Connection;
+use tenantry_tests::{PrivatePg, TestApp, TestDb};
+
+const TENANTS: &str = "/platform/api/tenants";
+
+struct Fixture {
+    app: TestApp,
+    token: String,
+    _pg: PrivatePg,
+}
+
+async fn spawn() -> Fixture {
+    let pg = PrivatePg::start_new();
+    pg.require_passwords();
+    let db = TestDb::on_server(&pg.server_url()).await;
+    let app = TestApp::spawn_with(db, |s| {
+        s.run_sagas = true;
+        s.provisioning_retry_base_ms = 100;
+        s.provisioning_retry_max_ms = 400;
+    })
+    .await;
+    let token = app.staff_token().await;
+    Fixture {
+        app,
+        token,
+        _pg: pg,
+    }
+}
+
+impl Fixture {
+    async fn create(&self, plan: &str) -> String {
+        let response = self
+            .app
+            .post_json_auth(
+                TENANTS,
+                &json!({"name": format!("Clinic {plan}"), "plan": plan}),
+                &self.token,
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body: Value = response.json().await.expect("json");
+        body["id"].as_str().expect("id").to_owned()
+    }
+
+    async fn wait_for(&self, id: &str, status: &str) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let body: Value = self
+                .app
+                .get_auth(&format!("{TENANTS}/{id}"), &self.token)
+                .await
+                .json()
+                .await
+                .expect("json");
+            if body["status"] == status {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "tenant {id} never became {status}: {body}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn connection(&self, id: &str) -> (StatusCode, String) {
+        let response = self
+            .app
+            .get_auth(&format!("{TENANTS}/{id}/connection"), &self.token)
+            .await;
+        (response.status(), response.text().await.expect("text"))
+    }
+
+    async fn reveal(&self, id: &str, key: Option<&str>) -> (StatusCode, Value) {
+        let mut request = self
+            .app
+            .client
+            .post(self.app.url(&format!("{TENANTS}/{id}/connection/reveal")))
+            .bearer_auth(&self.token);
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key);
+        }
+        let response = request.send().await.expect("request");
+        (
+            response.status(),
+            response.json().await.unwrap_or(Value::Null),
+        )
+    }
+
+    async fn revealed_events(&self, id: &str) -> Vec<Value> {
+        let body: Value = self
+            .app
+            .get_auth(&format!("{TENANTS}/{id}/events?limit=500"), &self.token)
+            .await
+            .json()
+            .await
+            .expect("json");
+        body["items"]
+            .as_array()
+            .or_else(|| body.as_array())
+            .expect("events")
+            .iter()
+            .filter(|e| e["event_type"] == "TenantCredentialsRevealed")
+            .cloned()
+            .collect()
+    }
+}
+
+fn pg_url(c: &Value, password: &str) -> String {
+    let pg = &c["postgres"];
+    format!(
+        "postgres://{}:{password}@{}:{}/{}",
+        pg["user"].as_str().unwrap(),
+        pg["host"].as_str().unwrap(),
+        pg["port"],
+        pg["database"].as_str().unwrap()
+    )
+}
+
+async fn redis_as(c: &Value, password: &str) -> redis::aio::MultiplexedConnection {
+    let url = c["redis"]["url"].as_str().unwrap();
+    let with_password = url.replacen('@', &format!(":{password}@"), 1);
+    redis::Client::open(with_password)
+        .expect("redis url")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("the tenant's Redis user logs in")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_model_has_a_connection_without_secrets_and_a_reveal_that_logs_in() {
+    let f = spawn().await;
+    let shared = f.create("free").await;
+    let schema = f.create("pro").await;
+    let database = f.create("enterprise").await;
+    for id in [&shared, &schema, &database] {
+        f.wait_for(id, "active").await;
+    }
+
+    for (id, isolation) in [
+        (&shared, "shared_schema"),
+        (&schema, "schema_per_tenant"),
+        (&database, "database_per_tenant"),
+    ] {
+        let (status, text) = f.connection(id).await;
+        assert_eq!(status, StatusCode::OK, "{text}");
+        let connection: Value = serde_json::from_str(&text).expect("json");
+        assert_eq!(connection["isolation"], isolation);
+        assert!(connection.get("passwords").is_none(), "{connection}");
+        assert_eq!(
+            connection["queues"][0]["stream"],
+            format!("tenant:{id}:queue:default")
+        );
+
+        let (status, revealed) = f.reveal(id, None).await;
+        assert_eq!(status, StatusCode::OK, "{revealed}");
+        let (pg_password, redis_password) = (
+            revealed["passwords"]["postgres"]
+                .as_str()
+                .expect("pg")
+                .to_owned(),
+            revealed["passwords"]["redis"]
+                .as_str()
+                .expect("redis")
+                .to_owned(),
+        );
+        // The connection names no secret.
+        assert!(!text.contains(&pg_password) && !text.contains(&redis_password));
+        assert!(
+            !connection["redis"]["url"]
+                .as_str()
+                .unwrap()
+                .contains(&redis_password)
+        );
+
+        // PostgreSQL: the password logs in, another does not (the server checks it).
+        assert!(
+            sqlx::PgConnection::connect(&pg_url(&connection, "wrong"))
+                .await
+                .is_err(),
+            "{isolation}: a wrong password logged in"
+        );
+        let mut conn = sqlx::PgConnection::connect(&pg_url(&connection, &pg_password))
+            .await
+            .unwrap_or_else(|e| panic!("{isolation}: the revealed password: {e}"));
+        match isolation {
+            "schema_per_tenant" => {
+                let schema_name = connection["postgres"]["schema"].as_str().unwrap();
+                sqlx::raw_sql(&format!(
+                    "CREATE TABLE {schema_name}.patients (id int); \
+                     INSERT INTO {schema_name}.patients VALUES (1)"
+                ))
+                .execute(&mut conn)
+                .await
+                .expect("the tenant's role writes its schema");
+                let other = sqlx::query("SELECT count(*) FROM events")
+                    .execute(&mut conn)
+                    .await;
+                assert!(other.is_err(), "the tenant's role read the control plane");
+            }
+            "database_per_tenant" => {
+                let db: String = sqlx::query_scalar("SELECT current_database()::text")
+                    .fetch_one(&mut conn)
+                    .await
+                    .expect("query");
+                assert_eq!(db, connection["postgres"]["database"]);
+            }
+            _ => {
+                let setting = &connection["postgres"]["tenant_setting"];
+                assert_eq!(setting["name"], "app.tenant_id");
+                let mut tx = conn.begin().await.expect("begin");
+                sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
+                    .bind(setting["value"].as_str().unwrap())
+                    .execute(&mut *tx)
+                    .await
+                    .expect("set");
+                let ids: Vec<uuid::Uuid> =
+                    sqlx::query_scalar("SELECT tenant_id FROM shared.tenants")
+                        .fetch_all(&mut *tx)
+                        .await
+                        .expect("the shared login reads the shared tenants");
+                assert_eq!(ids, vec![id.parse::<uuid::Uuid>().unwrap()]);
+            }
+        }
+
+        // Redis: the user logs in and is held to its namespace.
+        let mut redis = redis_as(&connection, &redis_password).await;
+        let namespace = connection["redis"]["namespace"].as_str().unwrap();
+        redis::cmd("SET")
+            .arg(format!("{namespace}probe"))
+            .arg("1")
+            .query_async::<()>(&mut redis)
+            .await
+            .expect("a key in the namespace");
+        let outside = redis::cmd("SET")
+            .arg("elsewhere:probe")
+            .arg("1")
+            .query_async::<()>(&mut redis)
+            .await;
+        assert!(outside.is_err(), "{isolation}: wrote outside its namespace");
+
+        // Audited: who and from where, and no secret in the event.
+        let events = f.revealed_events(id).await;
+        assert_eq!(events.len(), 1, "{events:?}");
+        let event = events[0].to_string();
+        assert!(event.contains("staff:"), "{event}");
+        assert!(event.contains("127.0.0.1"), "{event}");
+        assert!(!event.contains(&pg_password) && !event.contains(&redis_password));
+    }
+
+    // A replay with the same key keeps no password and records nothing more.
+    let (status, first) = f.reveal(&schema, Some("reveal-1")).await;
+    assert_eq!(status, StatusCode::OK);
+    let password = first["passwords"]["postgres"].as_str().unwrap().to_owned();
+    let (status, replay) = f.reveal(&schema, Some("reveal-1")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(replay["passwords"].is_null(), "{replay}");
+    assert_eq!(f.revealed_events(&schema).await.len(), 2);
+    let kept: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM idempotency_keys \
+         WHERE position(convert_to($1, 'UTF8') IN coalesce(response_body, ''::bytea)) > 0",
+    )
+    .bind(&password)
+    .fetch_one(&f.app.db.pool)
+    .await
+    .expect("search keys");
+    assert_eq!(kept, 0, "an idempotency row holds the password");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_tenants_are_404_and_deleted_ones_refused() {
+    let f = spawn().await;
+    let unknown = uuid::Uuid::now_v7().to_string();
+    assert_eq!(f.connection(&unknown).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(f.reveal(&unknown, None).await.0, StatusCode::NOT_FOUND);
+
+    let id = f.create("pro").await;
+    f.wait_for(&id, "active").await;
+    let response = f
+        .app
+        .delete_auth(&format!("{TENANTS}/{id}"), &f.token)
+        .await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    f.wait_for(&id, "deleted").await;
+    let (status, body) = f.connection(&id).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let (status, body) = f.reveal(&id, None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(f.revealed_events(&id).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schema_tenant_from_before_its_role_logged_in_gets_a_password_on_its_first_reveal() {
+    let f = spawn().await;
+    let id = f.create("pro").await;
+    f.wait_for(&id, "active").await;
+    // As provisioning left a schema tenant before issue 12: a NOLOGIN role, no stored password.
+    let names = tenantry_domain::TenantNames::of(id.parse().expect("id"));
+    sqlx::raw_sql(&format!(
+        "ALTER ROLE {} NOLOGIN PASSWORD NULL; DELETE FROM secrets WHERE reference = '{}'",
+        names.role(),
+        names.postgres_secret()
+    ))
+    .execute(&f.app.db.pool)
+    .await
+    .expect("make the tenant old");
+
+    let (status, revealed) = f.reveal(&id, None).await;
+    assert_eq!(status, StatusCode::OK, "{revealed}");
+    let password = revealed["passwords"]["postgres"]
+        .as_str()
+        .expect("a password");
+    let mut conn = sqlx::PgConnection::connect(&pg_url(&revealed, password))
+        .await
+        .expect("the old tenant's role logs in with its new password");
+    let schema: String = sqlx::query_scalar("SELECT current_schema()::text")
+        .fetch_one(&mut conn)
+        .await
+        .expect("query");
+    assert_eq!(schema, names.schema());
+    // The next reveal answers the same password.
+    let (_, again) = f.reveal(&id, None).await;
+    assert_eq!(again["passwords"]["postgres"], password);
+}
