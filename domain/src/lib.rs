@@ -19,7 +19,7 @@ mod values;
 
 pub use error::DomainError;
 pub use tenant::{
-    CreateTenant, DomainState, ProvisionedResource, ProvisioningProgress, ProvisioningStep, Tenant,
+    CreateTenant, DomainState, HookName, HookNameError, ProvisionedResource, ProvisioningProgress, ProvisioningStep, Tenant,
     TenantCommand, TenantEvent, TenantId, TenantState, TenantStatus, TenantStatusError,
     TransientStreak,
 };
@@ -40,7 +40,7 @@ pub use kernel::{
 pub mod events {
     pub use crate::kernel::EventPayload;
     pub use crate::tenant::events::{
-        CertificateIssued, DatabaseProvisioned, DomainActivated, DomainRegistered, PlanChanged,
+        CertificateIssued, DatabaseProvisioned, DomainActivated, DomainRegistered, HookStepSucceeded, PlanChanged,
         ProvisioningCompleted, ProvisioningRequested, ProvisioningRetryScheduled,
         ProvisioningRollbackStarted, ProvisioningRolledBack, ProvisioningStepFailed,
         QueueProvisioned, RedisNamespaceProvisioned, RepairedKind, ResourceReleased,

@@ -11,6 +11,7 @@
 
 mod error;
 mod faults;
+mod hooks;
 mod inject;
 mod inventory;
 mod port;
@@ -18,6 +19,7 @@ mod secrets;
 mod timeout;
 
 pub use error::ProvisionError;
+pub use hooks::{HookAction, HookCall, HookTenant, StepHooks};
 pub use faults::{FaultOp, FaultPoint, Faults, FaultsError};
 pub use inject::FaultInjectingProvisioner;
 pub use inventory::{ExistingResource, InventoryError, ResourceInventory};

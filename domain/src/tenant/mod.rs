@@ -23,4 +23,4 @@ pub use infrastructure::{ResourceKind, StepOutput, TenantNames, TenantSecret};
 pub use resource::ProvisionedResource;
 pub use state::{DomainState, ProvisioningProgress, Tenant, TenantState, TransientStreak};
 pub use status::{TenantStatus, TenantStatusError};
-pub use steps::ProvisioningStep;
+pub use steps::{HookName, HookNameError, ProvisioningStep};

@@ -170,6 +170,10 @@ impl Provisioner for TenantProvisioner {
             ProvisioningStep::TenantMigrations => tenant_migrations::apply(ctx, tenant).await,
             ProvisioningStep::RedisNamespace => self::redis::apply(ctx, tenant).await,
             ProvisioningStep::Queue => queue::apply(ctx, tenant).await,
+            // Refused above: no isolation model's sequence has one; the saga calls hooks itself.
+            ProvisioningStep::Hook(hook) => Err(ProvisionError::permanent(anyhow::anyhow!(
+                "hook {hook} is not a step of the provisioner; the saga calls hooks"
+            ))),
         }
     }
 
@@ -188,6 +192,8 @@ impl Provisioner for TenantProvisioner {
             ProvisioningStep::TenantMigrations => Ok(()),
             ProvisioningStep::RedisNamespace => self::redis::release(ctx, tenant).await,
             ProvisioningStep::Queue => queue::release(ctx, tenant).await,
+            // What a hook made is outside; the saga calls its release.
+            ProvisioningStep::Hook(_) => Ok(()),
         }
     }
 }

@@ -27,7 +27,7 @@ pub use provisioning::{
 };
 pub use repairs::{RepairedKind, ResourceRepaired};
 pub use resources::{
-    DatabaseProvisioned, QueueProvisioned, RedisNamespaceProvisioned, SchemaProvisioned,
+    DatabaseProvisioned, HookStepSucceeded, QueueProvisioned, RedisNamespaceProvisioned, SchemaProvisioned,
     SharedTenantRegistered, TenantMigrationsApplied,
 };
 pub use workers::{WorkerStarted, WorkerStopped};
@@ -67,4 +67,5 @@ crate::domain_events! {
     TenantDeletionRequested = 1,
     TenantDeleted = 1,
     ResourceRepaired = 1,
+    HookStepSucceeded = 1,
 }

@@ -2,6 +2,8 @@
 //! `TenantState::apply` for status, name and plan (a test holds the two together), and adds what
 //! the panel shows besides: infrastructure names, domains, workers, the provisioning summary.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
@@ -36,6 +38,7 @@ table_row! {
         pub(super) provisioning_attempt: i32,
         pub(super) provisioning_step: Option<String>,
         pub(super) remaining_steps: Json<Vec<ProvisioningStep>>,
+        pub(super) hook_outputs: Json<BTreeMap<String, serde_json::Value>>,
     }
 }
 
@@ -77,6 +80,7 @@ impl PanelRow {
             provisioning_attempt: 0,
             provisioning_step: None,
             remaining_steps: Json(vec![]),
+            hook_outputs: Json(BTreeMap::new()),
         })
     }
 
@@ -114,6 +118,9 @@ impl PanelRow {
                 if !self.queues.0.contains(&queue) {
                     self.queues.0.push(queue);
                 }
+            }
+            ProvisionedResource::Hook { hook, outputs } => {
+                self.hook_outputs.0.insert(hook.as_str().to_owned(), outputs);
             }
             ProvisionedResource::SharedTenant | ProvisionedResource::TenantMigrations { .. } => {}
         }
@@ -181,7 +188,8 @@ impl PanelRow {
             | E::DatabaseProvisioned(_)
             | E::TenantMigrationsApplied(_)
             | E::RedisNamespaceProvisioned(_)
-            | E::QueueProvisioned(_) => {}
+            | E::QueueProvisioned(_)
+            | E::HookStepSucceeded(_) => {}
         }
     }
 
@@ -191,6 +199,9 @@ impl PanelRow {
             ProvisionedResource::Database { .. } => self.database = None,
             ProvisionedResource::RedisNamespace { .. } => self.redis_namespace = None,
             ProvisionedResource::Queue { queue } => self.queues.0.retain(|q| q != queue),
+            ProvisionedResource::Hook { hook, .. } => {
+                self.hook_outputs.0.remove(hook.as_str());
+            }
             ProvisionedResource::SharedTenant | ProvisionedResource::TenantMigrations { .. } => {}
         }
     }
