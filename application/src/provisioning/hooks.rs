@@ -50,6 +50,9 @@ pub struct HookCall {
     /// Which try of this action this is, from 1 (per provisioning attempt for `apply`; per run of
     /// a rollback or deletion for `release`).
     pub attempt: u32,
+    /// The tenant's provisioning attempt the hook belongs to (1, 2, … one per request): part of
+    /// the idempotency key, so that a retried provisioning after a rollback applies afresh.
+    pub provisioning_attempt: u32,
 }
 
 /// Calls hooks. Held as `Arc<dyn StepHooks>`.

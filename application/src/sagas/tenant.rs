@@ -168,6 +168,7 @@ impl TenantSaga {
             action: HookAction::Apply,
             tenant: hook_tenant(tenant),
             attempt,
+            provisioning_attempt: progress.attempt,
         };
         let outputs = self.hooks(hook)?.apply(&call).await?;
         Ok(ProvisionedResource::Hook { hook, outputs })
@@ -454,6 +455,7 @@ impl TenantSaga {
                         action: HookAction::Release,
                         tenant: hook_tenant(tenant),
                         attempt,
+                        provisioning_attempt: tenant.provisioning.attempt,
                     };
                     match self.hooks(hook) {
                         Ok(hooks) => hooks.release(&call).await,
