@@ -342,7 +342,12 @@ pub fn plans(settings: &Settings) -> anyhow::Result<(PlanCatalog, PlanHooks)> {
     };
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("failed to read the plans file {}", path.display()))?;
-    let invalid = || format!("invalid plans file {} (TENANTRY_PLANS_FILE)", path.display());
+    let invalid = || {
+        format!(
+            "invalid plans file {} (TENANTRY_PLANS_FILE)",
+            path.display()
+        )
+    };
     let mut value: serde_json::Value = serde_json::from_str(&text).with_context(invalid)?;
     let hooks = PlanHooks::take_from(&mut value)
         .map_err(|message| anyhow::anyhow!(message))

@@ -57,5 +57,8 @@ async fn serve_refuses_a_bad_hook_in_the_plans_file_naming_the_field() {
             && stderr.contains("plans[1] (\"pro\").steps[1].url: \"localhost/crm\" is not a URL"),
         "{stderr}"
     );
-    assert!(!stderr.contains(secret), "the secret is never printed: {stderr}");
+    assert!(
+        !stderr.contains(secret),
+        "the secret is never printed: {stderr}"
+    );
 }

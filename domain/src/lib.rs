@@ -19,9 +19,9 @@ mod values;
 
 pub use error::DomainError;
 pub use tenant::{
-    CreateTenant, DomainState, HookName, HookNameError, ProvisionedResource, ProvisioningProgress, ProvisioningStep, Tenant,
-    TenantCommand, TenantEvent, TenantId, TenantState, TenantStatus, TenantStatusError,
-    TransientStreak,
+    CreateTenant, DomainState, HookName, HookNameError, ProvisionedResource, ProvisioningProgress,
+    ProvisioningStep, Tenant, TenantCommand, TenantEvent, TenantId, TenantState, TenantStatus,
+    TenantStatusError, TransientStreak,
 };
 /// A tenant's infrastructure: what each isolation model makes, and what it is called.
 pub use tenant::{ResourceKind, StepOutput, TenantNames, TenantSecret};
@@ -40,12 +40,12 @@ pub use kernel::{
 pub mod events {
     pub use crate::kernel::EventPayload;
     pub use crate::tenant::events::{
-        CertificateIssued, DatabaseProvisioned, DomainActivated, DomainRegistered, HookStepSucceeded, PlanChanged,
-        ProvisioningCompleted, ProvisioningRequested, ProvisioningRetryScheduled,
-        ProvisioningRollbackStarted, ProvisioningRolledBack, ProvisioningStepFailed,
-        QueueProvisioned, RedisNamespaceProvisioned, RepairedKind, ResourceReleased,
-        ResourceRepaired, SchemaProvisioned, SharedTenantRegistered, TenantCreated, TenantDeleted,
-        TenantDeletionRequested, TenantMigrationsApplied, TenantReactivated, TenantRenamed,
-        TenantSuspended, WorkerStarted, WorkerStopped,
+        CertificateIssued, DatabaseProvisioned, DomainActivated, DomainRegistered,
+        HookStepSucceeded, PlanChanged, ProvisioningCompleted, ProvisioningRequested,
+        ProvisioningRetryScheduled, ProvisioningRollbackStarted, ProvisioningRolledBack,
+        ProvisioningStepFailed, QueueProvisioned, RedisNamespaceProvisioned, RepairedKind,
+        ResourceReleased, ResourceRepaired, SchemaProvisioned, SharedTenantRegistered,
+        TenantCreated, TenantDeleted, TenantDeletionRequested, TenantMigrationsApplied,
+        TenantReactivated, TenantRenamed, TenantSuspended, WorkerStarted, WorkerStopped,
     };
 }

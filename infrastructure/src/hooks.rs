@@ -124,7 +124,9 @@ impl PlanHooks {
             };
             let at = format!("plans[{i}] ({plan_name:?}).steps");
             let serde_json::Value::Array(steps) = steps else {
-                return Err(format!("{at}: must be a list of hooks {{name, url, secret, timeout}}"));
+                return Err(format!(
+                    "{at}: must be a list of hooks {{name, url, secret, timeout}}"
+                ));
             };
             let mut hooks: Vec<HookDefinition> = Vec::new();
             for (j, step) in steps.into_iter().enumerate() {
@@ -167,7 +169,9 @@ struct HookConfig {
 
 fn parse_hook(value: serde_json::Value, at: &str) -> Result<HookDefinition, String> {
     if !value.is_object() {
-        return Err(format!("{at}: must be an object {{name, url, secret, timeout}}"));
+        return Err(format!(
+            "{at}: must be an object {{name, url, secret, timeout}}"
+        ));
     }
     for field in ["name", "url", "secret"] {
         if value.get(field).is_none() {
@@ -416,7 +420,10 @@ mod tests {
         let pro: Vec<&str> = names["pro"].iter().map(|h| h.as_str()).collect();
         assert_eq!(pro, ["whatsapp", "crm"]);
         assert!(file["plans"][1].get("steps").is_none());
-        assert_eq!(hooks.definitions()[&names["pro"][1]].timeout, Duration::from_secs(2));
+        assert_eq!(
+            hooks.definitions()[&names["pro"][1]].timeout,
+            Duration::from_secs(2)
+        );
     }
 
     #[test]
@@ -426,14 +433,22 @@ mod tests {
         assert!(e.starts_with("plans[1] (\"pro\").steps[0].url:"), "{e}");
         let e = error(serde_json::json!([{"name": "x", "url": "http://h/", "secret": "short"}]));
         assert!(e.starts_with("plans[1] (\"pro\").steps[0].secret:"), "{e}");
-        assert!(!e.contains("short"), "the secret is never in the message: {e}");
-        let e = error(serde_json::json!([{"name": "Bad Name", "url": "http://h/", "secret": secret}]));
+        assert!(
+            !e.contains("short"),
+            "the secret is never in the message: {e}"
+        );
+        let e =
+            error(serde_json::json!([{"name": "Bad Name", "url": "http://h/", "secret": secret}]));
         assert!(e.starts_with("plans[1] (\"pro\").steps[0].name:"), "{e}");
         let e = error(serde_json::json!([{"name": "x", "secret": secret}]));
         assert_eq!(e, "plans[1] (\"pro\").steps[0].url: missing");
-        let e = error(serde_json::json!([{"name": "x", "url": "http://h/", "secret": secret, "timeout": "soon"}]));
+        let e = error(
+            serde_json::json!([{"name": "x", "url": "http://h/", "secret": secret, "timeout": "soon"}]),
+        );
         assert!(e.starts_with("plans[1] (\"pro\").steps[0].timeout:"), "{e}");
-        let e = error(serde_json::json!([{"name": "x", "url": "http://h/", "secret": secret, "retries": 3}]));
+        let e = error(
+            serde_json::json!([{"name": "x", "url": "http://h/", "secret": secret, "retries": 3}]),
+        );
         assert!(e.contains("unknown field `retries`"), "{e}");
         let twice = serde_json::json!({"name": "x", "url": "http://h/", "secret": secret});
         let e = error(serde_json::json!([twice.clone(), twice]));
@@ -451,6 +466,9 @@ mod tests {
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect();
-        assert_eq!(signature(b"key", 1_700_000_000, b"{}"), format!("sha256={expected}"));
+        assert_eq!(
+            signature(b"key", 1_700_000_000, b"{}"),
+            format!("sha256={expected}")
+        );
     }
 }

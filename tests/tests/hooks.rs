@@ -35,7 +35,10 @@ impl Received {
         serde_json::from_slice(&self.body).expect("the hook body is JSON")
     }
     fn action(&self) -> String {
-        self.json()["action"].as_str().unwrap_or_default().to_owned()
+        self.json()["action"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     }
     fn header(&self, name: &str) -> String {
         self.headers
@@ -132,7 +135,8 @@ mod tempfile_dir {
     pub(crate) struct Dir(pub(crate) std::path::PathBuf);
     impl Dir {
         pub(crate) fn new() -> Self {
-            let path = std::env::temp_dir().join(format!("tenantry-hooks-{}", uuid::Uuid::now_v7()));
+            let path =
+                std::env::temp_dir().join(format!("tenantry-hooks-{}", uuid::Uuid::now_v7()));
             std::fs::create_dir_all(&path).unwrap();
             Self(path)
         }
@@ -271,7 +275,14 @@ async fn hooks_apply_signed_after_the_built_in_steps_their_outputs_shown_and_del
         .collect();
     assert_eq!(
         names,
-        ["schema", "tenant_migrations", "redis_namespace", "queue", "hook:whatsapp", "hook:crm"]
+        [
+            "schema",
+            "tenant_migrations",
+            "redis_namespace",
+            "queue",
+            "hook:whatsapp",
+            "hook:crm"
+        ]
     );
     let slug = tenant["slug"].as_str().unwrap();
     let whatsapp = step(&tenant, "hook:whatsapp");
@@ -284,7 +295,10 @@ async fn hooks_apply_signed_after_the_built_in_steps_their_outputs_shown_and_del
 
     assert_eq!(
         hooks.calls_for(id),
-        [("whatsapp".into(), "apply".into()), ("crm".into(), "apply".into())]
+        [
+            ("whatsapp".into(), "apply".into()),
+            ("crm".into(), "apply".into())
+        ]
     );
     let call = hooks.received().into_iter().next().unwrap();
     let body = call.json();
@@ -316,15 +330,24 @@ async fn hooks_apply_signed_after_the_built_in_steps_their_outputs_shown_and_del
 
     // The outputs are in the success event; the secret in no event.
     let events = tenantry_tests::event_log::event_types(&*service.app.store, &id.stream_id()).await;
-    assert!(events.contains(&"HookStepSucceeded".to_owned()), "{events:?}");
+    assert!(
+        events.contains(&"HookStepSucceeded".to_owned()),
+        "{events:?}"
+    );
     let log = service
         .app
-        .get_auth(&format!("/platform/api/tenants/{id}/events"), &service.token)
+        .get_auth(
+            &format!("/platform/api/tenants/{id}/events"),
+            &service.token,
+        )
         .await
         .text()
         .await
         .unwrap();
-    assert!(log.contains(&format!("wa-{slug}")), "outputs in the event: {log}");
+    assert!(
+        log.contains(&format!("wa-{slug}")),
+        "outputs in the event: {log}"
+    );
     assert!(!log.contains(SECRET), "the secret is in no event");
 
     // Deletion releases the hooks, the last first, then the built-in steps.
@@ -332,7 +355,10 @@ async fn hooks_apply_signed_after_the_built_in_steps_their_outputs_shown_and_del
     let deleted = service.wait_for(id, "deleted").await;
     assert_eq!(
         hooks.calls_for(id)[2..],
-        [("crm".into(), "release".into()), ("whatsapp".into(), "release".into())]
+        [
+            ("crm".into(), "release".into()),
+            ("whatsapp".into(), "release".into())
+        ]
     );
     let release = hooks
         .received()
@@ -374,7 +400,10 @@ async fn a_hook_answering_5xx_is_retried_with_the_same_idempotency_key() {
     // The failed try counted, with the hook's answer as its error.
     assert_eq!(whatsapp["attempts"], 2, "{whatsapp:#}");
     let error = whatsapp["last_error"].as_str().unwrap_or_default();
-    assert!(error.contains("503") && error.contains("try later"), "{error}");
+    assert!(
+        error.contains("503") && error.contains("try later"),
+        "{error}"
+    );
 }
 
 #[tokio::test]
@@ -406,5 +435,9 @@ async fn a_4xx_at_a_later_hook_rolls_back_releasing_the_earlier_hook_and_the_bui
     );
     assert_eq!(step(&tenant, "hook:whatsapp")["status"], "released");
     assert_eq!(step(&tenant, "schema")["status"], "released");
-    assert_eq!(service.resources_of(id).await, 0, "the built-in steps are released");
+    assert_eq!(
+        service.resources_of(id).await,
+        0,
+        "the built-in steps are released"
+    );
 }

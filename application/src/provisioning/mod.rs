@@ -19,8 +19,8 @@ mod secrets;
 mod timeout;
 
 pub use error::ProvisionError;
-pub use hooks::{HookAction, HookCall, HookTenant, StepHooks};
 pub use faults::{FaultOp, FaultPoint, Faults, FaultsError};
+pub use hooks::{HookAction, HookCall, HookTenant, StepHooks};
 pub use inject::FaultInjectingProvisioner;
 pub use inventory::{ExistingResource, InventoryError, ResourceInventory};
 pub use port::{Provisioner, TenantSpec};

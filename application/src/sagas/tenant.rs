@@ -445,7 +445,10 @@ impl TenantSaga {
             .hooks_to_release()
             .into_iter()
             .map(ProvisioningStep::Hook);
-        let built_in = ProvisioningStep::sequence(tenant.isolation).iter().rev().copied();
+        let built_in = ProvisioningStep::sequence(tenant.isolation)
+            .iter()
+            .rev()
+            .copied();
         for step in hooks.chain(built_in) {
             fence.check().await?;
             let released = match step.hook() {

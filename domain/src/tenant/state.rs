@@ -137,9 +137,9 @@ impl Tenant {
     /// What is still held, in the order to release it: the reverse of provisioning order.
     pub fn resources_to_release(&self) -> Vec<&ProvisionedResource> {
         let hooks = self.hooks_to_release();
-        let held_hooks = hooks.iter().filter_map(|hook| {
-            self.resources.get(&ProvisioningStep::Hook(*hook))
-        });
+        let held_hooks = hooks
+            .iter()
+            .filter_map(|hook| self.resources.get(&ProvisioningStep::Hook(*hook)));
         // `ProvisioningStep`'s order is provisioning order for the built-in steps (see its docs).
         let built_in = self
             .resources

@@ -9,8 +9,8 @@ use crate::tenant::events::{
     TenantRenamed, TenantSuspended,
 };
 use crate::{
-    HookName,
-    CreateTenant, Plan, ProvisioningStep, Tenant, TenantEvent, TenantName, TenantStatus as S,
+    CreateTenant, HookName, Plan, ProvisioningStep, Tenant, TenantEvent, TenantName,
+    TenantStatus as S,
 };
 
 pub(super) fn create(command: CreateTenant) -> Vec<TenantEvent> {

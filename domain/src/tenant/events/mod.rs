@@ -27,8 +27,8 @@ pub use provisioning::{
 };
 pub use repairs::{RepairedKind, ResourceRepaired};
 pub use resources::{
-    DatabaseProvisioned, HookStepSucceeded, QueueProvisioned, RedisNamespaceProvisioned, SchemaProvisioned,
-    SharedTenantRegistered, TenantMigrationsApplied,
+    DatabaseProvisioned, HookStepSucceeded, QueueProvisioned, RedisNamespaceProvisioned,
+    SchemaProvisioned, SharedTenantRegistered, TenantMigrationsApplied,
 };
 pub use workers::{WorkerStarted, WorkerStopped};
 

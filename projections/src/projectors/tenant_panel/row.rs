@@ -120,7 +120,9 @@ impl PanelRow {
                 }
             }
             ProvisionedResource::Hook { hook, outputs } => {
-                self.hook_outputs.0.insert(hook.as_str().to_owned(), outputs);
+                self.hook_outputs
+                    .0
+                    .insert(hook.as_str().to_owned(), outputs);
             }
             ProvisionedResource::SharedTenant | ProvisionedResource::TenantMigrations { .. } => {}
         }
