@@ -184,3 +184,25 @@ impl fmt::Display for ProvisioningStep {
         f.write_str(self.as_str())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hook_step_is_named_hook_colon_name_and_reads_back() {
+        let step = ProvisioningStep::Hook(HookName::parse("whatsapp").unwrap());
+        assert_eq!(step.as_str(), "hook:whatsapp");
+        let json = serde_json::to_string(&step).unwrap();
+        assert_eq!(json, "\"hook:whatsapp\"");
+        assert_eq!(serde_json::from_str::<ProvisioningStep>(&json).unwrap(), step);
+        assert_eq!(
+            serde_json::to_string(&ProvisioningStep::RegisterSharedTenant).unwrap(),
+            "\"register_shared_tenant\""
+        );
+        assert!(serde_json::from_str::<ProvisioningStep>("\"hook:Bad Name\"").is_err());
+        assert!(serde_json::from_str::<ProvisioningStep>("\"nope\"").is_err());
+        // After every built-in step.
+        assert!(ProvisioningStep::ALL.iter().all(|built_in| *built_in < step));
+    }
+}
