@@ -195,7 +195,10 @@ mod tests {
         assert_eq!(step.as_str(), "hook:whatsapp");
         let json = serde_json::to_string(&step).unwrap();
         assert_eq!(json, "\"hook:whatsapp\"");
-        assert_eq!(serde_json::from_str::<ProvisioningStep>(&json).unwrap(), step);
+        assert_eq!(
+            serde_json::from_str::<ProvisioningStep>(&json).unwrap(),
+            step
+        );
         assert_eq!(
             serde_json::to_string(&ProvisioningStep::RegisterSharedTenant).unwrap(),
             "\"register_shared_tenant\""
@@ -203,6 +206,10 @@ mod tests {
         assert!(serde_json::from_str::<ProvisioningStep>("\"hook:Bad Name\"").is_err());
         assert!(serde_json::from_str::<ProvisioningStep>("\"nope\"").is_err());
         // After every built-in step.
-        assert!(ProvisioningStep::ALL.iter().all(|built_in| *built_in < step));
+        assert!(
+            ProvisioningStep::ALL
+                .iter()
+                .all(|built_in| *built_in < step)
+        );
     }
 }
