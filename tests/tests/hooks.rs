@@ -206,10 +206,16 @@ impl Service {
     }
 
     async fn wait_for(&self, id: TenantId, status: &str) -> Value {
+        self.wait_until(id, status, |_| true).await
+    }
+
+    /// Polls until the tenant is `status` and `also` holds of it (the steps read model is a
+    /// projector of its own, a moment behind the tenant's status).
+    async fn wait_until(&self, id: TenantId, status: &str, also: impl Fn(&Value) -> bool) -> Value {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let tenant = self.tenant(id).await;
-            if tenant["status"] == status {
+            if tenant["status"] == status && also(&tenant) {
                 return tenant;
             }
             assert!(
@@ -265,7 +271,11 @@ async fn hooks_apply_signed_after_the_built_in_steps_their_outputs_shown_and_del
     let base = hook_server(hooks.clone()).await;
     let service = spawn(&base, 3).await;
     let id = service.create("Clínica Sorriso").await;
-    let tenant = service.wait_for(id, "active").await;
+    let tenant = service
+        .wait_until(id, "active", |t| {
+            step(t, "hook:crm")["status"] == "succeeded"
+        })
+        .await;
 
     let names: Vec<&str> = tenant["provisioning"]["steps"]
         .as_array()
@@ -292,6 +302,22 @@ async fn hooks_apply_signed_after_the_built_in_steps_their_outputs_shown_and_del
         json!({"hook": "whatsapp", "instance": format!("wa-{slug}")})
     );
     assert_eq!(step(&tenant, "schema")["outputs"], Value::Null);
+    // And on the panel's tenant page (its session cookie is the staff token).
+    let page = reqwest::Client::new()
+        .get(service.app.url(&format!("/tenants/{id}")))
+        .header(
+            reqwest::header::COOKIE,
+            format!("tenantry_session={}", service.token),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("hook:whatsapp") && html.contains(&format!("wa-{slug}")),
+        "the outputs on the panel page"
+    );
 
     assert_eq!(
         hooks.calls_for(id),
@@ -352,7 +378,11 @@ async fn hooks_apply_signed_after_the_built_in_steps_their_outputs_shown_and_del
 
     // Deletion releases the hooks, the last first, then the built-in steps.
     service.delete(id).await;
-    let deleted = service.wait_for(id, "deleted").await;
+    let deleted = service
+        .wait_until(id, "deleted", |t| {
+            step(t, "hook:whatsapp")["status"] == "released"
+        })
+        .await;
     assert_eq!(
         hooks.calls_for(id)[2..],
         [
@@ -381,7 +411,11 @@ async fn a_hook_answering_5xx_is_retried_with_the_same_idempotency_key() {
     let base = hook_server(hooks.clone()).await;
     let service = spawn(&base, 3).await;
     let id = service.create("Clínica Retry").await;
-    let tenant = service.wait_for(id, "active").await;
+    let tenant = service
+        .wait_until(id, "active", |t| {
+            step(t, "hook:crm")["status"] == "succeeded"
+        })
+        .await;
 
     let applies: Vec<_> = hooks
         .received()
@@ -413,7 +447,12 @@ async fn a_4xx_at_a_later_hook_rolls_back_releasing_the_earlier_hook_and_the_bui
     let base = hook_server(hooks.clone()).await;
     let service = spawn(&base, 5).await;
     let id = service.create("Clínica Falha").await;
-    let tenant = service.wait_for(id, "failed").await;
+    let tenant = service
+        .wait_until(id, "failed", |t| {
+            step(t, "hook:whatsapp")["status"] == "released"
+                && step(t, "schema")["status"] == "released"
+        })
+        .await;
 
     // One try only (a 4xx is permanent), then every hook is released, the last first.
     assert_eq!(
