@@ -205,10 +205,6 @@ impl Service {
         response.json().await.unwrap_or(Value::Null)
     }
 
-    async fn wait_for(&self, id: TenantId, status: &str) -> Value {
-        self.wait_until(id, status, |_| true).await
-    }
-
     /// Polls until the tenant is `status` and `also` holds of it (the steps read model is a
     /// projector of its own, a moment behind the tenant's status).
     async fn wait_until(&self, id: TenantId, status: &str, also: impl Fn(&Value) -> bool) -> Value {
