@@ -25,6 +25,7 @@ use tenantry_application::sagas::{Backoff, SagaConfig, SagaHints, SagaRunner, Te
 use tenantry_application::staff::StaffService;
 use tenantry_application::tenants::TenantService;
 use tenantry_domain::{PlanCatalog, ReservedSubdomains};
+use tenantry_infrastructure::hooks::{HttpHooks, PlanHooks};
 use tenantry_infrastructure::idempotency::PgIdempotencyStore;
 use tenantry_infrastructure::idempotency::sweeper::Sweeper;
 use tenantry_infrastructure::invitations::PgInvitations;
@@ -283,6 +284,12 @@ async fn saga_runner(
         },
     )
     .with_transient_retries(settings.transient_retries());
+    let (_, hooks) = plans(settings)?;
+    let saga = if hooks.is_empty() {
+        saga
+    } else {
+        saga.with_hooks(Arc::new(HttpHooks::new(&hooks)?))
+    };
     let runner = SagaRunner::new(
         Arc::new(saga),
         store.clone(),
@@ -311,12 +318,14 @@ pub fn tenant_service(
     settings: &Settings,
     store: Arc<dyn EventStore>,
 ) -> anyhow::Result<TenantService> {
+    let (catalog, hooks) = plans(settings)?;
     Ok(TenantService::new(
         store,
         Arc::new(SystemClock),
-        plan_catalog(settings)?,
+        catalog,
         ReservedSubdomains::from_list(&settings.reserved_subdomains),
-    ))
+    )
+    .with_plan_hooks(hooks.names()))
 }
 
 /// The OpenAPI document of the service as `settings` configure it (its plans and reserved
@@ -330,12 +339,29 @@ pub fn openapi_document(settings: &Settings) -> anyhow::Result<serde_json::Value
 
 /// The plan catalog: the built-in one, or the one in `TENANTRY_PLANS_FILE`.
 fn plan_catalog(settings: &Settings) -> anyhow::Result<PlanCatalog> {
+    plans(settings).map(|(catalog, _)| catalog)
+}
+
+/// The plan catalog and the plans' hook steps: the built-in plans without hooks, or what
+/// `TENANTRY_PLANS_FILE` declares (each plan's `steps` are its hooks; see `infrastructure::hooks`).
+pub fn plans(settings: &Settings) -> anyhow::Result<(PlanCatalog, PlanHooks)> {
     let Some(path) = &settings.plans_file else {
-        return Ok(PlanCatalog::default());
+        return Ok((PlanCatalog::default(), PlanHooks::default()));
     };
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("failed to read the plans file {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("invalid plans file {}", path.display()))
+    let invalid = || {
+        format!(
+            "invalid plans file {} (TENANTRY_PLANS_FILE)",
+            path.display()
+        )
+    };
+    let mut value: serde_json::Value = serde_json::from_str(&text).with_context(invalid)?;
+    let hooks = PlanHooks::take_from(&mut value)
+        .map_err(|message| anyhow::anyhow!(message))
+        .with_context(invalid)?;
+    let catalog: PlanCatalog = serde_json::from_value(value).with_context(invalid)?;
+    Ok((catalog, hooks))
 }
 
 /// Resolves on ctrl-c or SIGTERM.

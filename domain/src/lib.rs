@@ -27,6 +27,7 @@ pub use tenant::{
     ProvisioningStep, Suspension, Tenant, TenantCommand, TenantEvent, TenantId, TenantState,
     TenantStatus, TenantStatusError, TransientStreak,
 };
+pub use tenant::{HookName, HookNameError};
 pub use values::{
     Email, EmailError, FieldError, IsolationModel, IsolationModelError, Plan, PlanCatalog,
     PlanCatalogError, PlanError, PlanLimits, PlanName, PlanNameError, Reason, ReasonError,
@@ -43,12 +44,12 @@ pub mod events {
     pub use crate::kernel::EventPayload;
     pub use crate::tenant::events::{
         AccessChangeFailed, AccessRestored, AccessSuspended, CertificateIssued,
-        DatabaseProvisioned, DomainActivated, DomainRegistered, PlanChanged, ProvisioningCompleted,
-        ProvisioningRequested, ProvisioningRetryScheduled, ProvisioningRollbackStarted,
-        ProvisioningRolledBack, ProvisioningStepFailed, QueueProvisioned,
-        RedisNamespaceProvisioned, RepairedKind, ResourceReleased, ResourceRepaired,
-        SchemaProvisioned, SharedTenantRegistered, TenantCreated, TenantCredentialsRevealed, TenantDeleted,
-        TenantDeletionRequested, TenantMigrationsApplied, TenantReactivated, TenantRenamed,
-        TenantSuspended, WorkerStarted, WorkerStopped,
+        DatabaseProvisioned, DomainActivated, DomainRegistered, HookStepSucceeded, PlanChanged,
+        ProvisioningCompleted, ProvisioningRequested, ProvisioningRetryScheduled,
+        ProvisioningRollbackStarted, ProvisioningRolledBack, ProvisioningStepFailed,
+        QueueProvisioned, RedisNamespaceProvisioned, RepairedKind, ResourceReleased,
+        ResourceRepaired, SchemaProvisioned, SharedTenantRegistered, TenantCreated,
+        TenantCredentialsRevealed, TenantDeleted, TenantDeletionRequested, TenantMigrationsApplied,
+        TenantReactivated, TenantRenamed, TenantSuspended, WorkerStarted, WorkerStopped,
     };
 }

@@ -86,6 +86,14 @@ fn samples() -> Vec<TenantEvent> {
             at: at(5),
         }
         .into(),
+        HookStepSucceeded {
+            tenant_id,
+            attempt: 1,
+            hook: tenantry_domain::HookName::parse("whatsapp").unwrap(),
+            outputs: serde_json::json!({"instance": "wa-acme"}),
+            at: at(5),
+        }
+        .into(),
         DomainRegistered {
             tenant_id,
             host: "chat.drmarco.example.com".into(),
@@ -249,7 +257,7 @@ fn the_samples_cover_every_event_type() {
     let sampled: BTreeSet<_> = samples().iter().map(TenantEvent::event_type).collect();
     let declared: BTreeSet<_> = TenantEvent::EVENT_TYPES.iter().copied().collect();
     assert_eq!(sampled, declared);
-    assert_eq!(declared.len(), 30);
+    assert_eq!(declared.len(), 31);
 }
 
 #[test]
@@ -414,5 +422,7 @@ fn step_events_tell_what_they_made() {
         .filter_map(TenantEvent::provisioned_resource)
         .map(|resource| resource.step())
         .collect();
-    assert_eq!(made, ProvisioningStep::ALL);
+    let hook = ProvisioningStep::Hook(tenantry_domain::HookName::parse("whatsapp").unwrap());
+    let expected: Vec<_> = ProvisioningStep::ALL.into_iter().chain([hook]).collect();
+    assert_eq!(made, expected);
 }

@@ -606,3 +606,48 @@ fn transient_failures_do_not_spend_tries_and_a_retry_may_follow_them() {
     assert_eq!(provisioning.failures.get(&step), Some(&1));
     assert_eq!(provisioning.transient_streak(step), None);
 }
+
+#[test]
+fn a_plans_hooks_run_after_the_built_in_steps_and_are_released_first_in_reverse_declared_order() {
+    use tenantry_domain::HookName;
+    // Declared `zeta` before `alpha`: the release order follows the declaration, not the names.
+    let hooks = vec![
+        HookName::parse("zeta").unwrap(),
+        HookName::parse("alpha").unwrap(),
+    ];
+    let isolation = IsolationModel::SchemaPerTenant;
+    let mut commands = vec![
+        TenantCommand::Create(support::create(Some(isolation))),
+        TenantCommand::RequestProvisioningWithHooks {
+            hooks: hooks.clone(),
+            at: at(1),
+        },
+    ];
+    let steps: Vec<ProvisioningStep> = ProvisioningStep::sequence(isolation)
+        .iter()
+        .copied()
+        .chain(hooks.iter().copied().map(ProvisioningStep::Hook))
+        .collect();
+    for step in &steps {
+        commands.push(TenantCommand::RecordStepSucceeded {
+            resource: resource(*step),
+            at: at(2),
+        });
+    }
+    commands.push(TenantCommand::RequestDeletion {
+        reason: None,
+        at: at(3),
+    });
+    let state = TenantState::fold(run(commands));
+    let tenant = state.tenant().unwrap();
+    assert_eq!(tenant.provisioning.steps, steps);
+    let order: Vec<ProvisioningStep> = tenant
+        .resources_to_release()
+        .iter()
+        .map(|r| r.step())
+        .collect();
+    let mut expected: Vec<ProvisioningStep> = steps.clone();
+    expected.reverse();
+    assert_eq!(order, expected);
+    assert_eq!(tenant.hooks_to_release(), [hooks[1], hooks[0]]);
+}

@@ -366,6 +366,10 @@ pub fn resource(tenant: TenantId, step: ProvisioningStep) -> ProvisionedResource
         ProvisioningStep::Queue => ProvisionedResource::Queue {
             queue: names.queue(),
         },
+        ProvisioningStep::Hook(hook) => ProvisionedResource::Hook {
+            hook,
+            outputs: serde_json::json!({"hook": hook.as_str()}),
+        },
     }
 }
 
@@ -375,7 +379,7 @@ pub fn resource(tenant: TenantId, step: ProvisioningStep) -> ProvisionedResource
 pub fn actor_of(state: &TenantState, command: &TenantCommand) -> Actor {
     use TenantCommand as C;
     match command {
-        C::RequestProvisioning { .. }
+        C::RequestProvisioning { .. } | C::RequestProvisioningWithHooks { .. }
             if state
                 .tenant()
                 .is_some_and(|t| t.status == TenantStatus::Pending) =>
@@ -386,6 +390,7 @@ pub fn actor_of(state: &TenantState, command: &TenantCommand) -> Actor {
         | C::Rename { .. }
         | C::ChangePlan { .. }
         | C::RequestProvisioning { .. }
+        | C::RequestProvisioningWithHooks { .. }
         | C::Suspend { .. }
         | C::Reactivate { .. }
         | C::RequestDeletion { .. }

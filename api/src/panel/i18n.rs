@@ -112,6 +112,7 @@ impl Lang {
             "attempt" => ("Attempt", "Tentativa"),
             "step" => ("Step", "Etapa"),
             "attempts" => ("Attempts", "Tentativas"),
+            "outputs" => ("Outputs:", "Saídas:"),
             "error" => ("Error", "Erro"),
             "started" => ("Started", "Início"),
             "duration" => ("Duration", "Duração"),

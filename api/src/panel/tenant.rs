@@ -122,7 +122,10 @@ fn live_part(lang: Lang, tenant: &TenantView, base_domain: &str) -> Markup {
                     tbody {
                         @for s in &p.steps {
                             tr data-step=(s.name) data-status=(s.status) {
-                                td { code { (s.name) } }
+                                td { code { (s.name) }
+                                    @if let Some(outputs) = &s.outputs {
+                                        br; span.outputs { (t("outputs")) " " code.outputs { (outputs.to_string()) } }
+                                    } }
                                 td { (badge(lang, &s.status)) }
                                 td { (s.attempts) }
                                 td { @if let Some(at) = s.started_at { (when(at)) } @else { "—" } }

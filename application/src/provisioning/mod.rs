@@ -11,6 +11,7 @@
 
 mod error;
 mod faults;
+mod hooks;
 mod inject;
 mod inventory;
 mod port;
@@ -19,6 +20,7 @@ mod timeout;
 
 pub use error::ProvisionError;
 pub use faults::{FaultOp, FaultPoint, Faults, FaultsError};
+pub use hooks::{HookAction, HookCall, HookTenant, StepHooks};
 pub use inject::FaultInjectingProvisioner;
 pub use inventory::{ExistingResource, InventoryError, ResourceInventory};
 pub use port::{Provisioner, TenantSpec};

@@ -5,15 +5,18 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use tenantry_domain::{
-    AccessAction, AccessResource, ProvisioningStep, Tenant, TenantCommand, TenantId, TenantState,
-    TenantStatus,
+    AccessAction, AccessResource, HookName, IsolationModel, ProvisionedResource, ProvisioningStep,
+    Tenant, TenantCommand, TenantId, TenantNames, TenantState, TenantStatus,
 };
 
 use super::{Backoff, Lease, STARTERS};
 use crate::clock::Clock;
 use crate::event_store::Actor;
 use crate::kernel::{CommandContext, Loaded};
-use crate::provisioning::{FaultPoint, Faults, ProvisionError, Provisioner, TenantSpec};
+use crate::provisioning::{
+    FaultPoint, Faults, HookAction, HookCall, HookTenant, ProvisionError, Provisioner, StepHooks,
+    TenantSpec,
+};
 use crate::tenants::{CommandError, TenantService};
 
 /// A tenant as the saga loaded it, or as its last append left it.
@@ -106,6 +109,9 @@ pub struct TenantSaga {
     max_tries: u32,
     backoff: Backoff,
     transient: TransientRetries,
+    /// Calls the operator's hook steps; `None`: no hook is configured (a hook step then fails
+    /// permanently, and its release too, saying so).
+    hooks: Option<Arc<dyn StepHooks>>,
 }
 
 impl TenantSaga {
@@ -125,7 +131,49 @@ impl TenantSaga {
             max_tries: max_tries.max(1),
             backoff,
             transient: TransientRetries::default(),
+            hooks: None,
         }
+    }
+
+    /// The same saga calling the plans' hook steps through `hooks`.
+    pub fn with_hooks(mut self, hooks: Arc<dyn StepHooks>) -> Self {
+        self.hooks = Some(hooks);
+        self
+    }
+
+    fn hooks(&self, hook: HookName) -> Result<&dyn StepHooks, ProvisionError> {
+        self.hooks.as_deref().ok_or_else(|| {
+            ProvisionError::permanent(anyhow::anyhow!(
+                "hook {hook}: no hooks are configured (TENANTRY_PLANS_FILE declares none)"
+            ))
+        })
+    }
+
+    /// Runs `step`: a built-in step through the provisioner, a hook through the hooks.
+    async fn apply_step(
+        &self,
+        tenant: &Tenant,
+        spec: &TenantSpec,
+        step: ProvisioningStep,
+    ) -> Result<ProvisionedResource, ProvisionError> {
+        let Some(hook) = step.hook() else {
+            return self.provisioner.apply(spec, step).await;
+        };
+        let progress = &tenant.provisioning;
+        let attempt = progress.failures.get(&step).copied().unwrap_or(0)
+            + progress
+                .transient_streak(step)
+                .map_or(0, |streak| streak.failures)
+            + 1;
+        let call = HookCall {
+            hook,
+            action: HookAction::Apply,
+            tenant: hook_tenant(tenant),
+            attempt,
+            provisioning_attempt: progress.attempt,
+        };
+        let outputs = self.hooks(hook)?.apply(&call).await?;
+        Ok(ProvisionedResource::Hook { hook, outputs })
     }
 
     /// The same saga retrying transient failures by `transient`.
@@ -192,7 +240,7 @@ impl TenantSaga {
                 TenantStatus::Pending => {
                     // Provisioning starts by itself once a tenant is created.
                     let at = self.clock.now();
-                    let command = TenantCommand::RequestProvisioning { at };
+                    let command = self.tenants.provisioning_command(current, at);
                     self.record(&loaded, vec![command], fence).await?
                 }
                 TenantStatus::Provisioning => match self.provision_next(&loaded, fence).await? {
@@ -200,7 +248,10 @@ impl TenantSaga {
                     Turn::Wait(outcome) => return Ok(outcome),
                 },
                 TenantStatus::RollingBack | TenantStatus::Deleting => {
-                    let released = match self.release_all(&loaded, fence).await {
+                    let released = match self
+                        .release_all(&loaded, fence, *release_failures + 1)
+                        .await
+                    {
                         Ok(Some(released)) => {
                             *release_failures = 0;
                             released
@@ -272,7 +323,7 @@ impl TenantSaga {
         fence.check().await?;
         tracing::debug!(%id, %step, "applying a provisioning step");
         let started = Instant::now();
-        let applied = self.provisioner.apply(&spec, step).await;
+        let applied = self.apply_step(tenant, &spec, step).await;
         let seconds = started.elapsed().as_secs_f64();
         let at = self.clock.now();
         match applied {
@@ -470,23 +521,48 @@ impl TenantSaga {
     /// records `ResourceReleased` for what the tenant held. Steps never recorded are released too:
     /// a step can have done its work and crashed before its event. Gives the tenant as the last
     /// record left it, or `None` when the tenant moved on meanwhile.
+    ///
+    /// The hook steps go first (they ran last), in reverse of their declared order; `attempt` is
+    /// the try of this release (1 for the first), told to the hooks.
     async fn release_all(
         &self,
         loaded: &Known,
         fence: Fence<'_>,
+        attempt: u32,
     ) -> Result<Option<Known>, SagaError> {
         let Some(tenant) = loaded.state.tenant() else {
             return Ok(None);
         };
         let mut known = loaded.clone();
-        for &step in ProvisioningStep::sequence(tenant.isolation).iter().rev() {
+        let hooks = tenant
+            .hooks_to_release()
+            .into_iter()
+            .map(ProvisioningStep::Hook);
+        let built_in = ProvisioningStep::sequence(tenant.isolation)
+            .iter()
+            .rev()
+            .copied();
+        for step in hooks.chain(built_in) {
             fence.check().await?;
-            self.provisioner
-                .release(tenant.id, step)
-                .await
-                .map_err(|e| {
-                    SagaError::Internal(anyhow::Error::new(e).context(format!("release {step}")))
-                })?;
+            let released = match step.hook() {
+                Some(hook) => {
+                    let call = HookCall {
+                        hook,
+                        action: HookAction::Release,
+                        tenant: hook_tenant(tenant),
+                        attempt,
+                        provisioning_attempt: tenant.provisioning.attempt,
+                    };
+                    match self.hooks(hook) {
+                        Ok(hooks) => hooks.release(&call).await,
+                        Err(error) => Err(error),
+                    }
+                }
+                None => self.provisioner.release(tenant.id, step).await,
+            };
+            released.map_err(|e| {
+                SagaError::Internal(anyhow::Error::new(e).context(format!("release {step}")))
+            })?;
             if tenant.resources.contains_key(&step) {
                 let at = self.clock.now();
                 let command = TenantCommand::RecordResourceReleased { step, at };
@@ -527,5 +603,37 @@ impl TenantSaga {
             }
             Err(other) => Err(other.into()),
         }
+    }
+}
+
+/// What a hook is told about `tenant`: who it is and what its infrastructure is called, nothing
+/// secret.
+fn hook_tenant(tenant: &Tenant) -> HookTenant {
+    let names = TenantNames::of(tenant.id);
+    let mut infrastructure = serde_json::Map::new();
+    let mut put = |key: &str, value: String| {
+        infrastructure.insert(key.to_owned(), serde_json::Value::String(value));
+    };
+    match tenant.isolation {
+        IsolationModel::SharedSchema => put("schema", "shared".to_owned()),
+        IsolationModel::SchemaPerTenant => {
+            put("schema", names.schema().to_owned());
+            put("role", names.role().to_owned());
+        }
+        IsolationModel::DatabasePerTenant => {
+            put("database", names.database().to_owned());
+            put("role", names.role().to_owned());
+        }
+    }
+    put("redis_namespace", names.redis_namespace().to_owned());
+    put("redis_user", names.redis_user().to_owned());
+    put("queue", names.queue());
+    HookTenant {
+        id: tenant.id.as_uuid(),
+        slug: tenant.slug.to_string(),
+        name: tenant.name.to_string(),
+        plan: tenant.plan.to_string(),
+        isolation: tenant.isolation.to_string(),
+        infrastructure: infrastructure.into(),
     }
 }

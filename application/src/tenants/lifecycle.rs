@@ -41,8 +41,21 @@ impl TenantService {
         context: &CommandContext,
     ) -> Result<CommandOutcome, CommandError> {
         let at = self.clock.now();
-        self.run(tenant, context, TenantCommand::RequestProvisioning { at })
-            .await
+        if self.plan_hooks.is_empty() {
+            return self
+                .run(tenant, context, TenantCommand::RequestProvisioning { at })
+                .await;
+        }
+        // The attempt's steps include the hooks of the tenant's plan.
+        let loaded = self.load(tenant).await?;
+        let Some(current) = loaded.state.tenant() else {
+            return Err(CommandError::NotFound(tenant.as_uuid()));
+        };
+        let command = self.provisioning_command(current, at);
+        let loaded = self
+            .execute_from(Some(loaded), tenant, vec![command], None, context)
+            .await?;
+        super::execute::outcome(tenant, &loaded)
     }
 
     /// Suspends the tenant; `reason`, when given, must be a valid [`Reason`].

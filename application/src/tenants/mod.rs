@@ -13,10 +13,15 @@ pub use crate::kernel::CommandContext;
 pub use create::CreateTenantInput;
 pub use error::{CommandError, InvalidInput};
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use tenantry_domain::slug_claim::SlugClaim;
-use tenantry_domain::{PlanCatalog, ReservedSubdomains, TenantId, TenantState, TenantStatus};
+use tenantry_domain::{
+    HookName, PlanCatalog, ReservedSubdomains, Tenant, TenantCommand, TenantId, TenantState,
+    TenantStatus,
+};
 
 use crate::clock::Clock;
 use crate::event_store::EventStore;
@@ -41,6 +46,8 @@ pub struct TenantService {
     clock: Arc<dyn Clock>,
     catalog: PlanCatalog,
     reserved: ReservedSubdomains,
+    /// Each plan's hook steps, in order (plans without hooks are absent).
+    plan_hooks: Arc<BTreeMap<String, Vec<HookName>>>,
 }
 
 impl TenantService {
@@ -56,6 +63,25 @@ impl TenantService {
             clock,
             catalog,
             reserved,
+            plan_hooks: Arc::default(),
+        }
+    }
+
+    /// The same service giving a new provisioning attempt of a tenant on plan `P` the hook steps
+    /// `plan_hooks[P]`, after the built-in steps, in that order.
+    pub fn with_plan_hooks(mut self, plan_hooks: BTreeMap<String, Vec<HookName>>) -> Self {
+        self.plan_hooks = Arc::new(plan_hooks);
+        self
+    }
+
+    /// The command that starts (or retries) provisioning `tenant`: with its plan's hooks, if any.
+    pub fn provisioning_command(&self, tenant: &Tenant, at: DateTime<Utc>) -> TenantCommand {
+        match self.plan_hooks.get(tenant.plan.as_str()) {
+            Some(hooks) if !hooks.is_empty() => TenantCommand::RequestProvisioningWithHooks {
+                hooks: hooks.clone(),
+                at,
+            },
+            _ => TenantCommand::RequestProvisioning { at },
         }
     }
 

@@ -167,7 +167,8 @@ fn update(tenant: &mut Tenant, event: &TenantEvent) {
         | E::DatabaseProvisioned(_)
         | E::TenantMigrationsApplied(_)
         | E::RedisNamespaceProvisioned(_)
-        | E::QueueProvisioned(_) => {}
+        | E::QueueProvisioned(_)
+        | E::HookStepSucceeded(_) => {}
     }
 }
 

@@ -8,7 +8,9 @@
 use chrono::{DateTime, Utc};
 
 use super::events::RepairedKind;
-use super::{AccessAction, AccessResource, ProvisionedResource, ProvisioningStep, TenantId};
+use super::{
+    AccessAction, AccessResource, HookName, ProvisionedResource, ProvisioningStep, TenantId,
+};
 use crate::{Email, IsolationModel, Plan, Slug, TenantName};
 
 /// A command to the tenant aggregate.
@@ -27,6 +29,12 @@ pub enum TenantCommand {
     },
     /// Start provisioning a `pending` tenant, or retry a `failed` one.
     RequestProvisioning {
+        at: DateTime<Utc>,
+    },
+    /// [`TenantCommand::RequestProvisioning`] with the tenant's plan's hook steps, which run after
+    /// the built-in steps, in this order.
+    RequestProvisioningWithHooks {
+        hooks: Vec<HookName>,
         at: DateTime<Utc>,
     },
     Suspend {
@@ -153,7 +161,9 @@ impl TenantCommand {
             Self::Create(_) => "create",
             Self::Rename { .. } => "rename",
             Self::ChangePlan { .. } => "change_plan",
-            Self::RequestProvisioning { .. } => "request_provisioning",
+            Self::RequestProvisioning { .. } | Self::RequestProvisioningWithHooks { .. } => {
+                "request_provisioning"
+            }
             Self::Suspend { .. } => "suspend",
             Self::Reactivate { .. } => "reactivate",
             Self::RequestDeletion { .. } => "request_deletion",

@@ -28,4 +28,4 @@ pub use state::{
     TransientStreak,
 };
 pub use status::{TenantStatus, TenantStatusError};
-pub use steps::ProvisioningStep;
+pub use steps::{HookName, HookNameError, ProvisioningStep};

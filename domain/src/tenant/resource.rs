@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::ProvisioningStep;
+use super::{HookName, ProvisioningStep};
 use crate::SecretRef;
 
 /// The outcome of one successful provisioning step. Serialized with the step's name as its `step`
@@ -44,6 +44,12 @@ pub enum ProvisionedResource {
         /// The queue's Redis stream key, inside the tenant's namespace.
         queue: String,
     },
+    /// An operator's hook step answered 2xx: `outputs` is its JSON body (`null` when empty), e.g.
+    /// the name of what it made outside.
+    Hook {
+        hook: HookName,
+        outputs: serde_json::Value,
+    },
 }
 
 impl ProvisionedResource {
@@ -56,6 +62,7 @@ impl ProvisionedResource {
             Self::TenantMigrations { .. } => ProvisioningStep::TenantMigrations,
             Self::RedisNamespace { .. } => ProvisioningStep::RedisNamespace,
             Self::Queue { .. } => ProvisioningStep::Queue,
+            Self::Hook { hook, .. } => ProvisioningStep::Hook(*hook),
         }
     }
 }

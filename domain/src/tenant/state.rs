@@ -9,7 +9,9 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{ProvisionedResource, ProvisioningStep, TenantEvent, TenantId, TenantStatus};
-use crate::{AccessAction, AccessResource, Email, IsolationModel, PlanName, Slug, TenantName};
+use crate::{
+    AccessAction, AccessResource, Email, HookName, IsolationModel, PlanName, Slug, TenantName,
+};
 
 /// The state of one tenant stream: nothing before `TenantCreated`, then a [`Tenant`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -181,7 +183,38 @@ impl Tenant {
 
     /// What is still held, in the order to release it: the reverse of provisioning order.
     pub fn resources_to_release(&self) -> Vec<&ProvisionedResource> {
-        // `ProvisioningStep`'s order is provisioning order (see its docs).
-        self.resources.values().rev().collect()
+        let hooks = self.hooks_to_release();
+        let held_hooks = hooks
+            .iter()
+            .filter_map(|hook| self.resources.get(&ProvisioningStep::Hook(*hook)));
+        // `ProvisioningStep`'s order is provisioning order for the built-in steps (see its docs).
+        let built_in = self
+            .resources
+            .iter()
+            .rev()
+            .filter(|(step, _)| step.hook().is_none())
+            .map(|(_, resource)| resource);
+        held_hooks.chain(built_in).collect()
+    }
+
+    /// The hook steps a rollback or deletion must release, in the order to release them (all
+    /// before the built-in steps): the current attempt's hooks in reverse of their declared order
+    /// (released whether recorded or not: a hook may have done its work and the saga crashed
+    /// before its event), after any hook still held that the attempt does not list.
+    pub fn hooks_to_release(&self) -> Vec<HookName> {
+        let planned: Vec<HookName> = self
+            .provisioning
+            .steps
+            .iter()
+            .filter_map(|step| step.hook())
+            .collect();
+        let mut hooks: Vec<HookName> = self
+            .resources
+            .keys()
+            .filter_map(|step| step.hook())
+            .filter(|hook| !planned.contains(hook))
+            .collect();
+        hooks.extend(planned.into_iter().rev());
+        hooks
     }
 }

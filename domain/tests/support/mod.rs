@@ -157,6 +157,10 @@ pub(crate) fn resource(step: ProvisioningStep) -> ProvisionedResource {
         ProvisioningStep::Queue => ProvisionedResource::Queue {
             queue: names.queue(),
         },
+        ProvisioningStep::Hook(hook) => ProvisionedResource::Hook {
+            hook,
+            outputs: serde_json::json!({"instance": hook.as_str()}),
+        },
     }
 }
 

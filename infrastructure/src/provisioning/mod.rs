@@ -27,11 +27,11 @@ mod template;
 mod tenant_migrations;
 
 pub use self::redis::COMMAND_RULES;
+pub use admin::{DEFAULT_ADMIN_ACQUIRE_TIMEOUT, DEFAULT_ADMIN_CONNECTIONS, MIN_ADMIN_CONNECTIONS};
 pub use credentials::{
     ConnectionDetails, Credentials, PostgresDetails, QueueDetails, RedisDetails, RevealError,
     SHARED_LOGIN_SECRET, TenantAccess, shared_login_name,
 };
-pub use admin::{DEFAULT_ADMIN_ACQUIRE_TIMEOUT, DEFAULT_ADMIN_CONNECTIONS, MIN_ADMIN_CONNECTIONS};
 pub use tenant_migrations::{TENANT_MIGRATOR, latest_version};
 
 use std::sync::Arc;
@@ -177,6 +177,10 @@ impl Provisioner for TenantProvisioner {
             ProvisioningStep::TenantMigrations => tenant_migrations::apply(ctx, tenant).await,
             ProvisioningStep::RedisNamespace => self::redis::apply(ctx, tenant).await,
             ProvisioningStep::Queue => queue::apply(ctx, tenant).await,
+            // Refused above: no isolation model's sequence has one; the saga calls hooks itself.
+            ProvisioningStep::Hook(hook) => Err(ProvisionError::permanent(anyhow::anyhow!(
+                "hook {hook} is not a step of the provisioner; the saga calls hooks"
+            ))),
         }
     }
 
@@ -195,6 +199,8 @@ impl Provisioner for TenantProvisioner {
             ProvisioningStep::TenantMigrations => Ok(()),
             ProvisioningStep::RedisNamespace => self::redis::release(ctx, tenant).await,
             ProvisioningStep::Queue => queue::release(ctx, tenant).await,
+            // What a hook made is outside; the saga calls its release.
+            ProvisioningStep::Hook(_) => Ok(()),
         }
     }
 

@@ -187,7 +187,9 @@ async fn provisioned(
                 .bind(id)
                 .bind(queue)
         }
-        ProvisionedResource::SharedTenant | ProvisionedResource::TenantMigrations { .. } => {
+        ProvisionedResource::SharedTenant
+        | ProvisionedResource::TenantMigrations { .. }
+        | ProvisionedResource::Hook { .. } => {
             return Ok(());
         }
     };
@@ -215,7 +217,9 @@ async fn released(
         ProvisionedResource::Queue { .. } => {
             "UPDATE tenant_directory SET queue = NULL WHERE tenant_id = $1"
         }
-        ProvisionedResource::SharedTenant | ProvisionedResource::TenantMigrations { .. } => {
+        ProvisionedResource::SharedTenant
+        | ProvisionedResource::TenantMigrations { .. }
+        | ProvisionedResource::Hook { .. } => {
             return Ok(());
         }
     };

@@ -81,6 +81,10 @@ pub struct StepView {
     pub last_error: Option<String>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// A hook step's outputs (`hook:{name}`): the JSON its `apply` answered, while it is held;
+    /// `null` for the built-in steps, a hook not (or no longer) applied, or one that answered no
+    /// body.
+    pub outputs: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -130,7 +134,7 @@ pub struct TenantPage {
 const COLUMNS: &str = "tenant_id, name, slug, plan, isolation, status, version, created_at, \
     updated_at, database, schema_name, redis_namespace, queues, domains, active_workers, \
     provisioning_status, provisioning_attempt, provisioning_step, suspension_reason, \
-    suspended_at, access_suspended, access_pending";
+    suspended_at, access_suspended, access_pending, hook_outputs";
 
 #[derive(sqlx::FromRow)]
 struct PanelRow {
@@ -156,6 +160,7 @@ struct PanelRow {
     suspended_at: Option<DateTime<Utc>>,
     access_suspended: Json<Vec<String>>,
     access_pending: bool,
+    hook_outputs: Json<std::collections::BTreeMap<String, serde_json::Value>>,
 }
 
 /// A domain as the panel stores it.
@@ -317,12 +322,22 @@ async fn steps_of(pool: &PgPool, ids: &[Uuid]) -> Result<HashMap<Uuid, Vec<StepV
             last_error: r.last_error,
             started_at: r.started_at,
             finished_at: r.finished_at,
+            outputs: None,
         });
     }
     Ok(steps)
 }
 
-fn view(row: PanelRow, steps: Vec<StepView>, now: DateTime<Utc>) -> Result<TenantView, QueryError> {
+fn view(
+    row: PanelRow,
+    mut steps: Vec<StepView>,
+    now: DateTime<Utc>,
+) -> Result<TenantView, QueryError> {
+    for step in &mut steps {
+        if let Some(hook) = step.name.strip_prefix("hook:") {
+            step.outputs = row.hook_outputs.0.get(hook).cloned();
+        }
+    }
     let corrupt = |what: String| QueryError::Corrupt(format!("tenant {}: {what}", row.tenant_id));
     let status = row.status.parse().map_err(|e| corrupt(format!("{e}")))?;
     let isolation = IsolationModel::parse(&row.isolation).map_err(|e| corrupt(format!("{e}")))?;

@@ -9,7 +9,8 @@ use crate::tenant::events::{
     TenantRenamed, TenantSuspended,
 };
 use crate::{
-    CreateTenant, Plan, ProvisioningStep, Tenant, TenantEvent, TenantName, TenantStatus as S,
+    CreateTenant, HookName, Plan, ProvisioningStep, Tenant, TenantEvent, TenantName,
+    TenantStatus as S,
 };
 
 pub(super) fn create(command: CreateTenant) -> Vec<TenantEvent> {
@@ -64,7 +65,11 @@ pub(super) fn change_plan(tenant: &Tenant, plan: Plan, at: DateTime<Utc>) -> Dec
     ])
 }
 
-pub(super) fn request_provisioning(tenant: &Tenant, at: DateTime<Utc>) -> Decision {
+pub(super) fn request_provisioning(
+    tenant: &Tenant,
+    hooks: &[HookName],
+    at: DateTime<Utc>,
+) -> Decision {
     match tenant.status {
         // A failed tenant has had everything released (`CompleteRollback` saw to it), so a retry
         // starts from the first step.
@@ -73,7 +78,11 @@ pub(super) fn request_provisioning(tenant: &Tenant, at: DateTime<Utc>) -> Decisi
                 tenant_id: tenant.id,
                 attempt: tenant.provisioning.attempt + 1,
                 isolation: tenant.isolation,
-                steps: ProvisioningStep::sequence(tenant.isolation).to_vec(),
+                steps: ProvisioningStep::sequence(tenant.isolation)
+                    .iter()
+                    .copied()
+                    .chain(hooks.iter().copied().map(ProvisioningStep::Hook))
+                    .collect(),
                 at,
             }
             .into(),

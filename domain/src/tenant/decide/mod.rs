@@ -78,7 +78,10 @@ fn decide_for(tenant: &Tenant, command: TenantCommand) -> Decision {
         }),
         C::Rename { name, at } => lifecycle::rename(tenant, name, at),
         C::ChangePlan { plan, at } => lifecycle::change_plan(tenant, plan, at),
-        C::RequestProvisioning { at } => lifecycle::request_provisioning(tenant, at),
+        C::RequestProvisioning { at } => lifecycle::request_provisioning(tenant, &[], at),
+        C::RequestProvisioningWithHooks { hooks, at } => {
+            lifecycle::request_provisioning(tenant, &hooks, at)
+        }
         C::Suspend { reason, at } => lifecycle::suspend(tenant, reason, at),
         C::Reactivate { at } => lifecycle::reactivate(tenant, at),
         C::RequestDeletion { reason, at } => lifecycle::request_deletion(tenant, reason, at),

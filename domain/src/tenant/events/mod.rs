@@ -31,8 +31,8 @@ pub use provisioning::{
 };
 pub use repairs::{RepairedKind, ResourceRepaired};
 pub use resources::{
-    DatabaseProvisioned, QueueProvisioned, RedisNamespaceProvisioned, SchemaProvisioned,
-    SharedTenantRegistered, TenantMigrationsApplied,
+    DatabaseProvisioned, HookStepSucceeded, QueueProvisioned, RedisNamespaceProvisioned,
+    SchemaProvisioned, SharedTenantRegistered, TenantMigrationsApplied,
 };
 pub use workers::{WorkerStarted, WorkerStopped};
 
@@ -75,4 +75,5 @@ crate::domain_events! {
     AccessRestored = 1,
     AccessChangeFailed = 1,
     TenantCredentialsRevealed = 1,
+    HookStepSucceeded = 1,
 }

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::TenantEvent;
-use crate::{ProvisionedResource, SecretRef, TenantId};
+use crate::{HookName, ProvisionedResource, SecretRef, TenantId};
 
 /// `shared_schema`: the tenant's row is in the shared tenant tables.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,6 +70,18 @@ pub struct QueueProvisioned {
     pub attempt: u32,
     /// The queue's Redis stream key.
     pub queue: String,
+    pub at: DateTime<Utc>,
+}
+
+/// An operator's hook step answered 2xx (`apply`). `outputs` is the JSON body it answered (`null`
+/// when it answered none): what it made outside, e.g. a WhatsApp instance's name. The hook's
+/// secret never enters an event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HookStepSucceeded {
+    pub tenant_id: TenantId,
+    pub attempt: u32,
+    pub hook: HookName,
+    pub outputs: serde_json::Value,
     pub at: DateTime<Utc>,
 }
 
@@ -140,6 +152,14 @@ impl ProvisionedResource {
                 at,
             }
             .into(),
+            Self::Hook { hook, outputs } => HookStepSucceeded {
+                tenant_id,
+                attempt,
+                hook,
+                outputs,
+                at,
+            }
+            .into(),
         }
     }
 }
@@ -169,6 +189,10 @@ impl TenantEvent {
             },
             Self::QueueProvisioned(e) => ProvisionedResource::Queue {
                 queue: e.queue.clone(),
+            },
+            Self::HookStepSucceeded(e) => ProvisionedResource::Hook {
+                hook: e.hook,
+                outputs: e.outputs.clone(),
             },
             _ => return None,
         })

@@ -77,6 +77,8 @@ impl ProvisioningStep {
             Self::RedisNamespace => (&[RedisUser, RedisKeys, Secret], Some(TenantSecret::Redis)),
             // A stream inside the namespace: no kind of its own.
             Self::Queue => (&[], None),
+            // What a hook makes lives outside Tenantry, out of the inventory's sight.
+            Self::Hook(_) => (&[], None),
         };
         StepOutput { kinds, secret }
     }

@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use tenantry_domain::events::{
-    DatabaseProvisioned, ProvisioningRequested, ProvisioningRetryScheduled,
+    DatabaseProvisioned, HookStepSucceeded, ProvisioningRequested, ProvisioningRetryScheduled,
     ProvisioningRollbackStarted, ProvisioningStepFailed, QueueProvisioned,
     RedisNamespaceProvisioned, ResourceReleased, SchemaProvisioned, SharedTenantRegistered,
     TenantDeletionRequested, TenantMigrationsApplied,
@@ -25,6 +25,7 @@ pub(super) const EVENT_TYPES: &[&str] = event_types![
     TenantMigrationsApplied,
     RedisNamespaceProvisioned,
     QueueProvisioned,
+    HookStepSucceeded,
     ProvisioningStepFailed,
     ProvisioningRetryScheduled,
     ProvisioningRollbackStarted,

@@ -2,6 +2,8 @@
 //! `TenantState::apply` for status, name and plan (a test holds the two together), and adds what
 //! the panel shows besides: infrastructure names, domains, workers, the provisioning summary.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
@@ -43,6 +45,7 @@ table_row! {
         pub(super) suspended_at: Option<DateTime<Utc>>,
         pub(super) access_suspended: Json<Vec<AccessResource>>,
         pub(super) access_pending: bool,
+        pub(super) hook_outputs: Json<BTreeMap<String, serde_json::Value>>,
     }
 }
 
@@ -88,6 +91,7 @@ impl PanelRow {
             suspended_at: None,
             access_suspended: Json(vec![]),
             access_pending: false,
+            hook_outputs: Json(BTreeMap::new()),
         })
     }
 
@@ -144,6 +148,11 @@ impl PanelRow {
                 if !self.queues.0.contains(&queue) {
                     self.queues.0.push(queue);
                 }
+            }
+            ProvisionedResource::Hook { hook, outputs } => {
+                self.hook_outputs
+                    .0
+                    .insert(hook.as_str().to_owned(), outputs);
             }
             ProvisionedResource::SharedTenant | ProvisionedResource::TenantMigrations { .. } => {}
         }
@@ -234,7 +243,8 @@ impl PanelRow {
             | E::DatabaseProvisioned(_)
             | E::TenantMigrationsApplied(_)
             | E::RedisNamespaceProvisioned(_)
-            | E::QueueProvisioned(_) => {}
+            | E::QueueProvisioned(_)
+            | E::HookStepSucceeded(_) => {}
         }
     }
 
@@ -244,6 +254,9 @@ impl PanelRow {
             ProvisionedResource::Database { .. } => self.database = None,
             ProvisionedResource::RedisNamespace { .. } => self.redis_namespace = None,
             ProvisionedResource::Queue { queue } => self.queues.0.retain(|q| q != queue),
+            ProvisionedResource::Hook { hook, .. } => {
+                self.hook_outputs.0.remove(hook.as_str());
+            }
             ProvisionedResource::SharedTenant | ProvisionedResource::TenantMigrations { .. } => {}
         }
     }
