@@ -506,7 +506,10 @@ async fn a_dropped_role_is_recreated_with_its_grants() {
     .expect("privileges");
     assert!(usage && records, "the role's grants are back");
     assert!(!history, "the migration history stays the control plane's");
-    assert!(!login, "a schema tenant's role does not log in");
+    assert!(
+        login,
+        "a schema tenant's role logs in again (issue 12: the app's way in)"
+    );
     let (output, stdout) = doctor(&app, MACHINE_REDIS, &[]);
     assert!(output.status.success(), "{stdout}");
     delete(&app, &token, tenant).await;

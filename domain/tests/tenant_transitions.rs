@@ -136,7 +136,8 @@ fn table() -> Vec<(TenantCommand, &'static [TenantStatus])> {
         ),
         (
             C::RecordAccessChangeFailed {
-                resource: tenantry_domain::AccessResource::RedisUser,
+                // The first access a schema tenant's suspension switches off.
+                resource: tenantry_domain::AccessResource::DatabaseLogin,
                 action: tenantry_domain::AccessAction::Suspend,
                 error: "boom".into(),
                 transient: true,

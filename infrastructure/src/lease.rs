@@ -96,7 +96,13 @@ impl Lease for PgLease {
         };
         // A ping is also the heartbeat that keeps the session from its idle timeout. One that
         // does not answer in half the bound means the server may end the session any moment.
-        if let Ok(Ok(())) = tokio::time::timeout(self.liveness / 2, conn.ping()).await {
+        // The answer must also come in time by the clock: a process frozen while the ping was
+        // in flight reads the answer when it wakes (the timeout polls the ping first), by which
+        // time the server may have ended the session and another process leads.
+        let sent = std::time::Instant::now();
+        if let Ok(Ok(())) = tokio::time::timeout(self.liveness / 2, conn.ping()).await
+            && sent.elapsed() < self.liveness / 2
+        {
             return true;
         }
         // Dropped, not closed: closing waits for a server that may not answer.

@@ -55,8 +55,15 @@ fn liveness_options(options: PgConnectOptions, liveness: Duration) -> PgConnectO
 
 /// The heartbeat: a round trip within half the bound, or the connection counts as lost.
 pub(super) async fn heartbeat(conn: &mut PgConnection, liveness: Duration) -> anyhow::Result<()> {
+    // In time by the clock too: a process frozen while the ping was in flight reads its answer
+    // when it wakes (the timeout polls the ping first), when another process may lead.
+    let sent = std::time::Instant::now();
     match tokio::time::timeout(liveness / 2, conn.ping()).await {
-        Ok(Ok(())) => Ok(()),
+        Ok(Ok(())) if sent.elapsed() < liveness / 2 => Ok(()),
+        Ok(Ok(())) => Err(anyhow::anyhow!(
+            "the lock's heartbeat took {:?}, over half the liveness bound: the process was frozen or starved",
+            sent.elapsed()
+        )),
         Ok(Err(error)) => Err(anyhow::Error::new(error).context("the lock's connection was lost")),
         Err(_) => Err(anyhow::anyhow!(
             "the lock's connection did not answer the heartbeat within {:?}",

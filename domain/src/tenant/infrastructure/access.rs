@@ -107,7 +107,7 @@ mod tests {
         );
         assert_eq!(
             IsolationModel::SchemaPerTenant.access_resources(),
-            vec![RedisUser]
+            vec![DatabaseLogin, RedisUser]
         );
         assert_eq!(
             IsolationModel::SharedSchema.access_resources(),
