@@ -26,9 +26,10 @@ mod tenant_migrations;
 
 pub use self::redis::COMMAND_RULES;
 pub use admin::{DEFAULT_ADMIN_ACQUIRE_TIMEOUT, DEFAULT_ADMIN_CONNECTIONS, MIN_ADMIN_CONNECTIONS};
-pub use tenant_migrations::{TENANT_MIGRATOR, latest_version};
+pub use tenant_migrations::{TENANT_MIGRATOR, TenantMigrationSet, latest_version};
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -71,6 +72,10 @@ struct Ctx {
     /// Consulted by the steps at `during_apply` and `during_release`.
     faults: Arc<Faults>,
     template_database: String,
+    /// The tenant migrations every new tenant gets.
+    migrations: TenantMigrationSet,
+    /// Set once this process has migrated the shared tables (`shared_schema`) with them.
+    shared_migrated: AtomicBool,
 }
 
 impl TenantProvisioner {
@@ -96,6 +101,8 @@ impl TenantProvisioner {
                 secrets,
                 faults,
                 template_database: DEFAULT_TEMPLATE_DATABASE.to_owned(),
+                migrations: TenantMigrationSet::built_in(),
+                shared_migrated: AtomicBool::new(false),
             }),
         }
     }
@@ -111,8 +118,32 @@ impl TenantProvisioner {
                 secrets: ctx.secrets.clone(),
                 faults: ctx.faults.clone(),
                 template_database: name.to_owned(),
+                migrations: ctx.migrations.clone(),
+                shared_migrated: AtomicBool::new(false),
             }),
         }
+    }
+
+    /// The same provisioner giving new tenants `migrations` (the built-in set by default).
+    pub fn with_tenant_migrations(self, migrations: TenantMigrationSet) -> Self {
+        let ctx = &self.ctx;
+        Self {
+            ctx: Arc::new(Ctx {
+                pool: ctx.pool.clone(),
+                admin: ctx.admin.clone(),
+                redis: ctx.redis.clone(),
+                secrets: ctx.secrets.clone(),
+                faults: ctx.faults.clone(),
+                template_database: ctx.template_database.clone(),
+                migrations,
+                shared_migrated: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// The tenant migrations new tenants get.
+    pub fn tenant_migrations(&self) -> &TenantMigrationSet {
+        &self.ctx.migrations
     }
 
     /// The same provisioner connecting to Redis with `config`'s timeouts and reconnect backoff.
@@ -126,6 +157,8 @@ impl TenantProvisioner {
                 secrets: ctx.secrets.clone(),
                 faults: ctx.faults.clone(),
                 template_database: ctx.template_database.clone(),
+                migrations: ctx.migrations.clone(),
+                shared_migrated: AtomicBool::new(false),
             }),
         }
     }
@@ -143,6 +176,8 @@ impl TenantProvisioner {
                 secrets: ctx.secrets.clone(),
                 faults: ctx.faults.clone(),
                 template_database: ctx.template_database.clone(),
+                migrations: ctx.migrations.clone(),
+                shared_migrated: AtomicBool::new(false),
             }),
         }
     }
@@ -269,6 +304,9 @@ pub struct ProvisioningOptions {
     /// take the server's slots, and (re)build the tenant template if it is not current: for a
     /// process that runs the saga. Otherwise both happen at the first step that needs them.
     pub reserve_admin_connections: bool,
+    /// The tenant migrations new tenants get (`TENANTRY_TENANT_MIGRATIONS_DIR`; built-in by
+    /// default).
+    pub tenant_migrations: TenantMigrationSet,
 }
 
 impl Default for ProvisioningOptions {
@@ -279,6 +317,7 @@ impl Default for ProvisioningOptions {
             admin_connections: DEFAULT_ADMIN_CONNECTIONS,
             admin_acquire_timeout: DEFAULT_ADMIN_ACQUIRE_TIMEOUT,
             reserve_admin_connections: false,
+            tenant_migrations: TenantMigrationSet::built_in(),
         }
     }
 }
@@ -318,7 +357,8 @@ pub async fn build_with(
     let faults = Arc::new(faults);
     let provisioner = TenantProvisioner::new(pool, redis, secrets.clone(), faults.clone())
         .with_redis_config(options.redis)
-        .with_admin_connections(options.admin_connections, options.admin_acquire_timeout);
+        .with_admin_connections(options.admin_connections, options.admin_acquire_timeout)
+        .with_tenant_migrations(options.tenant_migrations.clone());
     if options.reserve_admin_connections {
         provisioner.ctx.admin.fill();
         let ctx = provisioner.ctx.clone();
