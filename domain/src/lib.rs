@@ -48,4 +48,5 @@ pub mod events {
         TenantDeletionRequested, TenantMigrationsApplied, TenantReactivated, TenantRenamed,
         TenantSuspended, WorkerStarted, WorkerStopped,
     };
+    pub use crate::tenant::events::{TenantMigrated, TenantMigrationFailed};
 }

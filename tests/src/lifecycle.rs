@@ -398,7 +398,9 @@ pub fn actor_of(state: &TenantState, command: &TenantCommand) -> Actor {
         | C::RecordResourceReleased { .. }
         | C::CompleteRollback { .. }
         | C::MarkDeleted { .. }
-        | C::RecordResourceRepaired { .. } => saga(),
+        | C::RecordResourceRepaired { .. }
+        | C::RecordMigrated { .. }
+        | C::RecordMigrationFailed { .. } => saga(),
     }
 }
 

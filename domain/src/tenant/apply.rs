@@ -126,6 +126,8 @@ fn update(tenant: &mut Tenant, event: &TenantEvent) {
         // The resource was the tenant's already (its step's event is in the stream); a repair
         // makes it exist again without changing what the tenant holds.
         E::ResourceRepaired(_) => {}
+        // The version lives in the tenant's own migration history; the events are its record.
+        E::TenantMigrated(_) | E::TenantMigrationFailed(_) => {}
         // Handled above through `provisioned_resource`.
         E::SharedTenantRegistered(_)
         | E::SchemaProvisioned(_)

@@ -100,6 +100,20 @@ pub enum TenantCommand {
         reason: String,
         at: DateTime<Utc>,
     },
+
+    // Sent by the fleet migration (`tenantry migrations apply`).
+    /// The tenant's migrations ran: it went from version `from` to `to`.
+    RecordMigrated {
+        from: i64,
+        to: i64,
+        at: DateTime<Utc>,
+    },
+    /// Bringing the tenant to `version` failed; it keeps the version it had.
+    RecordMigrationFailed {
+        version: i64,
+        error: String,
+        at: DateTime<Utc>,
+    },
 }
 
 /// The fields of [`TenantCommand::Create`]. The application layer has already checked that the
@@ -138,6 +152,8 @@ impl TenantCommand {
             Self::CompleteRollback { .. } => "complete_rollback",
             Self::MarkDeleted { .. } => "mark_deleted",
             Self::RecordResourceRepaired { .. } => "record_resource_repaired",
+            Self::RecordMigrated { .. } => "record_migrated",
+            Self::RecordMigrationFailed { .. } => "record_migration_failed",
         }
     }
 }

@@ -227,6 +227,26 @@ impl Provisioner for TenantProvisioner {
     }
 }
 
+#[async_trait]
+impl tenantry_application::fleet::TenantSchemas for TenantProvisioner {
+    fn target_version(&self) -> i64 {
+        self.ctx.migrations.latest_version()
+    }
+
+    async fn version(&self, tenant: &TenantSpec) -> Result<i64, ProvisionError> {
+        tenant_migrations::current_version(&self.ctx, tenant).await
+    }
+
+    async fn migrate(&self, tenant: &TenantSpec) -> Result<i64, ProvisionError> {
+        match tenant_migrations::apply(&self.ctx, tenant).await? {
+            ProvisionedResource::TenantMigrations { latest_version, .. } => Ok(latest_version),
+            other => Err(ProvisionError::permanent(anyhow::anyhow!(
+                "unexpected result of the tenant migrations: {other:?}"
+            ))),
+        }
+    }
+}
+
 impl TenantProvisioner {
     /// The provisioner's own shared Redis connection: Redis as the saga sees it (a readiness
     /// probe through it can fail while a fresh connection would succeed, and the other way
@@ -289,6 +309,9 @@ pub struct ProvisioningAdapters {
     /// The provisioner's shared Redis connection ([`TenantProvisioner::redis`]), for a
     /// readiness probe of Redis as the saga sees it.
     pub redis: SharedRedis,
+    /// The tenants' applied migration versions and the fleet migration's steps (no time limit:
+    /// a tenant's migration takes what it takes).
+    pub schemas: Arc<dyn tenantry_application::fleet::TenantSchemas>,
 }
 
 /// How the adapters reach their dependencies and how long a step may take.
@@ -379,5 +402,6 @@ pub async fn build_with(
         secrets,
         faults,
         redis: provisioner.redis().clone(),
+        schemas: Arc::new(provisioner),
     })
 }

@@ -358,3 +358,46 @@ async fn grant_use(
         .or_fail(|| format!("failed to grant {role} the use of schema {schema}"))?;
     Ok(())
 }
+
+/// The applied version of `tenant`'s schema or database (0: none; a `shared_schema` tenant: the
+/// shared tables').
+pub(super) async fn current_version(ctx: &Ctx, tenant: &TenantSpec) -> Result<i64, ProvisionError> {
+    let names = TenantNames::of(tenant.id);
+    let (mut conn, history, target) = match tenant.isolation {
+        IsolationModel::SchemaPerTenant => (
+            ctx.admin_connection().await?,
+            format!("{}._sqlx_migrations", quote_ident(names.schema())),
+            names.schema(),
+        ),
+        IsolationModel::DatabasePerTenant => (
+            ctx.connect_to(names.database()).await?,
+            "public._sqlx_migrations".to_owned(),
+            names.database(),
+        ),
+        IsolationModel::SharedSchema => (
+            ctx.admin_connection().await?,
+            "shared._sqlx_migrations".to_owned(),
+            "shared",
+        ),
+    };
+    let exists: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+        .bind(&history)
+        .fetch_one(&mut *conn)
+        .await
+        .or_fail(|| format!("failed to look up the migration history of {target}"))?;
+    let version = if exists {
+        sqlx::query_scalar::<_, Option<i64>>(&format!(
+            "SELECT max(version) FROM {history} WHERE success"
+        ))
+        .fetch_one(&mut *conn)
+        .await
+        .or_fail(|| format!("failed to read the migration version of {target}"))?
+        .unwrap_or(0)
+    } else {
+        0
+    };
+    if tenant.isolation == IsolationModel::DatabasePerTenant {
+        conn.close().await;
+    }
+    Ok(version)
+}

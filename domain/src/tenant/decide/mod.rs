@@ -33,6 +33,7 @@ impl TenantState {
     /// | `CompleteRollback` | rolling_back, once nothing is held | failed | all others |
     /// | `MarkDeleted` | deleting, once nothing is held | deleted | all others |
     /// | `RecordResourceRepaired` | active, suspended | | all others |
+    /// | `RecordMigrated`, `RecordMigrationFailed` | active, suspended | | all others |
     ///
     /// Every command but `Create` on a stream without a tenant is refused with `NotFound`.
     pub fn decide(&self, command: TenantCommand) -> Decision {
@@ -97,7 +98,38 @@ fn decide_for(tenant: &Tenant, command: TenantCommand) -> Decision {
             reason,
             at,
         } => provisioning::record_resource_repaired(tenant, kind, name, reason, at),
+        C::RecordMigrated { from, to, at } => migration(
+            tenant,
+            crate::events::TenantMigrated {
+                tenant_id: tenant.id,
+                from,
+                to,
+                at,
+            }
+            .into(),
+        ),
+        C::RecordMigrationFailed { version, error, at } => migration(
+            tenant,
+            crate::events::TenantMigrationFailed {
+                tenant_id: tenant.id,
+                version,
+                error,
+                at,
+            }
+            .into(),
+        ),
     }
+}
+
+/// A fleet migration's step is recorded only on a tenant that holds its resources.
+fn migration(tenant: &Tenant, event: crate::TenantEvent) -> Decision {
+    if !matches!(
+        tenant.status,
+        crate::TenantStatus::Active | crate::TenantStatus::Suspended
+    ) {
+        return Err(refused("record a migration of", tenant));
+    }
+    Ok(vec![event])
 }
 
 /// The refusal of `action` in the tenant's current status.

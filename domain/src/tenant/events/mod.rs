@@ -14,6 +14,7 @@ mod lifecycle;
 mod provisioning;
 mod repairs;
 mod resources;
+mod schema;
 mod workers;
 
 pub use domains::{CertificateIssued, DomainActivated, DomainRegistered};
@@ -30,6 +31,7 @@ pub use resources::{
     DatabaseProvisioned, QueueProvisioned, RedisNamespaceProvisioned, SchemaProvisioned,
     SharedTenantRegistered, TenantMigrationsApplied,
 };
+pub use schema::{TenantMigrated, TenantMigrationFailed};
 pub use workers::{WorkerStarted, WorkerStopped};
 
 use chrono::{DateTime, Utc};
@@ -67,4 +69,6 @@ crate::domain_events! {
     TenantDeletionRequested = 1,
     TenantDeleted = 1,
     ResourceRepaired = 1,
+    TenantMigrated = 1,
+    TenantMigrationFailed = 1,
 }

@@ -174,6 +174,7 @@ impl PanelRow {
             // The repaired resource's name is the one the row has from its step's event; only
             // the version and `updated_at` move.
             E::ResourceRepaired(_) => {}
+            E::TenantMigrated(_) | E::TenantMigrationFailed(_) => {}
             // A second `TenantCreated` cannot be decided; the step events went to `provisioned`.
             E::TenantCreated(_)
             | E::SharedTenantRegistered(_)
