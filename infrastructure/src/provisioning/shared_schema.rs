@@ -153,10 +153,10 @@ async fn migrate_shared(ctx: &Ctx, conn: &mut PgConnection) -> Result<(), Provis
     .or_fail(|| "failed to check the shared tables")?;
     for (table, tenant_id, rls, policy) in unsafe_tables {
         let missing: Vec<&str> = [
-            (!tenant_id).then_some("a tenant_id column"),
+            (!tenant_id).then_some("tenant_id column"),
             (!rls)
                 .then_some("row-level security enabled (ALTER TABLE … ENABLE ROW LEVEL SECURITY)"),
-            (!policy).then_some("a row-level security policy (CREATE POLICY …)"),
+            (!policy).then_some("row-level security policy (CREATE POLICY …)"),
         ]
         .into_iter()
         .flatten()
