@@ -208,6 +208,45 @@ impl FleetMigration {
         }
     }
 
+    /// Records `TenantMigrated` for the tenants whose migration committed but whose event was
+    /// not recorded (the process ended between the two): those whose applied version in `plan`
+    /// is above the version their events tell (`recorded`, from the read model; a tenant absent
+    /// from it is left alone). Gives how many were recorded.
+    pub async fn record_unrecorded(
+        &self,
+        plan: &FleetPlan,
+        recorded: &std::collections::HashMap<TenantId, Option<i64>>,
+    ) -> usize {
+        let mut count = 0;
+        for (version, tenants) in &plan.by_version {
+            for tenant in tenants {
+                let Some(known) = recorded.get(&tenant.id) else {
+                    continue;
+                };
+                let from = known.unwrap_or(0);
+                if *version <= from {
+                    continue;
+                }
+                let command = TenantCommand::RecordMigrated {
+                    from,
+                    to: *version,
+                    at: Utc::now(),
+                };
+                match self
+                    .tenants
+                    .execute(tenant.id, vec![command], None, &self.context)
+                    .await
+                {
+                    Ok(_) => count += 1,
+                    Err(error) => {
+                        tracing::warn!(tenant_id = %tenant.id, %error, "an unrecorded migration could not be recorded")
+                    }
+                }
+            }
+        }
+        count
+    }
+
     pub async fn apply(
         &self,
         plan: &FleetPlan,

@@ -189,8 +189,14 @@ async fn a_fleet_migration_goes_in_waves_stops_at_a_failure_and_resumes_also_aft
         };
         assert_eq!(version(&db, tenant).await, expected, "tenant {i}: {out}");
     }
-    let migrated = events_of(&db, &tenants[0], "TenantMigrated").await;
-    assert_eq!(migrated.len(), 1);
+    // (The seeded histories say version 3; the catch-up of unrecorded migrations records the
+    // built-in one first.)
+    let migrated: Vec<_> = events_of(&db, &tenants[0], "TenantMigrated")
+        .await
+        .into_iter()
+        .filter(|e| e["to"] == PATIENTS)
+        .collect();
+    assert_eq!(migrated.len(), 1, "{migrated:?}");
     assert_eq!(migrated[0]["from"], latest_version());
     assert_eq!(migrated[0]["to"], PATIENTS);
     let failed = events_of(&db, poisoned, "TenantMigrationFailed").await;
@@ -204,9 +210,11 @@ async fn a_fleet_migration_goes_in_waves_stops_at_a_failure_and_resumes_also_aft
         "{failed:?}"
     );
     assert!(
-        events_of(&db, &tenants[15], "TenantMigrated")
+        !events_of(&db, &tenants[15], "TenantMigrated")
             .await
-            .is_empty()
+            .iter()
+            .any(|e| e["to"] == PATIENTS),
+        "a tenant after the failed wave was not migrated"
     );
 
     // Fixed: resume continues with the tenants still behind.
@@ -223,11 +231,12 @@ async fn a_fleet_migration_goes_in_waves_stops_at_a_failure_and_resumes_also_aft
     for tenant in &tenants {
         assert_eq!(version(&db, tenant).await, PATIENTS);
     }
-    assert_eq!(
-        events_of(&db, &tenants[0], "TenantMigrated").await.len(),
-        1,
-        "not migrated twice"
-    );
+    let to_patients = events_of(&db, &tenants[0], "TenantMigrated")
+        .await
+        .into_iter()
+        .filter(|e| e["to"] == PATIENTS)
+        .count();
+    assert_eq!(to_patients, 1, "not migrated twice");
 
     // A crash mid-run: the run is dropped (its connections with it) after some tenants moved on.
     std::fs::write(
@@ -262,6 +271,21 @@ async fn a_fleet_migration_goes_in_waves_stops_at_a_failure_and_resumes_also_aft
     );
     for tenant in &tenants {
         assert_eq!(version(&db, tenant).await, ROOMS);
+    }
+    // The API's view (`GET /platform/api/tenants/{id}`) shows each tenant's schema version.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for tenant in &tenants {
+        loop {
+            let view = tenantry_projections::queries::tenants::get(&db.pool, tenant.id.as_uuid())
+                .await
+                .unwrap()
+                .expect("the tenant is in the read model");
+            if view.infrastructure.schema_version == Some(ROOMS) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{:?}", view.infrastructure);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
     let (ok, status) = run(&settings, MigrationsCommand::Status).await;
     assert!(ok);

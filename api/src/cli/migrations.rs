@@ -141,9 +141,45 @@ impl MigrationsCommand {
                 context.user_agent = Some("tenantry-cli migrations apply".into());
                 let fleet = FleetMigration::new(
                     adapters.schemas.clone(),
-                    crate::startup::tenant_service(settings, store)?,
+                    crate::startup::tenant_service(settings, store.clone())?,
                     context,
                 );
+                // A run that ended between a tenant's commit and its event left the event out: found
+                // by the read model, once it has every event so far (a running `serve` projects).
+                let head = store.head().await?.position;
+                let current = tenantry_projections::wait_for_position(
+                    &pool,
+                    &*store,
+                    head,
+                    &["tenant_panel"],
+                    std::time::Duration::from_secs(10),
+                )
+                .await
+                .unwrap_or(false);
+                let rows: Vec<(uuid::Uuid, Option<i64>)> =
+                    sqlx::query_as("SELECT tenant_id, schema_version FROM read.tenant_panel")
+                        .fetch_all(&pool)
+                        .await
+                        .context("failed to read the tenants' recorded schema versions")?;
+                let recorded = rows
+                    .into_iter()
+                    .map(|(id, v)| (tenantry_domain::TenantId::from_uuid(id), v))
+                    .collect();
+                let caught_up = if current {
+                    fleet.record_unrecorded(&plan, &recorded).await
+                } else {
+                    writeln!(
+                        out,
+                        "the read models are behind the log: migrations a stopped run left unrecorded are not looked for"
+                    )?;
+                    0
+                };
+                if caught_up > 0 {
+                    writeln!(
+                        out,
+                        "recorded {caught_up} migration(s) a stopped run had left unrecorded"
+                    )?;
+                }
                 let shared = Mutex::new(&mut *out);
                 let progress = |p: Progress| {
                     let mut out = shared.lock().unwrap();

@@ -67,6 +67,11 @@ pub struct InfrastructureView {
     pub schema: Option<String>,
     pub redis_namespace: Option<String>,
     pub queues: Vec<String>,
+    /// The version of the tenant migrations its schema or database is at (the newest file's
+    /// `<VERSION>`), as recorded at provisioning and by the fleet migration (`tenantry migrations
+    /// apply`); null until recorded, and for `shared_schema` tenants.
+    #[schema(minimum = 0)]
+    pub schema_version: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -106,7 +111,7 @@ pub struct TenantPage {
 
 const COLUMNS: &str = "tenant_id, name, slug, plan, isolation, status, version, created_at, \
     updated_at, database, schema_name, redis_namespace, queues, domains, active_workers, \
-    provisioning_status, provisioning_attempt, provisioning_step";
+    provisioning_status, provisioning_attempt, provisioning_step, schema_version";
 
 #[derive(sqlx::FromRow)]
 struct PanelRow {
@@ -128,6 +133,7 @@ struct PanelRow {
     provisioning_status: String,
     provisioning_attempt: i32,
     provisioning_step: Option<String>,
+    schema_version: Option<i64>,
 }
 
 /// A domain as the panel stores it.
@@ -319,6 +325,7 @@ fn view(row: PanelRow, steps: Vec<StepView>, now: DateTime<Utc>) -> Result<Tenan
             schema: row.schema_name,
             redis_namespace: row.redis_namespace,
             queues: row.queues.0,
+            schema_version: row.schema_version,
         },
         domains: row
             .domains

@@ -36,6 +36,7 @@ table_row! {
         pub(super) provisioning_attempt: i32,
         pub(super) provisioning_step: Option<String>,
         pub(super) remaining_steps: Json<Vec<ProvisioningStep>>,
+        pub(super) schema_version: Option<i64>,
     }
 }
 
@@ -77,6 +78,7 @@ impl PanelRow {
             provisioning_attempt: 0,
             provisioning_step: None,
             remaining_steps: Json(vec![]),
+            schema_version: None,
         })
     }
 
@@ -115,7 +117,10 @@ impl PanelRow {
                     self.queues.0.push(queue);
                 }
             }
-            ProvisionedResource::SharedTenant | ProvisionedResource::TenantMigrations { .. } => {}
+            ProvisionedResource::TenantMigrations { latest_version, .. } => {
+                self.schema_version = Some(latest_version)
+            }
+            ProvisionedResource::SharedTenant => {}
         }
         self.remaining_steps.0.retain(|s| *s != step);
         if self.provisioning_status == "retrying" {
@@ -174,7 +179,8 @@ impl PanelRow {
             // The repaired resource's name is the one the row has from its step's event; only
             // the version and `updated_at` move.
             E::ResourceRepaired(_) => {}
-            E::TenantMigrated(_) | E::TenantMigrationFailed(_) => {}
+            E::TenantMigrated(migrated) => self.schema_version = Some(migrated.to),
+            E::TenantMigrationFailed(_) => {}
             // A second `TenantCreated` cannot be decided; the step events went to `provisioned`.
             E::TenantCreated(_)
             | E::SharedTenantRegistered(_)
