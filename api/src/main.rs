@@ -45,6 +45,11 @@ enum Command {
     /// Compare what the read models say exists with what PostgreSQL and Redis hold, one line per
     /// tenant; exits non-zero on drift.
     Doctor(cli::doctor::DoctorCommand),
+    /// The fleet migration of the tenant migrations: plan, apply in waves, resume, status.
+    Migrations {
+        #[command(subcommand)]
+        command: cli::migrations::MigrationsCommand,
+    },
     /// Create, list and show tenants from scripts (JSON output).
     #[command(subcommand)]
     Tenant(cli::tenant::TenantCommand),
@@ -88,6 +93,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .run(&cli.settings, &mut std::io::stdout().lock())
                 .await?
             {
+                std::process::exit(1);
+            }
+        }
+        Command::Migrations { command } => {
+            tenantry_infrastructure::postgres::migrate(&cli.settings.database_url).await?;
+            if !command.run(&cli.settings, &mut std::io::stdout()).await? {
                 std::process::exit(1);
             }
         }

@@ -12,7 +12,7 @@ use secrecy::SecretString;
 
 use tenantry_application::provisioning::{Faults, FaultsError, StepTimeouts};
 use tenantry_application::sagas::{Backoff, TransientRetries};
-use tenantry_infrastructure::provisioning::ProvisioningOptions;
+use tenantry_infrastructure::provisioning::{ProvisioningOptions, TenantMigrationSet};
 use tenantry_infrastructure::redis_config::RedisConfig;
 
 /// Every subcommand takes these; `--help` lists them apart, after the subcommand's own options.
@@ -310,6 +310,12 @@ pub struct Settings {
     )]
     pub provisioning_admin_connections: u32,
 
+    /// The SaaS's own tenant migrations: a directory of sqlx migration files
+    /// (`<VERSION>_<DESCRIPTION>.sql`) every new tenant gets, in its isolation model. Unset: the
+    /// built-in set (`migrations/tenant/`, also the example).
+    #[arg(long, global = true, env = "TENANTRY_TENANT_MIGRATIONS_DIR")]
+    pub tenant_migrations_dir: Option<std::path::PathBuf>,
+
     /// A saga drive whose step has been running longer than this, in seconds, is reported as hung
     /// (`/readyz` degraded, `tenantry_saga_hung_drives`, `tenantry projections status`).
     #[arg(
@@ -434,8 +440,20 @@ impl Settings {
             redis: self.redis_config(),
             step_timeouts,
             admin_connections: self.provisioning_admin_connections,
+            tenant_migrations: self.tenant_migrations()?,
             ..ProvisioningOptions::default()
         })
+    }
+
+    /// The tenant migrations new tenants get: `TENANTRY_TENANT_MIGRATIONS_DIR`'s, or the built-in
+    /// set.
+    pub fn tenant_migrations(&self) -> anyhow::Result<TenantMigrationSet> {
+        match &self.tenant_migrations_dir {
+            Some(dir) => {
+                TenantMigrationSet::load(dir).context("invalid TENANTRY_TENANT_MIGRATIONS_DIR")
+            }
+            None => Ok(TenantMigrationSet::built_in()),
+        }
     }
 
     /// How the saga retries failures of a dependency that is down.
@@ -489,6 +507,51 @@ mod tests {
         assert!(!shown.contains("jwt-secret-0123456789"), "{shown}");
         assert!(!shown.contains("secret-key-0123456789"), "{shown}");
         assert!(shown.contains("REDACTED"), "{shown}");
+    }
+
+    #[test]
+    fn a_bad_tenant_migrations_dir_is_refused_naming_the_variable_and_the_file() {
+        let with_dir = |dir: &std::path::Path| {
+            let parsed = <SettingsOnly as clap::Parser>::try_parse_from([
+                "tenantry",
+                "--tenant-migrations-dir",
+                dir.to_str().unwrap(),
+            ])
+            .expect("parses")
+            .settings;
+            parsed.provisioning_options().map(|o| o.tenant_migrations)
+        };
+        let root = std::env::temp_dir().join(format!("tenantry-migr-{}", uuid::Uuid::new_v4()));
+        let missing = format!("{:#}", with_dir(&root).unwrap_err());
+        assert!(
+            missing.contains("TENANTRY_TENANT_MIGRATIONS_DIR"),
+            "{missing}"
+        );
+        assert!(missing.contains(&root.display().to_string()), "{missing}");
+
+        std::fs::create_dir_all(&root).unwrap();
+        let empty = format!("{:#}", with_dir(&root).unwrap_err());
+        assert!(empty.contains("holds no migration"), "{empty}");
+
+        std::fs::write(
+            root.join("20270101000000_patients.sql"),
+            "CREATE TABLE patients ();",
+        )
+        .unwrap();
+        let set = with_dir(&root).expect("a valid directory");
+        assert_eq!(set.latest_version(), 20270101000000);
+        assert!(set.is_custom());
+
+        std::fs::write(root.join("patients-v2.sql"), "SELECT 1;").unwrap();
+        let bad = format!("{:#}", with_dir(&root).unwrap_err());
+        assert!(bad.contains("\"patients-v2.sql\""), "{bad}");
+        assert!(bad.contains("<VERSION>_<DESCRIPTION>.sql"), "{bad}");
+        std::fs::remove_dir_all(&root).unwrap();
+
+        let unset = <SettingsOnly as clap::Parser>::try_parse_from(["tenantry"])
+            .expect("parses")
+            .settings;
+        assert!(!unset.tenant_migrations().unwrap().is_custom());
     }
 
     #[test]

@@ -5,6 +5,7 @@
 pub mod clock;
 pub mod doctor;
 pub mod event_store;
+pub mod fleet;
 pub mod invitations;
 pub mod kernel;
 pub mod provisioning;

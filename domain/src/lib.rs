@@ -52,4 +52,5 @@ pub mod events {
         TenantCredentialsRevealed, TenantDeleted, TenantDeletionRequested, TenantMigrationsApplied,
         TenantReactivated, TenantRenamed, TenantSuspended, WorkerStarted, WorkerStopped,
     };
+    pub use crate::tenant::events::{TenantMigrated, TenantMigrationFailed};
 }

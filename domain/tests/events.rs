@@ -249,6 +249,20 @@ fn samples() -> Vec<TenantEvent> {
             at: at(23),
         }
         .into(),
+        TenantMigrated {
+            tenant_id,
+            from: 20261122000001,
+            to: 20270101000000,
+            at: at(23),
+        }
+        .into(),
+        TenantMigrationFailed {
+            tenant_id,
+            version: 20270102000000,
+            error: "relation \"patients\" already exists".into(),
+            at: at(24),
+        }
+        .into(),
     ]
 }
 
@@ -257,7 +271,7 @@ fn the_samples_cover_every_event_type() {
     let sampled: BTreeSet<_> = samples().iter().map(TenantEvent::event_type).collect();
     let declared: BTreeSet<_> = TenantEvent::EVENT_TYPES.iter().copied().collect();
     assert_eq!(sampled, declared);
-    assert_eq!(declared.len(), 31);
+    assert_eq!(declared.len(), 33);
 }
 
 #[test]

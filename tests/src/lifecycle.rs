@@ -408,6 +408,7 @@ pub fn actor_of(state: &TenantState, command: &TenantCommand) -> Actor {
         | C::RecordAccessSuspended { .. }
         | C::RecordAccessRestored { .. }
         | C::RecordAccessChangeFailed { .. } => saga(),
+        C::RecordMigrated { .. } | C::RecordMigrationFailed { .. } => saga(),
     }
 }
 

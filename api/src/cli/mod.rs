@@ -8,6 +8,7 @@
 
 pub mod doctor;
 pub mod events;
+pub mod migrations;
 pub mod openapi;
 pub mod projections;
 pub mod staff;

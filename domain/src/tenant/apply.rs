@@ -161,6 +161,8 @@ fn update(tenant: &mut Tenant, event: &TenantEvent) {
         E::ResourceRepaired(_) => {}
         // An audit record: nothing about the tenant changes.
         E::TenantCredentialsRevealed(_) => {}
+        // The version lives in the tenant's own migration history; the events are its record.
+        E::TenantMigrated(_) | E::TenantMigrationFailed(_) => {}
         // Handled above through `provisioned_resource`.
         E::SharedTenantRegistered(_)
         | E::SchemaProvisioned(_)

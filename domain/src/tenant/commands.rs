@@ -137,6 +137,19 @@ pub enum TenantCommand {
         ip: Option<String>,
         at: DateTime<Utc>,
     },
+    // Sent by the fleet migration (`tenantry migrations apply`).
+    /// The tenant's migrations ran: it went from version `from` to `to`.
+    RecordMigrated {
+        from: i64,
+        to: i64,
+        at: DateTime<Utc>,
+    },
+    /// Bringing the tenant to `version` failed; it keeps the version it had.
+    RecordMigrationFailed {
+        version: i64,
+        error: String,
+        at: DateTime<Utc>,
+    },
 }
 
 /// The fields of [`TenantCommand::Create`]. The application layer has already checked that the
@@ -181,6 +194,8 @@ impl TenantCommand {
             Self::RecordAccessRestored { .. } => "record_access_restored",
             Self::RecordAccessChangeFailed { .. } => "record_access_change_failed",
             Self::RecordCredentialsRevealed { .. } => "record_credentials_revealed",
+            Self::RecordMigrated { .. } => "record_migrated",
+            Self::RecordMigrationFailed { .. } => "record_migration_failed",
         }
     }
 }

@@ -32,9 +32,10 @@ pub use credentials::{
     ConnectionDetails, Credentials, PostgresDetails, QueueDetails, RedisDetails, RevealError,
     SHARED_LOGIN_SECRET, TenantAccess, shared_login_name,
 };
-pub use tenant_migrations::{TENANT_MIGRATOR, latest_version};
+pub use tenant_migrations::{TENANT_MIGRATOR, TenantMigrationSet, latest_version};
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -78,6 +79,10 @@ struct Ctx {
     /// Consulted by the steps at `during_apply` and `during_release`.
     faults: Arc<Faults>,
     template_database: String,
+    /// The tenant migrations every new tenant gets.
+    migrations: TenantMigrationSet,
+    /// Set once this process has migrated the shared tables (`shared_schema`) with them.
+    shared_migrated: AtomicBool,
 }
 
 impl TenantProvisioner {
@@ -103,6 +108,8 @@ impl TenantProvisioner {
                 secrets,
                 faults,
                 template_database: DEFAULT_TEMPLATE_DATABASE.to_owned(),
+                migrations: TenantMigrationSet::built_in(),
+                shared_migrated: AtomicBool::new(false),
             }),
         }
     }
@@ -118,8 +125,32 @@ impl TenantProvisioner {
                 secrets: ctx.secrets.clone(),
                 faults: ctx.faults.clone(),
                 template_database: name.to_owned(),
+                migrations: ctx.migrations.clone(),
+                shared_migrated: AtomicBool::new(false),
             }),
         }
+    }
+
+    /// The same provisioner giving new tenants `migrations` (the built-in set by default).
+    pub fn with_tenant_migrations(self, migrations: TenantMigrationSet) -> Self {
+        let ctx = &self.ctx;
+        Self {
+            ctx: Arc::new(Ctx {
+                pool: ctx.pool.clone(),
+                admin: ctx.admin.clone(),
+                redis: ctx.redis.clone(),
+                secrets: ctx.secrets.clone(),
+                faults: ctx.faults.clone(),
+                template_database: ctx.template_database.clone(),
+                migrations,
+                shared_migrated: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// The tenant migrations new tenants get.
+    pub fn tenant_migrations(&self) -> &TenantMigrationSet {
+        &self.ctx.migrations
     }
 
     /// The same provisioner connecting to Redis with `config`'s timeouts and reconnect backoff.
@@ -133,6 +164,8 @@ impl TenantProvisioner {
                 secrets: ctx.secrets.clone(),
                 faults: ctx.faults.clone(),
                 template_database: ctx.template_database.clone(),
+                migrations: ctx.migrations.clone(),
+                shared_migrated: AtomicBool::new(false),
             }),
         }
     }
@@ -150,6 +183,8 @@ impl TenantProvisioner {
                 secrets: ctx.secrets.clone(),
                 faults: ctx.faults.clone(),
                 template_database: ctx.template_database.clone(),
+                migrations: ctx.migrations.clone(),
+                shared_migrated: AtomicBool::new(false),
             }),
         }
     }
@@ -215,6 +250,26 @@ impl Provisioner for TenantProvisioner {
     }
 }
 
+#[async_trait]
+impl tenantry_application::fleet::TenantSchemas for TenantProvisioner {
+    fn target_version(&self) -> i64 {
+        self.ctx.migrations.latest_version()
+    }
+
+    async fn version(&self, tenant: &TenantSpec) -> Result<i64, ProvisionError> {
+        tenant_migrations::current_version(&self.ctx, tenant).await
+    }
+
+    async fn migrate(&self, tenant: &TenantSpec) -> Result<i64, ProvisionError> {
+        match tenant_migrations::apply(&self.ctx, tenant).await? {
+            ProvisionedResource::TenantMigrations { latest_version, .. } => Ok(latest_version),
+            other => Err(ProvisionError::permanent(anyhow::anyhow!(
+                "unexpected result of the tenant migrations: {other:?}"
+            ))),
+        }
+    }
+}
+
 impl TenantProvisioner {
     /// The provisioner's own shared Redis connection: Redis as the saga sees it (a readiness
     /// probe through it can fail while a fresh connection would succeed, and the other way
@@ -276,6 +331,9 @@ pub struct ProvisioningAdapters {
     /// The provisioner's shared Redis connection ([`TenantProvisioner::redis`]), for a
     /// readiness probe of Redis as the saga sees it.
     pub redis: SharedRedis,
+    /// The tenants' applied migration versions and the fleet migration's steps (no time limit:
+    /// a tenant's migration takes what it takes).
+    pub schemas: Arc<dyn tenantry_application::fleet::TenantSchemas>,
 }
 
 /// How the adapters reach their dependencies and how long a step may take.
@@ -291,6 +349,9 @@ pub struct ProvisioningOptions {
     /// take the server's slots, and (re)build the tenant template if it is not current: for a
     /// process that runs the saga. Otherwise both happen at the first step that needs them.
     pub reserve_admin_connections: bool,
+    /// The tenant migrations new tenants get (`TENANTRY_TENANT_MIGRATIONS_DIR`; built-in by
+    /// default).
+    pub tenant_migrations: TenantMigrationSet,
 }
 
 impl Default for ProvisioningOptions {
@@ -301,6 +362,7 @@ impl Default for ProvisioningOptions {
             admin_connections: DEFAULT_ADMIN_CONNECTIONS,
             admin_acquire_timeout: DEFAULT_ADMIN_ACQUIRE_TIMEOUT,
             reserve_admin_connections: false,
+            tenant_migrations: TenantMigrationSet::built_in(),
         }
     }
 }
@@ -340,7 +402,8 @@ pub async fn build_with(
     let faults = Arc::new(faults);
     let provisioner = TenantProvisioner::new(pool, redis, secrets.clone(), faults.clone())
         .with_redis_config(options.redis)
-        .with_admin_connections(options.admin_connections, options.admin_acquire_timeout);
+        .with_admin_connections(options.admin_connections, options.admin_acquire_timeout)
+        .with_tenant_migrations(options.tenant_migrations.clone());
     if options.reserve_admin_connections {
         provisioner.ctx.admin.fill();
         let ctx = provisioner.ctx.clone();
@@ -361,5 +424,6 @@ pub async fn build_with(
         secrets,
         faults,
         redis: provisioner.redis().clone(),
+        schemas: Arc::new(provisioner),
     })
 }

@@ -12,14 +12,12 @@
 
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
 use sqlx::{Connection, Executor, PgConnection};
 use tenantry_application::provisioning::ProvisionError;
 
 use super::errors::OrFail;
 use super::ident::quote_ident;
 use super::roles::has_code;
-use super::tenant_migrations::TENANT_MIGRATOR;
 use super::{AdminConnection, Ctx, LOCK_CLASS};
 
 /// How often a copy is tried when the template is being replaced by another control plane.
@@ -56,7 +54,7 @@ async fn create_locked(
     let template = &ctx.template_database;
     let mut attempt = 1;
     loop {
-        if current_stamp(ctx, conn).await?.as_deref() != Some(stamp().as_str()) {
+        if current_stamp(ctx, conn).await?.as_deref() != Some(stamp(ctx).as_str()) {
             // A build needs the template to itself: wait for the copies in flight to finish.
             template_lock(conn, "pg_advisory_unlock_shared").await?;
             template_lock(conn, "pg_advisory_lock").await?;
@@ -94,7 +92,7 @@ async fn create_locked(
 /// its new database, and every copy would wait for it).
 pub(super) async fn prepare(ctx: &Ctx) -> Result<(), ProvisionError> {
     let mut conn = ctx.admin_connection().await?;
-    if current_stamp(ctx, &mut conn).await?.as_deref() == Some(stamp().as_str()) {
+    if current_stamp(ctx, &mut conn).await?.as_deref() == Some(stamp(ctx).as_str()) {
         return Ok(());
     }
     template_lock(&mut conn, "pg_advisory_lock").await?;
@@ -126,7 +124,7 @@ async fn template_lock(conn: &mut PgConnection, function: &str) -> Result<(), Pr
 /// Makes sure the template exists and holds the current migration set; (re)builds it if not.
 async fn ensure_current(ctx: &Ctx, conn: &mut PgConnection) -> Result<(), ProvisionError> {
     let template = &ctx.template_database;
-    let stamp = stamp();
+    let stamp = stamp(ctx);
     if current_stamp(ctx, conn).await?.as_deref() == Some(stamp.as_str()) {
         return Ok(());
     }
@@ -175,7 +173,7 @@ async fn build_as(
         .await
         .or_fail(|| format!("failed to create database {build}"))?;
     let mut build_conn = ctx.connect_unbounded(build).await?;
-    let migrated = migrate_template(&mut build_conn, build).await;
+    let migrated = migrate_template(ctx, &mut build_conn, build).await;
     build_conn.close().await.ok();
     migrated?;
     for statement in [
@@ -196,30 +194,28 @@ async fn build_as(
 
 /// The template holds the migrated tables only: each tenant's role is granted their use after the
 /// copy, by the tenant migrations step.
-async fn migrate_template(conn: &mut PgConnection, build: &str) -> Result<(), ProvisionError> {
+async fn migrate_template(
+    ctx: &Ctx,
+    conn: &mut PgConnection,
+    build: &str,
+) -> Result<(), ProvisionError> {
     conn.execute(sqlx::raw_sql("SET search_path TO public"))
         .await
         .or_fail(|| "failed to select schema public")?;
-    TENANT_MIGRATOR
+    ctx.migrations
+        .migrator()
         .run_direct(&mut *conn)
         .await
         .or_fail(|| format!("failed to apply the tenant migrations to {build}"))
 }
 
-/// What the template's comment says when it holds this binary's tenant migrations: the newest
-/// version and a hash of every migration's version and checksum.
-fn stamp() -> String {
-    let mut hash = Sha256::new();
-    for migration in TENANT_MIGRATOR.iter() {
-        hash.update(migration.version.to_be_bytes());
-        hash.update(&migration.checksum);
-    }
-    let hash: String = hash.finalize()[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+/// What the template's comment says when it holds the configured tenant migrations (built-in or
+/// the SaaS's own): the newest version and a hash of every migration's version and checksum, so
+/// that a changed set (a new file, an edited one, another directory) rebuilds the template.
+fn stamp(ctx: &Ctx) -> String {
     format!(
-        "tenantry tenant template: migrations up to {} ({hash})",
-        super::tenant_migrations::latest_version()
+        "tenantry tenant template: migrations up to {} ({})",
+        ctx.migrations.latest_version(),
+        ctx.migrations.fingerprint()
     )
 }

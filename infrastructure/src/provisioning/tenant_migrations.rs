@@ -1,4 +1,6 @@
-//! The tenant migrations (`migrations/tenant/`): the tables every tenant gets, applied to its
+//! The tenant migrations: the tables every tenant gets — the built-in set (`migrations/tenant/`,
+//! the default and the example) or the SaaS's own (`TENANTRY_TENANT_MIGRATIONS_DIR`, see
+//! [`TenantMigrationSet::load`]) — applied to its
 //! schema (`schema_per_tenant`, with the search_path set to that schema) or its database
 //! (`database_per_tenant`, in `public`). sqlx's `_sqlx_migrations` table is created, unqualified,
 //! in the first schema of the search_path, so each tenant schema keeps its own migration history
@@ -12,7 +14,15 @@
 //! (nothing outlives the transaction). A fresh connection per tenant schema cost a backend start
 //! and cold catalog caches, and the migrations took about five times as long under load.
 
-use sqlx::migrate::Migrator;
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use sha2::{Digest, Sha256};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{Connection, Executor, PgConnection};
 use tenantry_application::provisioning::{ProvisionError, TenantSpec};
 use tenantry_domain::{IsolationModel, ProvisionedResource, ProvisioningStep, TenantNames};
@@ -27,9 +37,180 @@ pub static TENANT_MIGRATOR: Migrator = Migrator {
     ..sqlx::migrate!("../migrations/tenant")
 };
 
-/// The version of the newest tenant migration this binary knows.
+/// The version of the newest built-in tenant migration.
 pub fn latest_version() -> i64 {
     TENANT_MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
+}
+
+/// The tenant migrations every new tenant gets: the built-in set or the SaaS's own, loaded from
+/// a directory. Cheap to clone.
+#[derive(Clone)]
+pub struct TenantMigrationSet {
+    migrator: Arc<Migrator>,
+    /// `built-in` or the directory it was loaded from.
+    source: String,
+    custom: bool,
+}
+
+impl Default for TenantMigrationSet {
+    fn default() -> Self {
+        Self::built_in()
+    }
+}
+
+impl fmt::Debug for TenantMigrationSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TenantMigrationSet")
+            .field("source", &self.source)
+            .field("latest_version", &self.latest_version())
+            .finish()
+    }
+}
+
+impl PartialEq for TenantMigrationSet {
+    fn eq(&self, other: &Self) -> bool {
+        self.fingerprint() == other.fingerprint()
+    }
+}
+
+impl Eq for TenantMigrationSet {}
+
+impl TenantMigrationSet {
+    /// The built-in set (`migrations/tenant/`), compiled into the binary.
+    pub fn built_in() -> Self {
+        Self {
+            migrator: Arc::new(Migrator {
+                locking: false,
+                ..sqlx::migrate!("../migrations/tenant")
+            }),
+            source: "built-in".to_owned(),
+            custom: false,
+        }
+    }
+
+    /// The SaaS's own set from `dir` (`TENANTRY_TENANT_MIGRATIONS_DIR`): sqlx migration files
+    /// named `<VERSION>_<DESCRIPTION>.sql` (or `.up.sql`/`.down.sql`; down migrations are never
+    /// run). Fails, naming the directory or the file, when the directory is missing or
+    /// unreadable, holds no migration, holds a file of another name (hidden files and
+    /// subdirectories are skipped), two files of one version, or a `-- no-transaction`
+    /// migration (each tenant is migrated in one transaction).
+    pub fn load(dir: &Path) -> anyhow::Result<Self> {
+        let shown = dir.display();
+        let entries = std::fs::read_dir(dir)
+            .with_context(|| format!("cannot read the tenant migrations directory {shown}"))?;
+        let mut migrations: BTreeMap<(i64, bool), Migration> = BTreeMap::new();
+        for entry in entries {
+            let entry = entry
+                .with_context(|| format!("cannot read the tenant migrations directory {shown}"))?;
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') || path.is_dir() {
+                continue;
+            }
+            let (version, description, kind) = parse_name(&name).with_context(|| {
+                format!(
+                    "bad tenant migration file name {name:?} in {shown}: expected \
+                     <VERSION>_<DESCRIPTION>.sql (VERSION digits, e.g. 20270101000000_patients.sql)"
+                )
+            })?;
+            let sql = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read tenant migration {}", path.display()))?;
+            if sql.trim_start().starts_with("-- no-transaction") {
+                anyhow::bail!(
+                    "tenant migration {name} is marked -- no-transaction: each tenant's migrations \
+                     run in one transaction, so this is not supported"
+                );
+            }
+            let down = kind == MigrationType::ReversibleDown;
+            let migration = Migration::new(
+                version,
+                Cow::Owned(description),
+                kind,
+                Cow::Owned(sql),
+                false,
+            );
+            if migrations.insert((version, down), migration).is_some() {
+                anyhow::bail!("two tenant migrations of version {version} in {shown}");
+            }
+        }
+        if !migrations
+            .values()
+            .any(|m| !m.migration_type.is_down_migration())
+        {
+            anyhow::bail!("the tenant migrations directory {shown} holds no migration (*.sql)");
+        }
+        Ok(Self {
+            migrator: Arc::new(Migrator {
+                migrations: Cow::Owned(migrations.into_values().collect()),
+                ignore_missing: false,
+                locking: false,
+                no_tx: false,
+            }),
+            source: dir.display().to_string(),
+            custom: true,
+        })
+    }
+
+    /// The migrations, to run with [`Migrator::run_direct`].
+    pub fn migrator(&self) -> &Migrator {
+        &self.migrator
+    }
+
+    /// `built-in` or the directory the set was loaded from.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Whether this is the SaaS's own set (only then are the shared tables migrated).
+    pub fn is_custom(&self) -> bool {
+        self.custom
+    }
+
+    /// The version of the newest migration of the set.
+    pub fn latest_version(&self) -> i64 {
+        self.applied().map(|m| m.version).max().unwrap_or(0)
+    }
+
+    /// The migrations a target gets (not the down ones), oldest first.
+    pub fn applied(&self) -> impl Iterator<Item = &Migration> {
+        self.migrator
+            .iter()
+            .filter(|m| !m.migration_type.is_down_migration())
+    }
+
+    /// A short hash of every migration's version and checksum: changes whenever a migration is
+    /// added or edited.
+    pub fn fingerprint(&self) -> String {
+        let mut hash = Sha256::new();
+        for migration in self.applied() {
+            hash.update(migration.version.to_be_bytes());
+            hash.update(&migration.checksum);
+        }
+        hash.finalize()[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
+/// `<VERSION>_<DESCRIPTION>.sql` → version, description, type; `None` for any other name.
+fn parse_name(name: &str) -> Option<(i64, String, MigrationType)> {
+    let (version, rest) = name.split_once('_')?;
+    if version.is_empty() || !version.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let version: i64 = version.parse().ok()?;
+    let (stem, kind) = if let Some(stem) = rest.strip_suffix(".up.sql") {
+        (stem, MigrationType::ReversibleUp)
+    } else if let Some(stem) = rest.strip_suffix(".down.sql") {
+        (stem, MigrationType::ReversibleDown)
+    } else {
+        (rest.strip_suffix(".sql")?, MigrationType::Simple)
+    };
+    if stem.is_empty() {
+        return None;
+    }
+    Some((version, stem.replace('_', " "), kind))
 }
 
 pub(super) async fn apply(
@@ -42,12 +223,28 @@ pub(super) async fn apply(
         IsolationModel::SchemaPerTenant => {
             let mut conn = ctx.admin_connection().await?;
             let schema = names.schema();
-            migrate(&mut conn, schema, schema, role, Grants::ByDefault).await?
+            migrate(
+                &ctx.migrations,
+                &mut conn,
+                schema,
+                schema,
+                role,
+                Grants::ByDefault,
+            )
+            .await?
         }
         IsolationModel::DatabasePerTenant => {
             let database = names.database();
             let mut conn = ctx.connect_to(database).await?;
-            let migrated = migrate(&mut conn, database, "public", role, Grants::All).await;
+            let migrated = migrate(
+                &ctx.migrations,
+                &mut conn,
+                database,
+                "public",
+                role,
+                Grants::All,
+            )
+            .await;
             // Not kept: a connection to one tenant's database serves no other.
             conn.close().await;
             migrated?
@@ -66,7 +263,7 @@ pub(super) async fn apply(
 
 /// How `role` comes to use what the migrations made.
 #[derive(Debug, Clone, Copy)]
-enum Grants {
+pub(super) enum Grants {
     /// The schema step's default privileges gave it everything made in the schema: only the
     /// migration history is taken back.
     ByDefault,
@@ -77,7 +274,8 @@ enum Grants {
 
 /// Runs the tenant migrations into `schema` over `conn` (connected to the right database) in one
 /// transaction, gives `role` the use of what they made, and returns the applied version.
-async fn migrate(
+pub(super) async fn migrate(
+    migrations: &TenantMigrationSet,
     conn: &mut PgConnection,
     target: &str,
     schema: &str,
@@ -112,7 +310,8 @@ async fn migrate(
     )))
     .await
     .or_fail(|| format!("failed to select schema {schema}"))?;
-    TENANT_MIGRATOR
+    migrations
+        .migrator()
         .run_direct(&mut *tx)
         .await
         .or_fail(|| format!("failed to apply the tenant migrations to {target}"))?;
@@ -158,4 +357,47 @@ async fn grant_use(
         .await
         .or_fail(|| format!("failed to grant {role} the use of schema {schema}"))?;
     Ok(())
+}
+
+/// The applied version of `tenant`'s schema or database (0: none; a `shared_schema` tenant: the
+/// shared tables').
+pub(super) async fn current_version(ctx: &Ctx, tenant: &TenantSpec) -> Result<i64, ProvisionError> {
+    let names = TenantNames::of(tenant.id);
+    let (mut conn, history, target) = match tenant.isolation {
+        IsolationModel::SchemaPerTenant => (
+            ctx.admin_connection().await?,
+            format!("{}._sqlx_migrations", quote_ident(names.schema())),
+            names.schema(),
+        ),
+        IsolationModel::DatabasePerTenant => (
+            ctx.connect_to(names.database()).await?,
+            "public._sqlx_migrations".to_owned(),
+            names.database(),
+        ),
+        IsolationModel::SharedSchema => (
+            ctx.admin_connection().await?,
+            "shared._sqlx_migrations".to_owned(),
+            "shared",
+        ),
+    };
+    let exists: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+        .bind(&history)
+        .fetch_one(&mut *conn)
+        .await
+        .or_fail(|| format!("failed to look up the migration history of {target}"))?;
+    let version = if exists {
+        sqlx::query_scalar::<_, Option<i64>>(&format!(
+            "SELECT max(version) FROM {history} WHERE success"
+        ))
+        .fetch_one(&mut *conn)
+        .await
+        .or_fail(|| format!("failed to read the migration version of {target}"))?
+        .unwrap_or(0)
+    } else {
+        0
+    };
+    if tenant.isolation == IsolationModel::DatabasePerTenant {
+        conn.close().await;
+    }
+    Ok(version)
 }

@@ -94,6 +94,11 @@ pub struct InfrastructureView {
     pub schema: Option<String>,
     pub redis_namespace: Option<String>,
     pub queues: Vec<String>,
+    /// The version of the tenant migrations its schema or database is at (the newest file's
+    /// `<VERSION>`), as recorded at provisioning and by the fleet migration (`tenantry migrations
+    /// apply`); null until recorded, and for `shared_schema` tenants.
+    #[schema(minimum = 0)]
+    pub schema_version: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -134,7 +139,7 @@ pub struct TenantPage {
 const COLUMNS: &str = "tenant_id, name, slug, plan, isolation, status, version, created_at, \
     updated_at, database, schema_name, redis_namespace, queues, domains, active_workers, \
     provisioning_status, provisioning_attempt, provisioning_step, suspension_reason, \
-    suspended_at, access_suspended, access_pending, hook_outputs";
+    suspended_at, access_suspended, access_pending, hook_outputs, schema_version";
 
 #[derive(sqlx::FromRow)]
 struct PanelRow {
@@ -161,6 +166,7 @@ struct PanelRow {
     access_suspended: Json<Vec<String>>,
     access_pending: bool,
     hook_outputs: Json<std::collections::BTreeMap<String, serde_json::Value>>,
+    schema_version: Option<i64>,
 }
 
 /// A domain as the panel stores it.
@@ -362,6 +368,7 @@ fn view(
             schema: row.schema_name,
             redis_namespace: row.redis_namespace,
             queues: row.queues.0,
+            schema_version: row.schema_version,
         },
         domains: row
             .domains

@@ -5,6 +5,7 @@
 //! store and the failure injector. Each test gets a fresh control-plane database; tenant roles,
 //! databases and Redis users are server-wide, so every test releases its tenants at the end.
 
+mod custom_migrations;
 mod faults;
 mod inventory;
 mod lifecycle;

@@ -43,6 +43,7 @@ impl TenantState {
     /// A suspension during provisioning is refused (409), not queued: suspend once the tenant is
     /// `active`. Deleting a suspended tenant releases everything as for any other.
     /// | `RecordCredentialsRevealed` | active, suspended (they have credentials) | | all others |
+    /// | `RecordMigrated`, `RecordMigrationFailed` | active, suspended | | all others |
     ///
     /// Every command but `Create` on a stream without a tenant is refused with `NotFound`.
     pub fn decide(&self, command: TenantCommand) -> Decision {
@@ -132,7 +133,38 @@ fn decide_for(tenant: &Tenant, command: TenantCommand) -> Decision {
             ]),
             _ => Err(refused("reveal the credentials of", tenant)),
         },
+        C::RecordMigrated { from, to, at } => migration(
+            tenant,
+            crate::events::TenantMigrated {
+                tenant_id: tenant.id,
+                from,
+                to,
+                at,
+            }
+            .into(),
+        ),
+        C::RecordMigrationFailed { version, error, at } => migration(
+            tenant,
+            crate::events::TenantMigrationFailed {
+                tenant_id: tenant.id,
+                version,
+                error,
+                at,
+            }
+            .into(),
+        ),
     }
+}
+
+/// A fleet migration's step is recorded only on a tenant that holds its resources.
+fn migration(tenant: &Tenant, event: crate::TenantEvent) -> Decision {
+    if !matches!(
+        tenant.status,
+        crate::TenantStatus::Active | crate::TenantStatus::Suspended
+    ) {
+        return Err(refused("record a migration of", tenant));
+    }
+    Ok(vec![event])
 }
 
 /// The refusal of `action` in the tenant's current status.

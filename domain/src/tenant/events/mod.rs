@@ -16,6 +16,7 @@ mod lifecycle;
 mod provisioning;
 mod repairs;
 mod resources;
+mod schema;
 mod workers;
 
 pub use access::{AccessChangeFailed, AccessRestored, AccessSuspended};
@@ -34,6 +35,7 @@ pub use resources::{
     DatabaseProvisioned, HookStepSucceeded, QueueProvisioned, RedisNamespaceProvisioned,
     SchemaProvisioned, SharedTenantRegistered, TenantMigrationsApplied,
 };
+pub use schema::{TenantMigrated, TenantMigrationFailed};
 pub use workers::{WorkerStarted, WorkerStopped};
 
 use chrono::{DateTime, Utc};
@@ -76,4 +78,6 @@ crate::domain_events! {
     AccessChangeFailed = 1,
     TenantCredentialsRevealed = 1,
     HookStepSucceeded = 1,
+    TenantMigrated = 1,
+    TenantMigrationFailed = 1,
 }

@@ -46,6 +46,7 @@ table_row! {
         pub(super) access_suspended: Json<Vec<AccessResource>>,
         pub(super) access_pending: bool,
         pub(super) hook_outputs: Json<BTreeMap<String, serde_json::Value>>,
+        pub(super) schema_version: Option<i64>,
     }
 }
 
@@ -92,6 +93,7 @@ impl PanelRow {
             access_suspended: Json(vec![]),
             access_pending: false,
             hook_outputs: Json(BTreeMap::new()),
+            schema_version: None,
         })
     }
 
@@ -154,7 +156,10 @@ impl PanelRow {
                     .0
                     .insert(hook.as_str().to_owned(), outputs);
             }
-            ProvisionedResource::SharedTenant | ProvisionedResource::TenantMigrations { .. } => {}
+            ProvisionedResource::TenantMigrations { latest_version, .. } => {
+                self.schema_version = Some(latest_version)
+            }
+            ProvisionedResource::SharedTenant => {}
         }
         self.remaining_steps.0.retain(|s| *s != step);
         if self.provisioning_status == "retrying" {
@@ -236,6 +241,8 @@ impl PanelRow {
             E::ResourceRepaired(_) => {}
             // An audit record: only the version and `updated_at` move.
             E::TenantCredentialsRevealed(_) => {}
+            E::TenantMigrated(migrated) => self.schema_version = Some(migrated.to),
+            E::TenantMigrationFailed(_) => {}
             // A second `TenantCreated` cannot be decided; the step events went to `provisioned`.
             E::TenantCreated(_)
             | E::SharedTenantRegistered(_)

@@ -1,0 +1,370 @@
+//! The fleet migration (`tenantry migrations plan|apply|status|resume`): brings every tenant that
+//! holds a schema or database (`schema_per_tenant`, `database_per_tenant`; active or suspended) to
+//! the newest tenant migration, in waves — a canary first, then waves of a count or a percentage
+//! — with at most `max_parallel` tenants at once. Each tenant's migration runs in one transaction
+//! (the adapter's), and is recorded on the tenant as `TenantMigrated {from, to}` or
+//! `TenantMigrationFailed {version, error}`. A failure stops the run at the end of its wave (at
+//! once, starting no other tenant, with `pause_on_failure`); the failed tenant keeps its version.
+//!
+//! The run keeps no state of its own: where it stands is each tenant's own migration history (the
+//! truth the adapter reads), so `resume` — or `apply` again, after a crash or a fix — plans anew
+//! and continues with the tenants still behind, in the same order (by tenant id).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use chrono::Utc;
+use futures::StreamExt;
+use tenantry_domain::{IsolationModel, TenantCommand, TenantId};
+
+use crate::kernel::CommandContext;
+use crate::provisioning::{ProvisionError, TenantSpec};
+use crate::tenants::TenantService;
+
+/// The tenant migrations as the fleet sees them (the provisioning adapter).
+#[async_trait]
+pub trait TenantSchemas: Send + Sync {
+    /// The newest version of the configured tenant migrations.
+    fn target_version(&self) -> i64;
+    /// The tenant's applied version (0: none).
+    async fn version(&self, tenant: &TenantSpec) -> Result<i64, ProvisionError>;
+    /// Applies what the tenant lacks in one transaction; gives the version it is at now.
+    async fn migrate(&self, tenant: &TenantSpec) -> Result<i64, ProvisionError>;
+}
+
+/// How big each wave is after the canary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaveSize {
+    /// Everything left in one wave.
+    All,
+    Count(usize),
+    /// A percentage (1–100) of the tenants behind when the run started, at least one.
+    Percent(u8),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FleetOptions {
+    /// Tenants migrated alone first, as a wave of their own (0: none).
+    pub canary: usize,
+    pub wave: WaveSize,
+    /// At least 1.
+    pub max_parallel: usize,
+    /// Stop at the first failure without starting another tenant (otherwise the failed wave
+    /// ends first).
+    pub pause_on_failure: bool,
+}
+
+impl Default for FleetOptions {
+    fn default() -> Self {
+        Self {
+            canary: 0,
+            wave: WaveSize::All,
+            max_parallel: 4,
+            pause_on_failure: false,
+        }
+    }
+}
+
+/// Which tenants are at which version, and what a run would do.
+#[derive(Debug, Clone)]
+pub struct FleetPlan {
+    pub target: i64,
+    /// Version → tenants at it.
+    pub by_version: BTreeMap<i64, Vec<TenantSpec>>,
+    /// The tenants behind the target, in the order a run takes them (by id).
+    pub behind: Vec<TenantSpec>,
+    /// Tenants whose version could not be read, with why.
+    pub unreadable: Vec<(TenantSpec, String)>,
+}
+
+impl FleetPlan {
+    /// Reads every tenant's version. `tenants` are those holding a schema or database; others
+    /// are left out.
+    pub async fn read(
+        schemas: &dyn TenantSchemas,
+        mut tenants: Vec<TenantSpec>,
+        max_parallel: usize,
+    ) -> Self {
+        tenants.retain(|t| t.isolation != IsolationModel::SharedSchema);
+        tenants.sort_by_key(|t| t.id);
+        let target = schemas.target_version();
+        let versions: Vec<(TenantSpec, Result<i64, ProvisionError>)> =
+            futures::stream::iter(tenants)
+                .map(|t| async move {
+                    let v = schemas.version(&t).await;
+                    (t, v)
+                })
+                .buffered(max_parallel.max(1))
+                .collect()
+                .await;
+        let mut plan = Self {
+            target,
+            by_version: BTreeMap::new(),
+            behind: Vec::new(),
+            unreadable: Vec::new(),
+        };
+        for (tenant, version) in versions {
+            match version {
+                Ok(version) => {
+                    if version < target {
+                        plan.behind.push(tenant.clone());
+                    }
+                    plan.by_version.entry(version).or_default().push(tenant);
+                }
+                Err(error) => plan.unreadable.push((tenant, format!("{error:#}"))),
+            }
+        }
+        plan
+    }
+
+    /// The waves a run would make of [`behind`](Self::behind).
+    pub fn waves(&self, options: &FleetOptions) -> Vec<Vec<TenantSpec>> {
+        let mut left: &[TenantSpec] = &self.behind;
+        let mut waves = Vec::new();
+        if options.canary > 0 && !left.is_empty() {
+            let n = options.canary.min(left.len());
+            waves.push(left[..n].to_vec());
+            left = &left[n..];
+        }
+        let size = match options.wave {
+            WaveSize::All => left.len(),
+            WaveSize::Count(n) => n,
+            WaveSize::Percent(p) => (self.behind.len() * usize::from(p)).div_ceil(100),
+        }
+        .max(1);
+        waves.extend(left.chunks(size).map(<[TenantSpec]>::to_vec));
+        waves
+    }
+}
+
+/// What the run reports while it goes.
+#[derive(Debug, Clone)]
+pub enum Progress {
+    WaveStarted {
+        wave: usize,
+        waves: usize,
+        tenants: usize,
+    },
+    Migrated {
+        tenant: TenantId,
+        from: i64,
+        to: i64,
+    },
+    Failed {
+        tenant: TenantId,
+        version: i64,
+        error: String,
+    },
+    WaveCompleted {
+        wave: usize,
+        waves: usize,
+        elapsed: Duration,
+    },
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Default)]
+pub struct FleetOutcome {
+    pub migrated: usize,
+    /// The tenants that failed, with the error.
+    pub failed: Vec<(TenantId, String)>,
+    /// Tenants of the plan not tried (after a failure).
+    pub not_started: usize,
+    pub elapsed: Duration,
+}
+
+impl FleetOutcome {
+    pub fn completed(&self) -> bool {
+        self.failed.is_empty() && self.not_started == 0
+    }
+}
+
+/// Runs a [`FleetPlan`] and records each tenant's step as an event.
+pub struct FleetMigration {
+    schemas: Arc<dyn TenantSchemas>,
+    tenants: TenantService,
+    context: CommandContext,
+}
+
+enum Step {
+    Migrated,
+    Failed(TenantId, String),
+    NotStarted,
+}
+
+impl FleetMigration {
+    pub fn new(
+        schemas: Arc<dyn TenantSchemas>,
+        tenants: TenantService,
+        context: CommandContext,
+    ) -> Self {
+        Self {
+            schemas,
+            tenants,
+            context,
+        }
+    }
+
+    /// Records `TenantMigrated` for the tenants whose migration committed but whose event was
+    /// not recorded (the process ended between the two): those whose applied version in `plan`
+    /// is above the version their events tell (`recorded`, from the read model; a tenant absent
+    /// from it is left alone). Gives how many were recorded.
+    pub async fn record_unrecorded(
+        &self,
+        plan: &FleetPlan,
+        recorded: &std::collections::HashMap<TenantId, Option<i64>>,
+    ) -> usize {
+        let mut count = 0;
+        for (version, tenants) in &plan.by_version {
+            for tenant in tenants {
+                let Some(known) = recorded.get(&tenant.id) else {
+                    continue;
+                };
+                let from = known.unwrap_or(0);
+                if *version <= from {
+                    continue;
+                }
+                let command = TenantCommand::RecordMigrated {
+                    from,
+                    to: *version,
+                    at: Utc::now(),
+                };
+                match self
+                    .tenants
+                    .execute(tenant.id, vec![command], None, &self.context)
+                    .await
+                {
+                    Ok(_) => count += 1,
+                    Err(error) => {
+                        tracing::warn!(tenant_id = %tenant.id, %error, "an unrecorded migration could not be recorded")
+                    }
+                }
+            }
+        }
+        count
+    }
+
+    pub async fn apply(
+        &self,
+        plan: &FleetPlan,
+        options: &FleetOptions,
+        progress: &(dyn Fn(Progress) + Sync),
+    ) -> FleetOutcome {
+        let started = Instant::now();
+        let waves = plan.waves(options);
+        let mut outcome = FleetOutcome::default();
+        let stop = AtomicBool::new(false);
+        for (i, wave) in waves.iter().enumerate() {
+            if stop.load(Ordering::Acquire) {
+                outcome.not_started += wave.len();
+                continue;
+            }
+            let wave_started = Instant::now();
+            progress(Progress::WaveStarted {
+                wave: i + 1,
+                waves: waves.len(),
+                tenants: wave.len(),
+            });
+            let steps: Vec<Step> = futures::stream::iter(wave)
+                .map(|tenant| self.migrate_one(tenant, plan.target, options, &stop, progress))
+                .buffer_unordered(options.max_parallel.max(1))
+                .collect()
+                .await;
+            for step in steps {
+                match step {
+                    Step::Migrated => outcome.migrated += 1,
+                    Step::Failed(tenant, error) => outcome.failed.push((tenant, error)),
+                    Step::NotStarted => outcome.not_started += 1,
+                }
+            }
+            if !outcome.failed.is_empty() {
+                stop.store(true, Ordering::Release);
+            } else {
+                progress(Progress::WaveCompleted {
+                    wave: i + 1,
+                    waves: waves.len(),
+                    elapsed: wave_started.elapsed(),
+                });
+            }
+        }
+        outcome.elapsed = started.elapsed();
+        outcome
+    }
+
+    async fn migrate_one(
+        &self,
+        tenant: &TenantSpec,
+        target: i64,
+        options: &FleetOptions,
+        stop: &AtomicBool,
+        progress: &(dyn Fn(Progress) + Sync),
+    ) -> Step {
+        if options.pause_on_failure && stop.load(Ordering::Acquire) {
+            return Step::NotStarted;
+        }
+        let from = match self.schemas.version(tenant).await {
+            Ok(from) => from,
+            Err(error) => return self.failed(tenant, target, error, stop, progress).await,
+        };
+        if from >= target {
+            // Migrated meanwhile (by another run, or before a crash): nothing to do.
+            return Step::Migrated;
+        }
+        match self.schemas.migrate(tenant).await {
+            Ok(to) => {
+                let command = TenantCommand::RecordMigrated {
+                    from,
+                    to,
+                    at: Utc::now(),
+                };
+                if let Err(error) = self
+                    .tenants
+                    .execute(tenant.id, vec![command], None, &self.context)
+                    .await
+                {
+                    tracing::warn!(tenant_id = %tenant.id, %error, "the migration ran but could not be recorded");
+                }
+                progress(Progress::Migrated {
+                    tenant: tenant.id,
+                    from,
+                    to,
+                });
+                Step::Migrated
+            }
+            Err(error) => self.failed(tenant, target, error, stop, progress).await,
+        }
+    }
+
+    async fn failed(
+        &self,
+        tenant: &TenantSpec,
+        version: i64,
+        error: ProvisionError,
+        stop: &AtomicBool,
+        progress: &(dyn Fn(Progress) + Sync),
+    ) -> Step {
+        stop.store(true, Ordering::Release);
+        let error = format!("{error:#}");
+        let command = TenantCommand::RecordMigrationFailed {
+            version,
+            error: error.clone(),
+            at: Utc::now(),
+        };
+        if let Err(e) = self
+            .tenants
+            .execute(tenant.id, vec![command], None, &self.context)
+            .await
+        {
+            tracing::warn!(tenant_id = %tenant.id, error = %e, "a failed migration could not be recorded");
+        }
+        progress(Progress::Failed {
+            tenant: tenant.id,
+            version,
+            error: error.clone(),
+        });
+        Step::Failed(tenant.id, error)
+    }
+}

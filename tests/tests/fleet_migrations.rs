@@ -1,0 +1,306 @@
+//! `tenantry migrations apply|resume` over real tenants: a canary and waves bring every tenant to
+//! the newest tenant migration, each step an event on the tenant; a failing tenant stops the run
+//! and keeps its version, and `resume` continues after the fix; a run cut off mid-way (the
+//! process gone) is continued by `resume`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tenantry_api::Settings;
+use tenantry_api::cli::migrations::{MigrationsCommand, RunArgs};
+use tenantry_application::event_store::EventStore;
+use tenantry_application::provisioning::{Faults, Provisioner, SecretStore, TenantSpec};
+use tenantry_domain::{IsolationModel, ProvisioningStep, ReservedSubdomains, Slug, TenantNames};
+use tenantry_infrastructure::provisioning::{TenantProvisioner, latest_version};
+use tenantry_infrastructure::secrets::{PgSecretStore, SecretKey};
+use tenantry_projections::{ProjectionRuntime, RuntimeConfig, default_projectors};
+use tenantry_tests::TestDb;
+use tenantry_tests::lifecycle::{TenantScript, append_lifecycle};
+
+const TENANTS: usize = 20;
+const PATIENTS: i64 = 20270101000000;
+const ROOMS: i64 = 20270102000000;
+
+fn args(canary: usize, wave_size: u64, max_parallel: u64) -> RunArgs {
+    RunArgs {
+        canary,
+        wave_size: Some(wave_size),
+        wave_percent: None,
+        max_parallel,
+        pause_on_failure: false,
+    }
+}
+
+async fn run(settings: &Settings, command: MigrationsCommand) -> (bool, String) {
+    let mut out = Vec::new();
+    let ok = command
+        .run(settings, &mut out)
+        .await
+        .expect("the command runs");
+    (ok, String::from_utf8(out).unwrap())
+}
+
+async fn version(db: &TestDb, tenant: &TenantSpec) -> i64 {
+    sqlx::query_scalar::<_, Option<i64>>(&format!(
+        "SELECT max(version) FROM {}._sqlx_migrations WHERE success",
+        TenantNames::of(tenant.id).schema()
+    ))
+    .fetch_one(&db.pool)
+    .await
+    .unwrap()
+    .unwrap_or(0)
+}
+
+async fn events_of(db: &TestDb, tenant: &TenantSpec, event_type: &str) -> Vec<serde_json::Value> {
+    sqlx::query_scalar(
+        "SELECT payload FROM events WHERE stream_id = $1 AND event_type = $2 ORDER BY position",
+    )
+    .bind(tenant.id.stream_id().to_string())
+    .bind(event_type)
+    .fetch_all(&db.pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_fleet_migration_goes_in_waves_stops_at_a_failure_and_resumes_also_after_a_crash() {
+    let db = TestDb::new().await;
+    let store: Arc<dyn EventStore> = Arc::new(db.event_store());
+    let _projectors = ProjectionRuntime::start(
+        db.pool.clone(),
+        store.clone(),
+        default_projectors(),
+        RuntimeConfig::default(),
+    );
+    let redis_url =
+        std::env::var("TENANTRY_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let secrets: Arc<dyn SecretStore> =
+        Arc::new(PgSecretStore::new(db.pool.clone(), &SecretKey::generate()));
+    let provisioner = TenantProvisioner::new(
+        db.pool.clone(),
+        redis::Client::open(redis_url.as_str()).unwrap(),
+        secrets,
+        Arc::new(Faults::none()),
+    );
+
+    // 20 active schema_per_tenant tenants at the built-in version, their schemas real.
+    let mut tenants = Vec::new();
+    for n in 0..TENANTS {
+        let mut script = TenantScript::create(n as u64, "pro");
+        script.provision(0);
+        let tenant = script.state().tenant().unwrap().clone();
+        append_lifecycle(&*store, &script.finish()).await;
+        let spec = TenantSpec {
+            id: tenant.id,
+            slug: Slug::parse(
+                tenant.slug.as_str(),
+                &ReservedSubdomains::new::<_, &str>([]),
+            )
+            .unwrap(),
+            isolation: IsolationModel::SchemaPerTenant,
+        };
+        provisioner
+            .apply(&spec, ProvisioningStep::Schema)
+            .await
+            .expect("schema");
+        provisioner
+            .apply(&spec, ProvisioningStep::TenantMigrations)
+            .await
+            .expect("migrated");
+        tenants.push(spec);
+    }
+    tenants.sort_by_key(|t| t.id);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let active: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM read.tenant_panel WHERE status = 'active'")
+                .fetch_one(&db.pool)
+                .await
+                .unwrap();
+        if active == TENANTS as i64 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the tenants were not projected: {active}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // The SaaS's migrations: the built-in one, then a table and an index, which fails on a
+    // tenant holding a `poison` table.
+    let dir: PathBuf =
+        std::env::temp_dir().join(format!("tenantry-fleet-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let builtin = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../migrations/tenant/20261122000001_tenant_base.sql"
+    );
+    std::fs::copy(builtin, dir.join("20261122000001_tenant_base.sql")).unwrap();
+    std::fs::write(
+        dir.join(format!("{PATIENTS}_patients.sql")),
+        "DO $$ BEGIN
+             IF to_regclass('poison') IS NOT NULL THEN RAISE EXCEPTION 'poisoned tenant'; END IF;
+         END $$;
+         CREATE TABLE patients (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL);
+         CREATE INDEX patients_name ON patients (name);",
+    )
+    .unwrap();
+    let poisoned = &tenants[10];
+    let poison = format!(
+        "CREATE TABLE {}.poison ()",
+        TenantNames::of(poisoned.id).schema()
+    );
+    sqlx::query(&poison).execute(&db.pool).await.unwrap();
+
+    let mut settings = Settings::from_env();
+    settings.database_url = db.url.clone();
+    settings.redis_url = redis_url.clone();
+    settings.tenant_migrations_dir = Some(dir.clone());
+
+    let (ok, plan) = run(&settings, MigrationsCommand::Plan(args(2, 5, 4))).await;
+    assert!(ok, "{plan}");
+    assert!(
+        plan.contains(&format!(
+            "version {}: {TENANTS} tenant(s) (behind)",
+            latest_version()
+        )),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("in 5 wave(s) of sizes [2, 5, 5, 5, 3]"),
+        "{plan}"
+    );
+
+    // Canary of 2, waves of 5: the third wave (tenants 7..12) holds the poisoned one; it
+    // finishes, and no wave starts after it.
+    let (ok, out) = run(&settings, MigrationsCommand::Apply(args(2, 5, 4))).await;
+    assert!(!ok, "{out}");
+    assert!(out.contains("wave 1/5 done"), "{out}");
+    assert!(out.contains(&format!("FAILED {}", poisoned.id)), "{out}");
+    assert!(out.contains("poisoned tenant"), "{out}");
+    assert!(!out.contains("wave 4/5"), "{out}");
+    for (i, tenant) in tenants.iter().enumerate() {
+        let expected = if i < 12 && i != 10 {
+            PATIENTS
+        } else {
+            latest_version()
+        };
+        assert_eq!(version(&db, tenant).await, expected, "tenant {i}: {out}");
+    }
+    // (The seeded histories say version 3; the catch-up of unrecorded migrations records the
+    // built-in one first.)
+    let migrated: Vec<_> = events_of(&db, &tenants[0], "TenantMigrated")
+        .await
+        .into_iter()
+        .filter(|e| e["to"] == PATIENTS)
+        .collect();
+    assert_eq!(migrated.len(), 1, "{migrated:?}");
+    assert_eq!(migrated[0]["from"], latest_version());
+    assert_eq!(migrated[0]["to"], PATIENTS);
+    let failed = events_of(&db, poisoned, "TenantMigrationFailed").await;
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0]["version"], PATIENTS);
+    assert!(
+        failed[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("poisoned tenant"),
+        "{failed:?}"
+    );
+    assert!(
+        !events_of(&db, &tenants[15], "TenantMigrated")
+            .await
+            .iter()
+            .any(|e| e["to"] == PATIENTS),
+        "a tenant after the failed wave was not migrated"
+    );
+
+    // Fixed: resume continues with the tenants still behind.
+    sqlx::query(&format!(
+        "DROP TABLE {}.poison",
+        TenantNames::of(poisoned.id).schema()
+    ))
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let (ok, out) = run(&settings, MigrationsCommand::Resume(args(0, 5, 4))).await;
+    assert!(ok, "{out}");
+    assert!(out.contains("behind: 9 tenant(s)"), "{out}");
+    for tenant in &tenants {
+        assert_eq!(version(&db, tenant).await, PATIENTS);
+    }
+    let to_patients = events_of(&db, &tenants[0], "TenantMigrated")
+        .await
+        .into_iter()
+        .filter(|e| e["to"] == PATIENTS)
+        .count();
+    assert_eq!(to_patients, 1, "not migrated twice");
+
+    // A crash mid-run: the run is dropped (its connections with it) after some tenants moved on.
+    std::fs::write(
+        dir.join(format!("{ROOMS}_rooms.sql")),
+        "CREATE TABLE rooms (id bigint PRIMARY KEY); SELECT pg_sleep(0.05);",
+    )
+    .unwrap();
+    let cut_off = async {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while version(&db, &tenants[3]).await < ROOMS {
+            assert!(Instant::now() < deadline, "the run did not get going");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    tokio::select! {
+        // Dropped when the fourth tenant is done: its connections go, as with a killed process.
+        (_, out) = run(&settings, MigrationsCommand::Apply(args(0, 2, 1))) => panic!("the run ended first: {out}"),
+        () = cut_off => {}
+    }
+    let mut behind = 0;
+    for tenant in &tenants {
+        if version(&db, tenant).await < ROOMS {
+            behind += 1;
+        }
+    }
+    assert!(behind > 0, "the run was cut off before the end");
+    let (ok, out) = run(&settings, MigrationsCommand::Resume(args(0, 5, 4))).await;
+    assert!(ok, "{out}");
+    assert!(
+        out.contains(&format!("behind: {behind} tenant(s)")),
+        "{out}"
+    );
+    for tenant in &tenants {
+        assert_eq!(version(&db, tenant).await, ROOMS);
+    }
+    // The API's view (`GET /platform/api/tenants/{id}`) shows each tenant's schema version.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for tenant in &tenants {
+        loop {
+            let view = tenantry_projections::queries::tenants::get(&db.pool, tenant.id.as_uuid())
+                .await
+                .unwrap()
+                .expect("the tenant is in the read model");
+            if view.infrastructure.schema_version == Some(ROOMS) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{:?}", view.infrastructure);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let (ok, status) = run(&settings, MigrationsCommand::Status).await;
+    assert!(ok);
+    assert!(
+        status.contains(&format!(
+            "version {ROOMS}: {TENANTS} tenant(s) (up to date)"
+        )),
+        "{status}"
+    );
+
+    for tenant in &tenants {
+        provisioner
+            .release(tenant.id, ProvisioningStep::Schema)
+            .await
+            .unwrap();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
