@@ -168,7 +168,14 @@ pub(crate) async fn connection(
     _staff: StaffUser,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ConnectionAnswer>, ApiError> {
-    let view = super::queries::find(&state, &id, None).await?;
+    // A tenant just created may not be in the read models yet: they are waited for up to the
+    // log's head as it is now (503 `not_caught_up` past TENANTRY_READ_MODEL_WAIT_MS).
+    let head = state
+        .store
+        .head()
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    let view = super::queries::find(&state, &id, Some(head.position)).await?;
     refuse_gone(view.status, &id)?;
     let tenant = TenantId::from_uuid(view.id);
     let details = state.access.connection(tenant, view.isolation);
