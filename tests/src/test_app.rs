@@ -106,6 +106,26 @@ impl TestApp {
         .await
     }
 
+    /// Creates a tenant through `POST /platform/api/tenants` (asserting 201) and returns its id.
+    pub async fn create_tenant(&self, body: &Value, token: &str) -> tenantry_domain::TenantId {
+        let response = self
+            .post_json_auth("/platform/api/tenants", body, token)
+            .await;
+        assert_eq!(response.status(), reqwest::StatusCode::CREATED);
+        let body: Value = response.json().await.expect("json");
+        tenantry_domain::TenantId::from_uuid(
+            body["id"].as_str().expect("id").parse().expect("uuid"),
+        )
+    }
+
+    /// `GET /platform/api/tenants/{id}`'s JSON (`null` when the answer is not JSON).
+    pub async fn tenant_json(&self, id: tenantry_domain::TenantId, token: &str) -> Value {
+        let response = self
+            .get_auth(&format!("/platform/api/tenants/{id}"), token)
+            .await;
+        response.json().await.unwrap_or(Value::Null)
+    }
+
     /// `POST path` without a body, with `Authorization: Bearer token`.
     pub async fn post_auth(&self, path: &str, token: &str) -> reqwest::Response {
         self.send(self.client.post(self.url(path)).bearer_auth(token))

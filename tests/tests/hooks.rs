@@ -188,21 +188,13 @@ async fn spawn(base: &str, max_tries: u32) -> Service {
 
 impl Service {
     async fn create(&self, name: &str) -> TenantId {
-        let response = self
-            .app
-            .post_json_auth("/platform/api/tenants", &json!({"name": name}), &self.token)
-            .await;
-        assert_eq!(response.status(), StatusCode::CREATED);
-        let body: Value = response.json().await.expect("json");
-        TenantId::from_uuid(body["id"].as_str().expect("id").parse().expect("uuid"))
+        self.app
+            .create_tenant(&json!({"name": name}), &self.token)
+            .await
     }
 
     async fn tenant(&self, id: TenantId) -> Value {
-        let response = self
-            .app
-            .get_auth(&format!("/platform/api/tenants/{id}"), &self.token)
-            .await;
-        response.json().await.unwrap_or(Value::Null)
+        self.app.tenant_json(id, &self.token).await
     }
 
     /// Polls until the tenant is `status` and `also` holds of it (the steps read model is a

@@ -55,21 +55,11 @@ impl Saga {
     }
 
     async fn create(&self, body: Value) -> TenantId {
-        let response = self
-            .app
-            .post_json_auth("/platform/api/tenants", &body, &self.token)
-            .await;
-        assert_eq!(response.status(), StatusCode::CREATED);
-        let body: Value = response.json().await.expect("json");
-        TenantId::from_uuid(body["id"].as_str().expect("id").parse().expect("uuid"))
+        self.app.create_tenant(&body, &self.token).await
     }
 
     async fn tenant(&self, id: TenantId) -> Value {
-        let response = self
-            .app
-            .get_auth(&format!("/platform/api/tenants/{id}"), &self.token)
-            .await;
-        response.json().await.unwrap_or(Value::Null)
+        self.app.tenant_json(id, &self.token).await
     }
 
     async fn command(&self, id: TenantId, action: &str, body: Value) {
