@@ -30,7 +30,6 @@ use tenantry_infrastructure::idempotency::PgIdempotencyStore;
 use tenantry_infrastructure::idempotency::sweeper::Sweeper;
 use tenantry_infrastructure::invitations::PgInvitations;
 use tenantry_infrastructure::lease::PgLease;
-use tenantry_infrastructure::provisioning::ProvisioningOptions;
 use tenantry_infrastructure::redis_persistence;
 use tenantry_infrastructure::shared_redis::SharedRedis;
 use tenantry_infrastructure::staff::PgStaffAccounts;
@@ -265,11 +264,7 @@ async fn saga_runner(
             .as_ref()
             .map(ExposeSecret::expose_secret),
         faults,
-        &ProvisioningOptions {
-            // This process may lead the saga: its provisioning connections are opened now.
-            reserve_admin_connections: true,
-            ..settings.provisioning_options()?
-        },
+        &settings.provisioning_options()?,
     )
     .await?;
     let saga = TenantSaga::new(

@@ -14,36 +14,32 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::postgres::PgConnectOptions;
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::{Connection, Executor, PgConnection, PgPool};
 use tenantry_application::sagas::Lease;
 use tokio::sync::Mutex;
 
-/// The default liveness bound of a leader's lock: see [`liveness_options`].
+/// The default liveness bound of a leader's lock: see [`liveness_settings`].
 pub const DEFAULT_LIVENESS: Duration = Duration::from_secs(10);
 
-/// `options` for a connection that holds a leadership lock: the server ends the session (and so
-/// releases its locks) once the client has been silent for `liveness` (idle, or idle inside a
-/// transaction), or its TCP peer stopped answering for about as long.
-pub fn liveness_options(options: PgConnectOptions, liveness: Duration) -> PgConnectOptions {
-    let ms = liveness.as_millis().max(1).to_string();
-    // Keepalive probes start after half the bound, then every second or so, three of them.
+/// The session settings of a connection that holds a leadership lock: the server ends the
+/// session (and so releases its locks) once the client has been silent for `liveness` (idle, or
+/// idle inside a transaction), or its TCP peer stopped answering for about as long. Keepalive
+/// probes start after half the bound, then every second or so, three of them.
+pub fn liveness_settings(liveness: Duration) -> String {
+    let ms = liveness.as_millis().max(1);
     let seconds = liveness.as_secs().max(2);
-    let idle = (seconds / 2).max(1).to_string();
-    let interval = (seconds / 6).max(1).to_string();
-    options.options([
-        ("idle_session_timeout", ms.as_str()),
-        ("idle_in_transaction_session_timeout", ms.as_str()),
-        ("tcp_keepalives_idle", idle.as_str()),
-        ("tcp_keepalives_interval", interval.as_str()),
-        ("tcp_keepalives_count", "3"),
-        ("tcp_user_timeout", ms.as_str()),
-    ])
+    format!(
+        "SET idle_session_timeout = {ms}; SET idle_in_transaction_session_timeout = {ms}; \
+         SET tcp_keepalives_idle = {idle}; SET tcp_keepalives_interval = {interval}; \
+         SET tcp_keepalives_count = 3; SET tcp_user_timeout = {ms};",
+        idle = (seconds / 2).max(1),
+        interval = (seconds / 6).max(1),
+    )
 }
 
 /// An advisory-lock [`Lease`] with a fixed key.
 pub struct PgLease {
-    options: PgConnectOptions,
+    pool: PgPool,
     key: i64,
     liveness: Duration,
     /// The connection holding the lock, while we hold it.
@@ -61,7 +57,7 @@ impl PgLease {
     /// than that (a quarter of it is comfortable).
     pub fn with_liveness(pool: &PgPool, key: i64, liveness: Duration) -> Self {
         Self {
-            options: liveness_options((*pool.connect_options()).clone(), liveness),
+            pool: pool.clone(),
             key,
             liveness,
             conn: Mutex::new(None),
@@ -76,17 +72,33 @@ impl Lease for PgLease {
         if slot.is_some() {
             return Ok(true);
         }
-        let mut conn = PgConnection::connect_with(&self.options).await?;
-        let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+        // Tried on a pooled connection, taken out of the pool only when it got the lock: a
+        // process that does not lead holds no connection for the lease (issue 11: on a server
+        // short of connection slots, every try opening a connection of its own took a slot that
+        // provisioning needed).
+        let mut pooled = self.pool.acquire().await?;
+        let got = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
             .bind(self.key)
-            .fetch_one(&mut conn)
-            .await?;
-        if got {
-            *slot = Some(conn);
-        } else {
-            conn.close().await.ok();
+            .fetch_one(&mut *pooled)
+            .await;
+        match got {
+            Ok(true) => {}
+            Ok(false) => return Ok(false),
+            Err(error) => {
+                // Whether the lock was taken is unknown: the session must end.
+                pooled.close().await.ok();
+                return Err(error.into());
+            }
         }
-        Ok(got)
+        let mut conn = pooled.detach();
+        let settings = liveness_settings(self.liveness);
+        if let Err(error) = conn.execute(sqlx::raw_sql(&settings)).await {
+            // Closing ends the session, and the lock with it.
+            conn.close().await.ok();
+            return Err(error.into());
+        }
+        *slot = Some(conn);
+        Ok(true)
     }
 
     async fn held(&self) -> bool {

@@ -22,6 +22,14 @@ pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_millis(1_500);
 /// full server waits for one (issue 11: `max_connections` low, two processes).
 pub const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long a connection of the service's pool lives at most. sqlx hands out its idle
+/// connections oldest first, so light steady use (a poll every second or two) keeps every
+/// connection of a pool from its idle timeout, and a pool that grew in a burst would keep the
+/// burst's connections for good. Closed when this old, they are opened again only as demand
+/// needs them, and the slots they held go back to the server (issue 11: two processes' pools
+/// held every slot of a small server, and provisioning waited for one).
+pub const POOL_MAX_LIFETIME: Duration = Duration::from_secs(60);
+
 /// The service's pool over `url`: no IO until the first query (an unreachable database shows on
 /// `/readyz` and as 503s, it does not stop the start), at most `max_connections`, each acquire
 /// waiting at most `acquire_timeout`, an idle connection closed after [`POOL_IDLE_TIMEOUT`].
@@ -45,6 +53,7 @@ fn service_pool(
         .max_connections(max_connections)
         .acquire_timeout(acquire_timeout)
         .idle_timeout(POOL_IDLE_TIMEOUT)
+        .max_lifetime(POOL_MAX_LIFETIME)
         .connect_lazy_with(options)
 }
 

@@ -106,6 +106,9 @@ impl MigrationsCommand {
             &provisioning,
         )
         .await?;
+        // A fleet run migrates tenant after tenant, as the saga's leader provisions: its
+        // provisioning connections stay open for the run instead of one per tenant.
+        adapters.provisioner.leading(true).await;
         let slugs = tenants::slugs(&pool)
             .await
             .context("failed to read the tenants' slugs")?;

@@ -83,4 +83,8 @@ impl Provisioner for FaultInjectingProvisioner {
         }
         self.inner.set_access(tenant, resource, action).await
     }
+
+    async fn leading(&self, leading: bool) {
+        self.inner.leading(leading).await;
+    }
 }

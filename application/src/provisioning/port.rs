@@ -55,4 +55,10 @@ pub trait Provisioner: Send + Sync {
         resource: AccessResource,
         action: AccessAction,
     ) -> Result<(), ProvisionError>;
+
+    /// This process starts (`true`) or stops leading the saga. An adapter may hold what only a
+    /// leader needs for as long as it leads, and give it back after: the PostgreSQL adapter keeps
+    /// its provisioning connections open while leading, so that a process that does not lead
+    /// holds none of the server's connection slots (issue 11). Nothing by default.
+    async fn leading(&self, _leading: bool) {}
 }

@@ -155,6 +155,10 @@ impl Provisioner for TimeLimitedProvisioner {
                 )))
             })
     }
+
+    async fn leading(&self, leading: bool) {
+        self.inner.leading(leading).await;
+    }
 }
 
 #[cfg(test)]

@@ -108,6 +108,7 @@ impl SagaRunner {
         while !*stopped.borrow() {
             match self.lease.try_acquire().await {
                 Ok(true) => {
+                    self.saga.leading(true).await;
                     if let Err(error) = self.lead(&mut stopped, hints.as_mut()).await {
                         tracing::warn!(
                             error = format!("{error:#}"),
@@ -115,6 +116,7 @@ impl SagaRunner {
                         );
                     }
                     self.lease.release().await;
+                    self.saga.leading(false).await;
                 }
                 Ok(false) => {}
                 Err(error) => tracing::warn!(%error, "failed to try the saga lease"),

@@ -141,6 +141,11 @@ impl TenantSaga {
         self
     }
 
+    /// This process starts or stops leading the saga (see [`Provisioner::leading`]).
+    pub async fn leading(&self, leading: bool) {
+        self.provisioner.leading(leading).await;
+    }
+
     fn hooks(&self, hook: HookName) -> Result<&dyn StepHooks, ProvisionError> {
         self.hooks.as_deref().ok_or_else(|| {
             ProvisionError::permanent(anyhow::anyhow!(

@@ -4,19 +4,23 @@
 //! and a step that finds them all busy waits for one instead of opening another (which, on a
 //! server with its connection slots taken, fails with "too many clients already").
 //!
-//! The connections are opened when the pool is first used (the saga's first step), or as soon as
-//! the server has a slot for them, and kept open for good (no idle timeout, no maximum lifetime):
-//! once the other pools of the process and of other processes have taken every other slot of the
-//! server, provisioning still has its own. (A pool that shrank when idle would have to win a slot
-//! back from pools that never give theirs up.)
+//! While this process leads the saga ([`AdminPool::keep_full`]) the connections are opened at
+//! once, or as soon as the server has a slot for them, and kept open (no idle timeout, no maximum
+//! lifetime): once the other pools of the process and of other processes have taken every other
+//! slot of the server, provisioning still has its own. (A pool that shrank when idle would have
+//! to win a slot back from pools that never give theirs up.) When the process stops leading they
+//! are closed ([`AdminPool::shrink`]): a process that does not lead holds no provisioning
+//! connection, so the leader can have them. Elsewhere (`tenantry doctor`, the reconciler) they
+//! are opened as needed.
 //!
 //! Every admin connection takes one of the pool's permits for as long as it is held: pooled ones
 //! to the control-plane database (roles, schemas, `CREATE`/`DROP DATABASE`, template copies, the
 //! template lock) and the direct ones a database-model tenant's migrations open to its own
-//! database. A direct one takes the slot of an idle pooled connection, closed just before, and
-//! gives it back to the pool when it is done, so the connections open stay within the bound.
-//! (Only a rebuild of the tenant template opens one more, to migrate the new template: it happens
-//! once per migration set.)
+//! database. The pool's own filling takes permits too, so pooled and direct connections together
+//! never exceed the bound, and the pool never races the steps for a slot. A direct one takes the
+//! slot of an idle pooled connection, closed just before, and gives it back to the pool when it
+//! is done. (Only a rebuild of the tenant template opens one more, to migrate the new template:
+//! it happens once per migration set.)
 //!
 //! Waiting for a permit, or for the server to accept a connection, gives up after the acquire
 //! timeout with [`sqlx::Error::PoolTimedOut`] (or the server's own refusal), which the saga treats
@@ -52,6 +56,8 @@ pub(crate) struct AdminPool {
     acquire_timeout: Duration,
     /// Whether a [`AdminPool::fill`] is under way.
     filling: Arc<AtomicBool>,
+    /// Whether the pool is kept full (while this process leads the saga).
+    full: Arc<AtomicBool>,
     /// Direct connections open, each in the slot of a pooled one: the pool is full at its maximum
     /// less these.
     direct: Arc<AtomicU32>,
@@ -61,13 +67,19 @@ pub(crate) struct AdminPool {
 /// its permit until dropped.
 pub(crate) struct AdminConnection {
     conn: Held,
-    _permit: OwnedSemaphorePermit,
+    /// Taken by the refill of a direct connection's slot when dropped.
+    permit: Option<OwnedSemaphorePermit>,
 }
 
 enum Held {
     Pooled(Option<PoolConnection<Postgres>>),
     /// With the pool whose slot it took: given back once the connection is closed.
-    Direct(Option<PgConnection>, PgPool, DirectSlot),
+    Direct(
+        Option<PgConnection>,
+        AdminPool,
+        // Held for its `Drop`: the slot counts until the connection is gone.
+        #[allow(dead_code)] DirectSlot,
+    ),
 }
 
 /// One of [`AdminPool`]'s direct connections, counted until dropped.
@@ -96,29 +108,54 @@ impl AdminPool {
             permits: Arc::new(Semaphore::new(max as usize)),
             acquire_timeout,
             filling: Arc::new(AtomicBool::new(false)),
+            full: Arc::new(AtomicBool::new(false)),
             direct: Arc::new(AtomicU32::new(0)),
         }
     }
 
+    /// From now on the pool is kept full: its missing connections are opened now, and again
+    /// whenever one is missing (while this process leads the saga).
+    pub(crate) fn keep_full(&self) {
+        self.full.store(true, Ordering::Release);
+        self.fill();
+    }
+
+    /// No longer kept full: closes the idle connections (the process stopped leading; those in
+    /// use close as they come back, see [`AdminPool::acquire`]).
+    pub(crate) async fn shrink(&self) {
+        self.full.store(false, Ordering::Release);
+        while let Some(idle) = self.pool.try_acquire() {
+            idle.close().await.ok();
+        }
+    }
+
+    /// The connections the pool may hold now: its maximum less the direct ones open.
+    fn room(&self) -> u32 {
+        self.pool
+            .options()
+            .get_max_connections()
+            .saturating_sub(self.direct.load(Ordering::Acquire))
+    }
+
     /// Opens the pool's missing connections in the background, as far as the server has slots for
-    /// them (one fill at a time; the next acquire tries again for the rest).
-    pub(crate) fn fill(&self) {
+    /// them (one fill at a time; the next acquire tries again for the rest). Each is opened under
+    /// a free permit (none is waited for: a step holding one opens its own), so a fill never takes
+    /// the slot a step is about to use.
+    fn fill(&self) {
         if self.filling.swap(true, Ordering::AcqRel) {
             return;
         }
-        let (pool, filling, direct) =
-            (self.pool.clone(), self.filling.clone(), self.direct.clone());
+        let this = self.clone();
         tokio::spawn(async move {
             let mut held = Vec::new();
             // Held until every one is open (so that each acquire opens another), but briefly: the
             // steps wait for them meanwhile.
-            let full = pool
-                .options()
-                .get_max_connections()
-                .saturating_sub(direct.load(Ordering::Acquire));
-            for _ in pool.size()..full {
-                match tokio::time::timeout(FILL_WAIT, pool.acquire()).await {
-                    Ok(Ok(conn)) => held.push(conn),
+            while this.pool.size() < this.room() {
+                let Ok(permit) = this.permits.clone().try_acquire_owned() else {
+                    break;
+                };
+                match tokio::time::timeout(FILL_WAIT, this.pool.acquire()).await {
+                    Ok(Ok(conn)) => held.push((conn, permit)),
                     Ok(Err(error)) => {
                         tracing::debug!(%error, "could not open every provisioning connection yet");
                         break;
@@ -127,28 +164,28 @@ impl AdminPool {
                 }
             }
             drop(held);
-            filling.store(false, Ordering::Release);
+            this.filling.store(false, Ordering::Release);
         });
     }
 
     /// A connection to the control-plane database, once one is free (and the server accepts it).
     pub(crate) async fn acquire(&self) -> Result<AdminConnection, sqlx::Error> {
-        let full = self
-            .pool
-            .options()
-            .get_max_connections()
-            .saturating_sub(self.direct.load(Ordering::Acquire));
-        if self.pool.size() < full {
-            self.fill();
-        }
         let deadline = tokio::time::Instant::now() + self.acquire_timeout;
         let permit = self.permit(deadline).await?;
-        let conn = tokio::time::timeout_at(deadline, self.pool.acquire())
+        if self.full.load(Ordering::Acquire) && self.pool.size() < self.room() {
+            self.fill();
+        }
+        let mut conn = tokio::time::timeout_at(deadline, self.pool.acquire())
             .await
             .map_err(|_| sqlx::Error::PoolTimedOut)??;
+        if !self.full.load(Ordering::Acquire) {
+            // Not kept full (this process does not lead the saga): closed when given back, so
+            // that a process that only now and then provisions holds no slot meanwhile.
+            conn.close_on_drop();
+        }
         Ok(AdminConnection {
             conn: Held::Pooled(Some(conn)),
-            _permit: permit,
+            permit: Some(permit),
         })
     }
 
@@ -161,15 +198,20 @@ impl AdminPool {
         // From here the direct connection counts (a fill leaves its slot alone) until dropped.
         let slot = DirectSlot(self.direct.clone());
         slot.0.fetch_add(1, Ordering::AcqRel);
-        if self.pool.num_idle() > 0
-            && let Some(idle) = self.pool.try_acquire()
-        {
-            idle.close().await.ok();
+        // Every connection open is held under a permit, or idle: if the pool has no room for
+        // this one, one of its connections is idle.
+        while self.pool.size() > self.room() {
+            match self.pool.try_acquire() {
+                Some(idle) => {
+                    idle.close().await.ok();
+                }
+                None => break,
+            }
         }
         let conn = self.connect_retrying(name, deadline).await?;
         Ok(AdminConnection {
-            conn: Held::Direct(Some(conn), self.pool.clone(), slot),
-            _permit: permit,
+            conn: Held::Direct(Some(conn), self.clone(), slot),
+            permit: Some(permit),
         })
     }
 
@@ -253,24 +295,21 @@ impl AdminConnection {
 }
 
 impl Drop for AdminConnection {
-    /// A direct connection's slot goes back to the pool: one pooled connection is opened again
-    /// (the pool stays as full as the server lets it).
+    /// A direct connection's slot goes back to the pool of a leader: one pooled connection is
+    /// opened again under the same permit (the pool stays as full as the server lets it).
     fn drop(&mut self) {
-        if let Held::Direct(conn, pool, slot) = &mut self.conn {
+        if let Held::Direct(conn, admin, _) = &mut self.conn {
             drop(conn.take());
-            let pool = pool.clone();
-            let direct = slot.0.clone();
+            let (admin, permit) = (admin.clone(), self.permit.take());
             tokio::spawn(async move {
                 // The server frees the slot a moment after the connection closed.
                 tokio::time::sleep(Duration::from_millis(2)).await;
                 // This connection's slot no longer counts once `self` is dropped.
-                let full = pool
-                    .options()
-                    .get_max_connections()
-                    .saturating_sub(direct.load(Ordering::Acquire));
-                if pool.size() < full {
-                    let _refilled = pool.acquire().await;
+                if admin.full.load(Ordering::Acquire) && admin.pool.size() < admin.room() {
+                    // Briefly: the permit is held meanwhile.
+                    let _refilled = tokio::time::timeout(FILL_WAIT, admin.pool.acquire()).await;
                 }
+                drop(permit);
             });
         }
     }

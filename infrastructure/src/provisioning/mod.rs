@@ -248,6 +248,26 @@ impl Provisioner for TenantProvisioner {
     ) -> Result<(), ProvisionError> {
         access::set(&self.ctx, tenant, resource, action).await
     }
+
+    /// A leader opens its provisioning connections at once (in the background), to have them
+    /// before other pools take the server's slots, and (re)builds the tenant template if it is
+    /// not current; when it stops leading it closes them, so that the next leader can have them.
+    async fn leading(&self, leading: bool) {
+        if !leading {
+            self.ctx.admin.shrink().await;
+            return;
+        }
+        self.ctx.admin.keep_full();
+        let ctx = self.ctx.clone();
+        tokio::spawn(async move {
+            if let Err(error) = template::prepare(&ctx).await {
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    "could not prepare the tenant template database; the first copy will"
+                );
+            }
+        });
+    }
 }
 
 #[async_trait]
@@ -345,10 +365,6 @@ pub struct ProvisioningOptions {
     pub admin_connections: u32,
     /// How long a step waits for one of them (or for the server to accept it).
     pub admin_acquire_timeout: Duration,
-    /// Open those connections at once (in the background), to have them before the other pools
-    /// take the server's slots, and (re)build the tenant template if it is not current: for a
-    /// process that runs the saga. Otherwise both happen at the first step that needs them.
-    pub reserve_admin_connections: bool,
     /// The tenant migrations new tenants get (`TENANTRY_TENANT_MIGRATIONS_DIR`; built-in by
     /// default).
     pub tenant_migrations: TenantMigrationSet,
@@ -361,7 +377,6 @@ impl Default for ProvisioningOptions {
             step_timeouts: StepTimeouts::default(),
             admin_connections: DEFAULT_ADMIN_CONNECTIONS,
             admin_acquire_timeout: DEFAULT_ADMIN_ACQUIRE_TIMEOUT,
-            reserve_admin_connections: false,
             tenant_migrations: TenantMigrationSet::built_in(),
         }
     }
@@ -404,18 +419,6 @@ pub async fn build_with(
         .with_redis_config(options.redis)
         .with_admin_connections(options.admin_connections, options.admin_acquire_timeout)
         .with_tenant_migrations(options.tenant_migrations.clone());
-    if options.reserve_admin_connections {
-        provisioner.ctx.admin.fill();
-        let ctx = provisioner.ctx.clone();
-        tokio::spawn(async move {
-            if let Err(error) = template::prepare(&ctx).await {
-                tracing::warn!(
-                    error = format!("{error:#}"),
-                    "could not prepare the tenant template database; the first copy will"
-                );
-            }
-        });
-    }
     let injected = FaultInjectingProvisioner::wrap(Arc::new(provisioner.clone()), faults.clone());
     let limited = TimeLimitedProvisioner::new(injected, options.step_timeouts.clone());
     Ok(ProvisioningAdapters {

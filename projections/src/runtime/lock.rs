@@ -10,47 +10,62 @@
 
 use std::time::Duration;
 
-use sqlx::postgres::PgConnectOptions;
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::{Connection, Executor, PgConnection, PgPool};
 
 /// The first half of every projector lock's key: "TENT", so our locks do not collide with other
 /// applications' on the same database.
 const LOCK_CLASS: i32 = 0x5445_4e54;
 
-/// Opens the worker's own connection (not from the pool: the pool would hand it to others and
-/// never close it), set up for projection.
-pub(super) async fn connect(pool: &PgPool, liveness: Duration) -> sqlx::Result<PgConnection> {
-    let options = liveness_options((*pool.connect_options()).clone(), liveness);
-    let mut conn = PgConnection::connect_with(&options).await?;
-    // Projectors write unqualified table names; live, they are the tables in `read`.
-    sqlx::query("SET search_path TO read")
-        .execute(&mut conn)
-        .await?;
-    // A batch's rows and checkpoint commit together, and the log is the source of truth: a batch
-    // lost in a database crash is projected again from its checkpoint. So there is no need to wait
-    // for each commit's flush to disk, which would cap the batches per second.
-    sqlx::query("SET synchronous_commit TO off")
-        .execute(&mut conn)
-        .await?;
-    Ok(conn)
+/// Tries to take projector `name`'s lock on a connection of `pool`. When this process now holds
+/// it: that connection, taken out of the pool (the pool would hand it to others and never close
+/// it) and set up for projecting and for the liveness bound. `None`: another process leads it.
+///
+/// Trying on a pooled connection means that a process that does not lead a projector holds no
+/// connection for it while it waits (issue 11: on a server short of connection slots, the
+/// waiting processes' lock connections took the slots provisioning needed).
+pub(super) async fn try_lead(
+    pool: &PgPool,
+    name: &str,
+    liveness: Duration,
+) -> sqlx::Result<Option<PgConnection>> {
+    let mut pooled = pool.acquire().await?;
+    match try_lock(&mut pooled, name).await {
+        Ok(true) => {}
+        Ok(false) => return Ok(None),
+        Err(error) => {
+            // Whether the lock was taken is unknown: the session must end.
+            pooled.close().await.ok();
+            return Err(error);
+        }
+    }
+    let mut conn = pooled.detach();
+    let settings = setup(liveness);
+    if let Err(error) = conn.execute(sqlx::raw_sql(&settings)).await {
+        // Closing ends the session, and the lock with it.
+        conn.close().await.ok();
+        return Err(error);
+    }
+    Ok(Some(conn))
 }
 
-/// `options` for a lock's connection: the server ends the session once the client has been
-/// silent for `liveness` (idle, or idle inside a transaction), or its TCP peer stopped answering
-/// for about as long. The same as the saga lease's (`tenantry_infrastructure::lease`).
-fn liveness_options(options: PgConnectOptions, liveness: Duration) -> PgConnectOptions {
-    let ms = liveness.as_millis().max(1).to_string();
+/// The lock's session settings. Projectors write unqualified table names; live, they are the
+/// tables in `read`. A batch's rows and checkpoint commit together, and the log is the source of
+/// truth: a batch lost in a database crash is projected again from its checkpoint, so there is no
+/// need to wait for each commit's flush to disk, which would cap the batches per second. And the
+/// server ends the session once the client has been silent for `liveness` (idle, or idle inside
+/// a transaction), or its TCP peer stopped answering for about as long: the same bound as the
+/// saga lease's (`tenantry_infrastructure::lease`).
+fn setup(liveness: Duration) -> String {
+    let ms = liveness.as_millis().max(1);
     let seconds = liveness.as_secs().max(2);
-    let idle = (seconds / 2).max(1).to_string();
-    let interval = (seconds / 6).max(1).to_string();
-    options.options([
-        ("idle_session_timeout", ms.as_str()),
-        ("idle_in_transaction_session_timeout", ms.as_str()),
-        ("tcp_keepalives_idle", idle.as_str()),
-        ("tcp_keepalives_interval", interval.as_str()),
-        ("tcp_keepalives_count", "3"),
-        ("tcp_user_timeout", ms.as_str()),
-    ])
+    format!(
+        "SET search_path TO read; SET synchronous_commit TO off; \
+         SET idle_session_timeout = {ms}; SET idle_in_transaction_session_timeout = {ms}; \
+         SET tcp_keepalives_idle = {idle}; SET tcp_keepalives_interval = {interval}; \
+         SET tcp_keepalives_count = 3; SET tcp_user_timeout = {ms};",
+        idle = (seconds / 2).max(1),
+        interval = (seconds / 6).max(1),
+    )
 }
 
 /// The heartbeat: a round trip within half the bound, or the connection counts as lost.
@@ -73,7 +88,7 @@ pub(super) async fn heartbeat(conn: &mut PgConnection, liveness: Duration) -> an
 }
 
 /// Tries to take the lock of projector `name`; true when this connection now holds it.
-pub(super) async fn try_lock(conn: &mut PgConnection, name: &str) -> sqlx::Result<bool> {
+async fn try_lock(conn: &mut PgConnection, name: &str) -> sqlx::Result<bool> {
     sqlx::query_scalar("SELECT pg_try_advisory_lock($1, $2)")
         .bind(LOCK_CLASS)
         .bind(key(name))

@@ -50,27 +50,21 @@ impl Worker {
         }
     }
 
-    /// Connects, waits for the lock, and leads until shut down or failed.
+    /// Waits for the lock, and leads until shut down or failed.
     async fn campaign(&mut self) -> anyhow::Result<()> {
         let name = self.projector.name();
-        let mut conn = lock::connect(&self.pool, self.config.liveness)
-            .await
-            .context("failed to connect")?;
-        loop {
+        let mut conn = loop {
             if self.stopping() {
-                conn.close().await.ok();
                 return Ok(());
             }
-            if lock::try_lock(&mut conn, name)
+            if let Some(conn) = lock::try_lead(&self.pool, name, self.config.liveness)
                 .await
                 .context("failed to try the lock")?
             {
-                break;
+                break conn;
             }
-            // Trying is also the heartbeat that keeps this connection from its idle timeout.
-            self.sleep(self.config.lock_retry.min(self.heartbeat_every()))
-                .await;
-        }
+            self.sleep(self.config.lock_retry).await;
+        };
         tracing::info!(projector = name, "leading projector");
         self.set_leading(true);
         let result = self.lead(&mut conn).await;
