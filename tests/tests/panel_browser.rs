@@ -630,8 +630,10 @@ async fn past(app: &TestApp, client: &Client, id: &str) -> anyhow::Result<()> {
     screenshot(client, "14-overview-pt-phone").await;
     no_page_errors(client, "overview in Portuguese").await;
     client
-        .goto(&app.url(&format!("/tenants/{id}?at=1")))
+        .goto(&app.url(&format!("/tenants/{id}?at=1#state")))
         .await?;
+    let name = text_of(client, "#state-name").await.unwrap_or_default();
+    assert_eq!(name, "Loja Passado");
     no_sideways_scroll(client, "the tenant page at a version").await;
     screenshot(client, "15-tenant-time-travel-pt-phone").await;
     no_page_errors(client, "tenant page at a version in Portuguese").await;
