@@ -423,3 +423,219 @@ async fn failing(app: &TestApp, client: &Client) -> anyhow::Result<()> {
     no_page_errors(client, "failed tenant page").await;
     Ok(())
 }
+
+#[tokio::test]
+async fn an_operator_reads_the_overview_the_audit_and_a_tenants_past_in_chromium() {
+    let driver = start_driver().await;
+    let app = TestApp::spawn().await;
+    app.create_staff("ops@example.com", STAFF_PASSWORD).await;
+    let api_token = app.login("ops@example.com", STAFF_PASSWORD).await;
+    let id = app
+        .create_tenant(
+            &json!({"name": "Loja Passado", "slug": "loja-do-tempo"}),
+            &api_token,
+        )
+        .await;
+    for name in ["Loja Meio", "Loja Presente"] {
+        let renamed = app
+            .patch_json_auth(
+                &format!("/platform/api/tenants/{id}"),
+                &json!({ "name": name }),
+                &api_token,
+            )
+            .await;
+        assert_eq!(renamed.status(), 200);
+    }
+    let client = browser(&driver).await;
+    let result = past(&app, &client, &id.to_string()).await;
+    let _ = client.close().await;
+    result.expect("the overview, the audit and the time travel in the panel");
+}
+
+/// The `data-*` attribute `attr` of every element `css` matches.
+async fn attrs_of(client: &Client, css: &str, attr: &str) -> Vec<String> {
+    let mut values = Vec::new();
+    for element in client.find_all(Locator::Css(css)).await.unwrap_or_default() {
+        if let Ok(Some(value)) = element.attr(attr).await {
+            values.push(value);
+        }
+    }
+    values
+}
+
+async fn no_sideways_scroll(client: &Client, page: &str) {
+    let fits = client
+        .execute(
+            "return document.documentElement.scrollWidth <= window.innerWidth + 1;",
+            vec![],
+        )
+        .await
+        .expect("measure the page");
+    assert_eq!(
+        fits,
+        Value::Bool(true),
+        "{page} scrolls sideways on a phone"
+    );
+}
+
+async fn past(app: &TestApp, client: &Client, id: &str) -> anyhow::Result<()> {
+    // The overview, from the login page: the counts, no failure, the plain note on KPIs.
+    log_in(app, client, "/overview").await;
+    let pending = until("the pending count", SOON, || async {
+        text_of(client, "#status-counts tr[data-status=pending] td.count")
+            .await
+            .filter(|n| n == "1")
+    })
+    .await;
+    assert_eq!(pending, "1");
+    assert_eq!(text_of(client, "#status-total").await.as_deref(), Some("1"));
+    assert!(text_of(client, "#no-failures").await.is_some());
+    let note = text_of(client, "#kpis-note").await.unwrap_or_default();
+    assert!(note.contains("not built yet"), "{note}");
+    screenshot(client, "08-overview").await;
+    no_page_errors(client, "overview").await;
+
+    // The audit page from the navigation; filters typed into its form land in the URL.
+    click(client, "header nav a[href='/audit']").await;
+    until("the audit page", SOON, || async {
+        (path_of(client).await == "/audit").then_some(())
+    })
+    .await;
+    no_page_errors(client, "audit").await;
+    type_into(client, "#f-tenant", "loja-do-tempo").await;
+    client
+        .find(Locator::Css("#f-event-type"))
+        .await?
+        .select_by_value("TenantRenamed")
+        .await?;
+    click(client, "#audit-filters button[type=submit]").await;
+    until("the filtered audit page", SOON, || async {
+        let path = path_of(client).await;
+        (path.contains("tenant=loja-do-tempo") && path.contains("event_type=TenantRenamed"))
+            .then_some(())
+    })
+    .await;
+    let types = attrs_of(client, "#audit-entries tbody tr", "data-event-type").await;
+    assert_eq!(types, ["TenantRenamed", "TenantRenamed"], "{types:?}");
+    let tenants = attrs_of(client, "#audit-entries tbody tr", "data-tenant").await;
+    assert!(tenants.iter().all(|t| t == id), "{tenants:?}");
+    screenshot(client, "09-audit-filtered").await;
+    no_page_errors(client, "filtered audit").await;
+
+    // An entry's request: that correlation's events, and only those.
+    let correlation = attr_of(client, "#audit-entries tbody tr", "data-correlation")
+        .await
+        .expect("a correlation");
+    click(client, "#audit-entries tbody tr a.request-link").await;
+    until("the request's events", SOON, || async {
+        (path_of(client).await == format!("/audit?correlation={correlation}")).then_some(())
+    })
+    .await;
+    let correlations = attrs_of(client, "#audit-entries tbody tr", "data-correlation").await;
+    assert!(!correlations.is_empty());
+    assert!(correlations.iter().all(|c| *c == correlation));
+    assert_eq!(
+        client
+            .find(Locator::Css("#f-correlation"))
+            .await?
+            .prop("value")
+            .await?
+            .as_deref(),
+        Some(correlation.as_str()),
+        "the filter shows in its field"
+    );
+    screenshot(client, "10-audit-request").await;
+    no_page_errors(client, "a request's audit").await;
+
+    // The entry's tenant, and its state at version 1, reached by keyboard (Enter on the link).
+    click(client, "#audit-entries tbody tr a.tenant-link").await;
+    until("the tenant page", SOON, || async {
+        (path_of(client).await == format!("/tenants/{id}")).then_some(())
+    })
+    .await;
+    let version_one = client
+        .find(Locator::Css("#history tr[data-version='1'] a.version-link"))
+        .await?;
+    version_one.send_keys("\u{E007}").await?;
+    let name = until("the state at version 1", SOON, || {
+        text_of(client, "#state-name")
+    })
+    .await;
+    assert_eq!(name, "Loja Passado", "the name before the renames");
+    assert_eq!(path_of(client).await, format!("/tenants/{id}?at=1"));
+    let heading = text_of(client, "h1").await.unwrap_or_default();
+    assert!(
+        heading.contains("Loja Presente"),
+        "the page still says now: {heading}"
+    );
+    assert_eq!(
+        attr_of(client, "#history tr[aria-current]", "data-version")
+            .await
+            .as_deref(),
+        Some("1")
+    );
+    screenshot(client, "11-tenant-time-travel").await;
+    no_page_errors(client, "tenant page at version 1").await;
+    click(client, "#history tr[data-version='2'] a.version-link").await;
+    until("the state at version 2", SOON, || async {
+        text_of(client, "#state-name")
+            .await
+            .filter(|n| n == "Loja Meio")
+    })
+    .await;
+
+    // The history's correlation: that request's events on the tenant.
+    click(client, "#history tr[data-version='3'] a.request-link").await;
+    until("the request page", SOON, || async {
+        path_of(client)
+            .await
+            .starts_with(&format!("/tenants/{id}/requests/"))
+            .then_some(())
+    })
+    .await;
+    let types = attrs_of(client, "#audit-entries tbody tr", "data-event-type").await;
+    assert!(types.contains(&"TenantRenamed".to_owned()), "{types:?}");
+    screenshot(client, "12-tenant-request").await;
+    no_page_errors(client, "a request's page").await;
+    click(client, "#back-to-tenant").await;
+    until("back on the tenant page", SOON, || async {
+        (path_of(client).await == format!("/tenants/{id}")).then_some(())
+    })
+    .await;
+
+    // In Portuguese, on a phone: the audit page's labels, the overview; no sideways scroll.
+    client.set_window_size(390, 844).await?;
+    client.goto(&app.url("/audit?tenant=loja-do-tempo")).await?;
+    click(client, "a[lang=pt-BR]").await;
+    until("the audit page in Portuguese", SOON, || async {
+        let label = text_of(client, "label[for=f-event-type]").await?;
+        (label == "Tipo de evento").then_some(())
+    })
+    .await;
+    assert_eq!(path_of(client).await, "/audit?tenant=loja-do-tempo");
+    let types = attrs_of(client, "#audit-entries tbody tr", "data-event-type").await;
+    assert!(types.contains(&"TenantCreated".to_owned()), "{types:?}");
+    assert_eq!(
+        types.iter().filter(|t| *t == "TenantRenamed").count(),
+        2,
+        "{types:?}"
+    );
+    no_sideways_scroll(client, "the audit page").await;
+    screenshot(client, "13-audit-pt-phone").await;
+    no_page_errors(client, "audit in Portuguese").await;
+    client.goto(&app.url("/overview")).await?;
+    let heading = text_of(client, "#h-by-status").await.unwrap_or_default();
+    assert_eq!(heading, "Empresas por status");
+    no_sideways_scroll(client, "the overview").await;
+    screenshot(client, "14-overview-pt-phone").await;
+    no_page_errors(client, "overview in Portuguese").await;
+    client
+        .goto(&app.url(&format!("/tenants/{id}?at=1#state")))
+        .await?;
+    let name = text_of(client, "#state-name").await.unwrap_or_default();
+    assert_eq!(name, "Loja Passado");
+    no_sideways_scroll(client, "the tenant page at a version").await;
+    screenshot(client, "15-tenant-time-travel-pt-phone").await;
+    no_page_errors(client, "tenant page at a version in Portuguese").await;
+    Ok(())
+}

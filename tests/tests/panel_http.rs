@@ -263,7 +263,14 @@ async fn forms_without_their_csrf_token_are_refused() {
 async fn every_page_has_a_csp_without_inline_script() {
     let app = TestApp::spawn().await;
     let session = session_of(&app).await;
-    for path in ["/login", "/", "/tenants/new", "/static/panel.js"] {
+    for path in [
+        "/login",
+        "/",
+        "/tenants/new",
+        "/overview",
+        "/audit",
+        "/static/panel.js",
+    ] {
         let response = get_with(&app, path, &session).await;
         assert_eq!(response.status(), 200, "{path}");
         let csp = response.headers()[CONTENT_SECURITY_POLICY]
@@ -397,4 +404,538 @@ async fn a_live_stream_ends_by_itself_and_tells_the_browser_to_reconnect() {
         .expect("the stream's body");
     assert!(body.starts_with("retry: 500"), "{body:?}");
     assert!(started.elapsed() >= Duration::from_secs(20), "ended early");
+}
+
+/// The value of attribute `name` in the HTML tag `tag` (the tag's text, up to its `>`).
+fn attr(tag: &str, name: &str) -> Option<String> {
+    let key = format!(" {name}=\"");
+    let at = tag.find(&key)? + key.len();
+    let rest = &tag[at..];
+    Some(rest[..rest.find('"')?].replace("&amp;", "&"))
+}
+
+/// One row of the audit page's entries, from its attributes.
+#[derive(Debug, Clone)]
+struct Entry {
+    position: u64,
+    event_type: String,
+    correlation: String,
+    actor: String,
+    tenant: Option<String>,
+}
+
+/// The audit entries a page lists (`#audit-entries`), in the page's order.
+fn entries(html: &str) -> Vec<Entry> {
+    let Some(start) = html.find("id=\"audit-entries\"") else {
+        return Vec::new();
+    };
+    let table = &html[start
+        ..html[start..]
+            .find("</table>")
+            .map_or(html.len(), |e| start + e)];
+    table
+        .match_indices("<tr data-position=")
+        .map(|(at, _)| {
+            let tag = &table[at..at + table[at..].find('>').expect("the end of the tag")];
+            Entry {
+                position: attr(tag, "data-position").unwrap().parse().unwrap(),
+                event_type: attr(tag, "data-event-type").unwrap(),
+                correlation: attr(tag, "data-correlation").unwrap(),
+                actor: attr(tag, "data-actor").unwrap(),
+                tenant: attr(tag, "data-tenant"),
+            }
+        })
+        .collect()
+}
+
+/// The `href` of the element with id `id`, if the page has it.
+fn href_of(html: &str, id: &str) -> Option<String> {
+    let at = html.find(&format!("id=\"{id}\""))?;
+    let open = html[..at].rfind('<')?;
+    let tag = &html[open..at + html[at..].find('>')?];
+    attr(tag, "href")
+}
+
+/// The text inside the element with id `id` (tags left in), if the page has it.
+fn inner_of(html: &str, id: &str) -> Option<String> {
+    let at = html.find(&format!("id=\"{id}\""))?;
+    let from = at + html[at..].find('>')? + 1;
+    let open = html[..at].rfind('<')?;
+    let name: String = html[open + 1..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .collect();
+    let to = from + html[from..].find(&format!("</{name}>"))?;
+    Some(html[from..to].to_owned())
+}
+
+async fn text_of_page(app: &TestApp, path: &str, session: &str) -> (StatusCode, String) {
+    let response = get_with(app, path, session).await;
+    let status = response.status();
+    (status, response.text().await.unwrap())
+}
+
+/// Polls the page `path` until `ready` holds for its HTML (the read models catch up), or fails.
+async fn page_when(
+    app: &TestApp,
+    path: &str,
+    session: &str,
+    ready: impl Fn(&str) -> bool,
+) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, html) = text_of_page(app, path, session).await;
+        if status == 200 && ready(&html) {
+            return html;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{path} never became ready ({status}): {html}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Renames tenant `id` through the API.
+async fn rename(app: &TestApp, id: tenantry_domain::TenantId, name: &str, token: &str) {
+    let response = app
+        .patch_json_auth(
+            &format!("/platform/api/tenants/{id}"),
+            &serde_json::json!({ "name": name }),
+            token,
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn the_audit_page_filters_pages_and_links_each_entry_to_its_tenant_and_request() {
+    let app = TestApp::spawn().await;
+    let session = session_of(&app).await;
+    let first = format!("audit-a-{}@example.com", uuid::Uuid::new_v4().simple());
+    let second = format!("audit-b-{}@example.com", uuid::Uuid::new_v4().simple());
+    app.create_staff(&first, STAFF_PASSWORD).await;
+    app.create_staff(&second, STAFF_PASSWORD).await;
+    let token_a = app.login(&first, STAFF_PASSWORD).await;
+    let token_b = app.login(&second, STAFF_PASSWORD).await;
+    let alpha = app
+        .create_tenant(
+            &serde_json::json!({"name": "Audit Alpha", "slug": "audit-alpha"}),
+            &token_a,
+        )
+        .await;
+    rename(&app, alpha, "Audit Alpha Renamed", &token_a).await;
+    rename(&app, alpha, "Audit Alpha Again", &token_a).await;
+    let beta = app
+        .create_tenant(
+            &serde_json::json!({"name": "Audit Beta", "slug": "audit-beta"}),
+            &token_b,
+        )
+        .await;
+
+    // The form: a GET form with a label for each filter.
+    let all = page_when(&app, "/audit", &session, |html| {
+        entries(html).iter().any(|e| {
+            e.tenant.as_deref() == Some(&beta.to_string()) && e.event_type == "TenantCreated"
+        })
+    })
+    .await;
+    assert!(
+        all.contains("method=\"get\" action=\"/audit\""),
+        "a GET form"
+    );
+    for (id, name) in [
+        ("f-tenant", "tenant"),
+        ("f-actor", "actor"),
+        ("f-event-type", "event_type"),
+        ("f-from", "from"),
+        ("f-to", "to"),
+        ("f-correlation", "correlation"),
+    ] {
+        assert!(all.contains(&format!("<label for=\"{id}\">")), "{id}");
+        assert!(
+            all.contains(&format!("id=\"{id}\" name=\"{name}\""))
+                || all.contains(&format!(
+                    "id=\"{id}\" type=\"datetime-local\" step=\"1\" name=\"{name}\""
+                )),
+            "{id} is the field {name}"
+        );
+    }
+    // Newest first.
+    let positions: Vec<u64> = entries(&all).iter().map(|e| e.position).collect();
+    assert!(positions.windows(2).all(|w| w[0] > w[1]), "{positions:?}");
+
+    // By tenant (its slug, or its id): only its events, each linking to its page.
+    let by_slug = page_when(&app, "/audit?tenant=audit-alpha", &session, |html| {
+        entries(html)
+            .iter()
+            .filter(|e| e.event_type == "TenantRenamed")
+            .count()
+            == 2
+    })
+    .await;
+    let of_alpha = entries(&by_slug);
+    assert!(of_alpha.iter().any(|e| e.event_type == "TenantCreated"));
+    assert!(
+        of_alpha
+            .iter()
+            .all(|e| e.tenant.as_deref() == Some(&alpha.to_string())),
+        "{of_alpha:?}"
+    );
+    assert!(by_slug.contains(&format!("href=\"/tenants/{alpha}\"")));
+    assert!(!by_slug.contains(&format!("href=\"/tenants/{beta}\"")));
+    let (_, by_id) = text_of_page(&app, &format!("/audit?tenant={alpha}"), &session).await;
+    assert_eq!(entries(&by_id).len(), of_alpha.len(), "by id as by slug");
+
+    // By event type, and by actor.
+    let (_, renamed) = text_of_page(
+        &app,
+        "/audit?tenant=audit-alpha&event_type=TenantRenamed",
+        &session,
+    )
+    .await;
+    let renamed = entries(&renamed);
+    assert_eq!(renamed.len(), 2, "{renamed:?}");
+    assert!(renamed.iter().all(|e| e.event_type == "TenantRenamed"));
+    let (_, by_actor) = text_of_page(
+        &app,
+        &format!("/audit?actor=staff:{}", encode(&second)),
+        &session,
+    )
+    .await;
+    let by_actor = entries(&by_actor);
+    assert!(!by_actor.is_empty());
+    assert!(
+        by_actor
+            .iter()
+            .all(|e| e.actor == format!("staff:{second}")),
+        "{by_actor:?}"
+    );
+    assert!(
+        by_actor
+            .iter()
+            .all(|e| e.tenant.as_deref() != Some(&alpha.to_string()))
+    );
+
+    // A time range: after now, nothing; from before the tenant, its events; until before it,
+    // none of them.
+    let later = (Utc::now() + chrono::Duration::hours(1)).format("%Y-%m-%dT%H:%M");
+    let (status, none) = text_of_page(
+        &app,
+        &format!("/audit?tenant=audit-alpha&from={later}"),
+        &session,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(entries(&none).is_empty() && none.contains("id=\"no-entries\""));
+    assert!(
+        none.contains(&format!("value=\"{later}:00\"")),
+        "the from field keeps its value"
+    );
+    let earlier = (Utc::now() - chrono::Duration::hours(1)).format("%Y-%m-%dT%H:%M:%S");
+    let (_, since) = text_of_page(
+        &app,
+        &format!("/audit?tenant=audit-alpha&from={earlier}"),
+        &session,
+    )
+    .await;
+    assert_eq!(entries(&since).len(), of_alpha.len());
+    let (_, until) = text_of_page(
+        &app,
+        &format!("/audit?tenant=audit-alpha&to={earlier}"),
+        &session,
+    )
+    .await;
+    assert!(entries(&until).is_empty());
+
+    // Keyset pages: one entry a page, older each time, every entry once, the filters kept.
+    let mut seen = Vec::new();
+    let mut path = "/audit?tenant=audit-alpha&limit=1".to_owned();
+    for page in 0.. {
+        assert!(page < 50, "no end to the pages");
+        let (status, html) = text_of_page(&app, &path, &session).await;
+        assert_eq!(status, 200, "{path}");
+        let on_page = entries(&html);
+        assert_eq!(on_page.len(), 1, "{path}");
+        seen.push(on_page[0].position);
+        if page > 0 {
+            assert!(href_of(&html, "first-page").is_some(), "a way back");
+        }
+        match href_of(&html, "next-page") {
+            Some(next) => {
+                assert!(next.contains("tenant=audit-alpha") && next.contains("limit=1"));
+                path = next;
+            }
+            None => break,
+        }
+    }
+    let expected: Vec<u64> = of_alpha.iter().map(|e| e.position).collect();
+    assert_eq!(seen, expected, "the pages, in order, are the whole listing");
+
+    // Each entry links its request's other events: the correlation's entries, and only those.
+    let rename_entry = &renamed[0];
+    let link = format!("/audit?correlation={}", rename_entry.correlation);
+    assert!(by_slug.contains(&format!("href=\"{link}\"")), "{link}");
+    let (_, request) = text_of_page(&app, &link, &session).await;
+    let request = entries(&request);
+    assert!(request.iter().any(|e| e.position == rename_entry.position));
+    assert!(
+        request
+            .iter()
+            .all(|e| e.correlation == rename_entry.correlation),
+        "{request:?}"
+    );
+    let creation = of_alpha
+        .iter()
+        .find(|e| e.event_type == "TenantCreated")
+        .unwrap();
+    assert!(
+        request.iter().all(|e| e.position != creation.position),
+        "another request's event"
+    );
+
+    // Wrong filters say which field and why, and list nothing.
+    for (query, field) in [
+        ("from=yesterday", "from:"),
+        ("to=2026-13-45T99:00", "to:"),
+        ("correlation=not-a-uuid", "correlation:"),
+        ("tenant=no-such-tenant-here", "tenant:"),
+        ("event_type=NoSuchEvent", "event_type:"),
+        ("limit=0", "limit:"),
+    ] {
+        let (status, html) = text_of_page(&app, &format!("/audit?{query}"), &session).await;
+        assert_eq!(status, 422, "{query}");
+        let error = inner_of(&html, "audit-error").unwrap_or_default();
+        assert!(error.contains(field), "{query}: {error}");
+        assert!(entries(&html).is_empty(), "{query} listed entries");
+    }
+    let (status, html) = text_of_page(&app, "/audit?after=garbage", &session).await;
+    assert_eq!(status, 400);
+    assert!(inner_of(&html, "audit-error").unwrap().contains("after:"));
+
+    // The tenant page's history links each event to its request's page on the tenant, which
+    // lists that request's entries.
+    let tenant_page = page_when(&app, &format!("/tenants/{alpha}"), &session, |html| {
+        html.contains("Audit Alpha Again")
+    })
+    .await;
+    let request_page = format!("/tenants/{alpha}/requests/{}", rename_entry.correlation);
+    assert!(
+        tenant_page.contains(&format!("href=\"{request_page}\"")),
+        "the history links {request_page}"
+    );
+    let (status, html) = text_of_page(&app, &request_page, &session).await;
+    assert_eq!(status, 200);
+    let listed = entries(&html);
+    assert!(!listed.is_empty());
+    assert!(
+        listed
+            .iter()
+            .all(|e| e.correlation == rename_entry.correlation)
+    );
+    assert!(listed.iter().any(|e| e.position == rename_entry.position));
+    assert_eq!(
+        href_of(&html, "back-to-tenant").as_deref(),
+        Some(format!("/tenants/{alpha}").as_str())
+    );
+    assert_eq!(href_of(&html, "request-in-audit"), Some(link));
+    let (status, _) = text_of_page(
+        &app,
+        &format!("/tenants/{alpha}/requests/not-a-uuid"),
+        &session,
+    )
+    .await;
+    assert_eq!(status, 404);
+}
+
+fn encode(text: &str) -> String {
+    text.replace('@', "%40").replace('+', "%2B")
+}
+
+#[tokio::test]
+async fn state_at_this_point_shows_the_tenant_as_it_was_at_a_version() {
+    let app = TestApp::spawn().await;
+    let session = session_of(&app).await;
+    let token = app.staff_token().await;
+    let id = app
+        .create_tenant(&serde_json::json!({"name": "Nome Antigo"}), &token)
+        .await;
+    rename(&app, id, "Nome Novo", &token).await;
+    let path = format!("/tenants/{id}");
+    let now = page_when(&app, &path, &session, |html| html.contains("Nome Novo")).await;
+    assert!(!now.contains("id=\"state\""), "no past state without ?at=");
+    // The history links each version to its state.
+    for version in [1, 2] {
+        assert!(
+            now.contains(&format!("href=\"{path}?at={version}#state\"")),
+            "version {version}"
+        );
+    }
+
+    // Version 1: the old name, as the events up to it say; the overview above still says now.
+    let (status, then) = text_of_page(&app, &format!("{path}?at=1"), &session).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        inner_of(&then, "state-name").as_deref(),
+        Some("Nome Antigo")
+    );
+    assert_eq!(inner_of(&then, "state-version").as_deref(), Some("1"));
+    assert!(
+        inner_of(&then, "state-event")
+            .unwrap()
+            .contains("TenantCreated")
+    );
+    assert!(
+        inner_of(&then, "state-status")
+            .unwrap()
+            .contains("data-status=\"pending\"")
+    );
+    assert!(then.contains("<h1>Nome Novo"), "the page's heading is now");
+    assert!(then.contains("aria-current=\"true\""), "the version marked");
+    assert_eq!(href_of(&then, "back-to-now"), Some(path.clone()));
+    // Its live stream keeps the version marked.
+    assert!(then.contains(&format!("data-live=\"{path}/live?at=1\"")));
+
+    // Version 2: the rename.
+    let (_, renamed) = text_of_page(&app, &format!("{path}?at=2"), &session).await;
+    assert_eq!(
+        inner_of(&renamed, "state-name").as_deref(),
+        Some("Nome Novo")
+    );
+    assert!(
+        inner_of(&renamed, "state-event")
+            .unwrap()
+            .contains("TenantRenamed")
+    );
+
+    // Past the end, or not a version: said so.
+    let (_, beyond) = text_of_page(&app, &format!("{path}?at=99"), &session).await;
+    let error = inner_of(&beyond, "state-error").expect("an error");
+    assert!(error.contains("version 2"), "{error}");
+    assert!(inner_of(&beyond, "state-name").is_none());
+    let (_, bad) = text_of_page(&app, &format!("{path}?at=zero"), &session).await;
+    assert!(inner_of(&bad, "state-error").unwrap().contains("at:"));
+}
+
+#[tokio::test]
+async fn the_overview_counts_tenants_by_status_and_lists_the_last_days_failures() {
+    // Every provisioning fails at the queue step, on its only try, and is rolled back.
+    let app = TestApp::spawn_with(TestDb::new().await, |s| {
+        s.run_sagas = true;
+        s.faults = "queue:always".into();
+        s.provisioning_max_tries = 1;
+    })
+    .await;
+    let session = session_of(&app).await;
+    let token = app.staff_token().await;
+    let mut failing = Vec::new();
+    for name in ["Vai Falhar", "Falha Também"] {
+        let id = app
+            .create_tenant(&serde_json::json!({ "name": name }), &token)
+            .await;
+        let provision = app
+            .post_auth(&format!("/platform/api/tenants/{id}/provision"), &token)
+            .await;
+        assert_eq!(provision.status(), 202);
+        failing.push(id);
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    for id in &failing {
+        while app.tenant_json(*id, &token).await["status"] != "failed" {
+            assert!(std::time::Instant::now() < deadline, "never failed");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    let count = |html: &str, status: &str| -> Option<i64> {
+        let at = html.find(&format!("<tr data-status=\"{status}\""))?;
+        let rest = &html[at..];
+        let cell = rest.find("data-count=\"")? + "data-count=\"".len();
+        rest[cell..cell + rest[cell..].find('"')?].parse().ok()
+    };
+    let html = page_when(&app, "/overview", &session, |html| {
+        count(html, "failed") == Some(2)
+            && failing
+                .iter()
+                .all(|id| html.contains(&format!("href=\"/tenants/{id}\"")))
+    })
+    .await;
+    // Every count is the API's list of that status.
+    for status in [
+        "pending",
+        "provisioning",
+        "active",
+        "suspended",
+        "rolling_back",
+        "failed",
+        "deleting",
+        "deleted",
+    ] {
+        let listed: serde_json::Value = app
+            .get_auth(
+                &format!("/platform/api/tenants?status={status}&limit=500"),
+                &token,
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        let listed = listed["items"].as_array().unwrap().len() as i64;
+        assert_eq!(count(&html, status), Some(listed), "{status}");
+    }
+    assert_eq!(count(&html, "active"), Some(0));
+    assert_eq!(inner_of(&html, "status-total").as_deref(), Some("2"));
+    assert!(
+        html.contains("href=\"/?status=failed\""),
+        "a count links the table"
+    );
+    // Each failure lists its tenant, the failed step and its error, and its request.
+    let failures = inner_of(&html, "failures").expect("the failures");
+    assert!(
+        failures.contains("Vai Falhar") && failures.contains("Falha Também"),
+        "{failures}"
+    );
+    assert!(
+        failures.contains("<code>queue</code>: injected failure"),
+        "the failed step: {failures}"
+    );
+    assert_eq!(failures.matches("href=\"/audit?correlation=").count(), 2);
+    assert!(
+        href_of(&html, "failures-in-audit")
+            .unwrap()
+            .contains("event_type=ProvisioningRolledBack&from=")
+    );
+    // The audit page behind that link lists the same two.
+    let (status, audit) = text_of_page(
+        &app,
+        &href_of(&html, "failures-in-audit").unwrap(),
+        &session,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(entries(&audit).len(), 2);
+    // No fake chart: a note that the KPIs come with Analytics.
+    let note = inner_of(&html, "kpis-note").unwrap();
+    assert!(
+        note.contains("Analytics") && note.contains("not built yet"),
+        "{note}"
+    );
+    assert!(!html.contains("<canvas") && !html.contains("<svg"));
+    assert!(
+        html.contains("href=\"/overview\" aria-current=\"page\""),
+        "in the nav"
+    );
+
+    // In Portuguese.
+    let pt = client()
+        .get(app.url("/overview"))
+        .header(COOKIE, format!("tenantry_session={session}"))
+        .header("accept-language", "pt-BR")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(pt.contains("Empresas por status") && pt.contains("ainda não foi construído"));
 }

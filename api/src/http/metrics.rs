@@ -12,8 +12,6 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
-use tenantry_domain::TenantStatus;
-
 use super::AppState;
 use super::health::PoolStats;
 
@@ -56,12 +54,8 @@ pub(super) async fn render(State(state): State<AppState>) -> Response {
     record_pool(&state);
     // Tenants by status, from the tenant panel (absent until its projector has run). Every
     // status is set each time, so a status no tenant has any more reads 0, not its last count.
-    let counts: Result<Vec<(String, i64)>, _> =
-        sqlx::query_as("SELECT status, count(*) FROM read.tenant_panel GROUP BY status")
-            .fetch_all(&state.pool)
-            .await;
-    if let Ok(counts) = counts {
-        for (status, count) in tenant_counts(counts) {
+    if let Ok(counts) = tenantry_projections::queries::tenants::count_by_status(&state.pool).await {
+        for (status, count) in counts {
             metrics::gauge!("tenantry_tenants", "status" => status).set(count as f64);
         }
     }
@@ -81,22 +75,6 @@ pub(super) async fn render(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-/// The count of every status (0 for those absent from `counts`), and any status `counts` has
-/// that this binary does not know (a newer writer), as it is.
-fn tenant_counts(counts: Vec<(String, i64)>) -> Vec<(String, i64)> {
-    let mut all: Vec<(String, i64)> = TenantStatus::ALL
-        .iter()
-        .map(|s| (s.as_str().to_owned(), 0))
-        .collect();
-    for (status, count) in counts {
-        match all.iter_mut().find(|(s, _)| *s == status) {
-            Some(known) => known.1 = count,
-            None => all.push((status, count)),
-        }
-    }
-    all
-}
-
 /// The control-plane pool's connections (see `/readyz`).
 fn record_pool(state: &AppState) {
     let pool = PoolStats::of(&state.pool);
@@ -105,20 +83,4 @@ fn record_pool(state: &AppState) {
     metrics::gauge!("tenantry_db_pool_connections", "state" => "idle").set(f64::from(pool.idle));
     metrics::gauge!("tenantry_db_pool_max_connections").set(f64::from(pool.max));
     metrics::gauge!("tenantry_db_pool_saturated").set(if pool.saturated { 1.0 } else { 0.0 });
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_status_is_counted_absent_ones_as_zero() {
-        let counts = tenant_counts(vec![("active".into(), 3), ("someday".into(), 1)]);
-        assert_eq!(counts.len(), TenantStatus::ALL.len() + 1);
-        let of = |name: &str| counts.iter().find(|(s, _)| s == name).map(|(_, n)| *n);
-        assert_eq!(of("active"), Some(3));
-        assert_eq!(of("pending"), Some(0));
-        assert_eq!(of("failed"), Some(0));
-        assert_eq!(of("someday"), Some(1));
-    }
 }

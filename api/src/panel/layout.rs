@@ -13,7 +13,8 @@ use super::i18n::Lang;
 use super::session::{self, Session, names, same, set_cookie};
 use crate::http::AppState;
 
-/// A whole page: `title`, the user's header when logged in, and `main`.
+/// A whole page: `title`, the user's header when logged in, and `main`. `here` is the page's path
+/// and query (the language switch comes back to it; the navigation marks its path).
 pub(crate) fn page(
     lang: Lang,
     title: &str,
@@ -22,6 +23,7 @@ pub(crate) fn page(
     main: Markup,
 ) -> Markup {
     let t = |k| lang.t(k);
+    let path = here.split(['?', '#']).next().unwrap_or(here);
     html! {
         (DOCTYPE)
         html lang=(lang.code()) {
@@ -38,8 +40,10 @@ pub(crate) fn page(
                     a.brand href="/" { "Tenantry" }
                     @if let Some(s) = session {
                         nav aria-label=(t("title")) {
-                            a href="/" aria-current=[(here == "/").then_some("page")] { (t("tenants")) }
-                            a href="/tenants/new" aria-current=[(here == "/tenants/new").then_some("page")] { (t("new_tenant")) }
+                            a href="/overview" aria-current=[(path == "/overview").then_some("page")] { (t("overview")) }
+                            a href="/" aria-current=[(path == "/").then_some("page")] { (t("tenants")) }
+                            a href="/tenants/new" aria-current=[(path == "/tenants/new").then_some("page")] { (t("new_tenant")) }
+                            a href="/audit" aria-current=[(path == "/audit").then_some("page")] { (t("audit")) }
                         }
                         span.who { (s.user.email) }
                     }
@@ -63,6 +67,13 @@ pub(crate) fn page(
 /// A status badge (tenant, provisioning or step status).
 pub(crate) fn badge(lang: Lang, status: &str) -> Markup {
     html! { span class={ "badge st-" (status) } data-status=(status) { (lang.status(status)) } }
+}
+
+/// The last 8 hex digits of an id (a UUID v7's first ones are its time: alike for ids made
+/// together), for a column too narrow for the whole id.
+pub(crate) fn short(id: &uuid::Uuid) -> String {
+    let simple = id.simple().to_string();
+    simple[simple.len() - 8..].to_owned()
 }
 
 /// A time as the panel shows it (UTC, to the second), in a `<time>` element.

@@ -3,14 +3,18 @@
 //! the same application services and read models as the API (no HTTP round trip), so a refusal
 //! reads as the API's own message.
 //!
-//! Pages: login, the tenants table (filters, search, keyset pages, live rows), Nova Empresa (new
-//! tenant, with live provisioning progress), the tenant page (overview, steps, actions, history).
+//! Pages: login, the overview (tenants by status, the last day's provisioning failures), the
+//! tenants table (filters, search, keyset pages, live rows), Nova Empresa (new tenant, with live
+//! provisioning progress), the tenant page (overview, steps, actions, history with "state at this
+//! point", one request's events), the audit log (filters, keyset pages).
 //! Live updates are server-sent events the server feeds by polling the read models. Every response
 //! carries a Content-Security-Policy that allows only this origin's script and style: the one
 //! script (`static/panel.js`) and the stylesheet are embedded in the binary.
 
+mod audit;
 mod i18n;
 mod layout;
+mod overview;
 mod session;
 mod tenant;
 mod tenants;
@@ -45,11 +49,14 @@ pub fn routes() -> Router<AppState> {
         .route("/logout", post(layout::logout))
         .route("/lang/{code}", get(set_language))
         .route("/static/{file}", get(asset))
+        .route("/overview", get(overview::show))
+        .route("/audit", get(audit::list))
         .route("/tenants/live", get(tenants::live))
         .route("/tenants/slug", get(tenants::slug_check))
         .route("/tenants/new", get(tenants::new_form).post(tenants::create))
         .route("/tenants/{id}", get(tenant::show))
         .route("/tenants/{id}/live", get(tenant::live))
+        .route("/tenants/{id}/requests/{correlation}", get(audit::request))
         .route("/tenants/{id}/{action}", post(tenant::action))
         .layer(Extension(Arc::new(Panel::default())))
         .layer(axum::middleware::from_fn(security_headers))

@@ -195,6 +195,20 @@ pub(crate) fn encode(text: &str) -> String {
     percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
+/// What [`encode_value`] leaves as it is: letters, digits and `-._~:` (readable filters, such as
+/// `from=2026-12-01T10:00:00`, in a query string).
+const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b':');
+
+/// `text` as a query string's value, percent-encoded but readable.
+pub(crate) fn encode_value(text: &str) -> String {
+    percent_encoding::utf8_percent_encode(text, QUERY_VALUE).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,12 +1,14 @@
 //! The tenant page (`/tenants/{id}`): overview, provisioning steps and attempts, actions, event
-//! history; its live part (`/tenants/{id}/live`, server-sent events); the actions
-//! (`POST /tenants/{id}/{retry|suspend|reactivate|delete}`).
+//! history with "state at this point" (`?at={version}`: the tenant folded by the domain from its
+//! events up to that version); its live part (`/tenants/{id}/live`, server-sent events); the
+//! actions (`POST /tenants/{id}/{retry|suspend|reactivate|delete}`). One request's events, linked
+//! from the history, are in [`super::audit::request`].
 
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -16,11 +18,11 @@ use futures::Stream;
 use maud::{Markup, html};
 use serde::Deserialize;
 use tenantry_application::tenants::CommandContext;
-use tenantry_domain::{TenantId, TenantNames};
+use tenantry_domain::{Tenant, TenantId, TenantNames};
 use tenantry_projections::queries::tenants::{self, StepView, TenantView};
 use uuid::Uuid;
 
-use super::layout::{badge, page, when};
+use super::layout::{badge, page, short, when};
 use super::session::Session;
 use super::{Invite, Lang, Panel, refusal};
 use crate::http::extract::RequestMeta;
@@ -33,7 +35,7 @@ const HISTORY: u64 = 200;
 
 /// The tenant `raw` names (id or live slug), waiting a moment for a tenant created just now to
 /// reach the read models.
-async fn find(state: &AppState, raw: &str) -> Result<Option<TenantView>, ApiError> {
+pub(crate) async fn find(state: &AppState, raw: &str) -> Result<Option<TenantView>, ApiError> {
     let Some(id) = tenants::resolve(&state.pool, raw).await? else {
         return Ok(None);
     };
@@ -140,8 +142,9 @@ fn live_part(lang: Lang, tenant: &TenantView, base_domain: &str) -> Markup {
     }
 }
 
-/// The latest events of the tenant's stream, newest first.
-async fn history(state: &AppState, tenant: &TenantView, lang: Lang) -> Markup {
+/// The latest events of the tenant's stream, newest first; each version links to the tenant's
+/// state at that version (`at`: the one shown), each correlation to that request's events.
+async fn history(state: &AppState, tenant: &TenantView, lang: Lang, at: Option<u64>) -> Markup {
     let t = |k| lang.t(k);
     let stream = TenantId::from_uuid(tenant.id).stream_id();
     let from = tenant.version.saturating_sub(HISTORY - 1).max(1);
@@ -150,7 +153,9 @@ async fn history(state: &AppState, tenant: &TenantView, lang: Lang) -> Markup {
         .read_stream(&stream, from, HISTORY as usize)
         .await
         .unwrap_or_default();
+    let base = format!("/tenants/{}", tenant.id);
     html! {
+        p.hint { (t("time_travel_hint")) }
         div.table-wrap {
             table #history {
                 thead { tr {
@@ -160,17 +165,118 @@ async fn history(state: &AppState, tenant: &TenantView, lang: Lang) -> Markup {
                 } }
                 tbody {
                     @for e in events.iter().rev() {
-                        tr {
-                            td { (e.stream_version) }
+                        tr data-version=(e.stream_version) aria-current=[(at == Some(e.stream_version)).then_some("true")] {
+                            td { a.version-link href={ (base) "?at=" (e.stream_version) "#state" }
+                                aria-label={ (t("state_at_link")) " " (e.stream_version) } { (e.stream_version) } }
                             td { details { summary { code { (e.event_type) } } pre { (serde_json::to_string_pretty(&e.payload).unwrap_or_default()) } } }
                             td { (when(e.recorded_at)) }
                             td { (e.metadata.actor.to_string()) }
-                            td { code.short title=(e.metadata.correlation_id) { (e.metadata.correlation_id.to_string()[..8]) } }
+                            td { a.request-link href={ (base) "/requests/" (e.metadata.correlation_id) }
+                                title=(e.metadata.correlation_id) aria-label={ (t("request_events")) " " (e.metadata.correlation_id) } {
+                                code.short { (short(&e.metadata.correlation_id)) } } }
                             td { (e.position) }
                         }
                     }
                 }
             }
+        }
+    }
+}
+
+/// The fields of a tenant as folded from its events.
+fn state_fields(lang: Lang, tenant: &Tenant) -> Markup {
+    let t = |k| lang.t(k);
+    let p = &tenant.provisioning;
+    let steps: Vec<String> = p.steps.iter().map(ToString::to_string).collect();
+    html! {
+        dl.overview #state-fields {
+            dt { (t("name")) } dd #state-name { (tenant.name) }
+            dt { (t("slug")) } dd { code #state-slug { (tenant.slug) } }
+            dt { (t("plan")) } dd #state-plan { (tenant.plan) }
+            dt { (t("isolation")) } dd { (tenant.isolation.as_str()) }
+            dt { (t("status")) } dd #state-status { (badge(lang, tenant.status.as_str())) }
+            dt { (t("provisioning")) } dd {
+                (t("attempt")) " " (p.attempt)
+                @if !steps.is_empty() { " · " (t("steps")) ": " code { (steps.join(", ")) } }
+                @if let Some(step) = tenant.next_step() { " · " (t("step")) " " code { (step) } }
+            }
+            @if let Some(error) = &p.last_error { dt { (t("last_error")) } dd.error { (error) } }
+            @if let Some(at) = p.next_retry_at { dt { (t("next_retry")) } dd { (when(at)) } }
+            dt { (t("held")) } dd #state-resources {
+                @if tenant.resources.is_empty() { "—" }
+                @else { ul.infra { @for (step, resource) in &tenant.resources {
+                    li { code { (step) } " " code.outputs { (serde_json::to_string(resource).unwrap_or_default()) } }
+                } } }
+            }
+            @if !tenant.domains.is_empty() {
+                dt { (t("domains")) } dd { @for (host, d) in &tenant.domains {
+                    (host) " (" (if d.active { "active" } else { "pending" }) ") "
+                } }
+            }
+            dt { (t("workers")) } dd { @if tenant.active_workers.is_empty() { "—" } @else { (tenant.active_workers.len()) } }
+            @if let Some(suspension) = &tenant.suspension {
+                dt { (t("suspension")) } dd {
+                    (when(suspension.since)) " · " (t("suspension_reason")) ": "
+                    @match &suspension.reason { Some(r) => { q { (r) } }, None => { (t("no_reason")) } }
+                }
+            }
+            @if !tenant.access.suspended.is_empty() {
+                dt { (t("access_off")) } dd { @for a in &tenant.access.suspended { code { (a) } " " } }
+            }
+            dt { (t("created")) } dd { (when(tenant.created_at)) }
+            dt { (t("updated")) } dd { (when(tenant.updated_at)) }
+        }
+    }
+}
+
+/// "State at this point": the tenant as its first `raw` events describe it (`?at=`), folded by
+/// the domain through the application's [`TenantService::state_at`]; or why there is none.
+///
+/// [`TenantService::state_at`]: tenantry_application::tenants::TenantService::state_at
+async fn state_at(state: &AppState, view: &TenantView, lang: Lang, raw: &str) -> Markup {
+    let t = |k| lang.t(k);
+    let now = format!("/tenants/{}", view.id);
+    let shown: Result<Markup, String> = match raw.trim().parse::<u64>() {
+        Ok(version) if version >= 1 => {
+            let id = TenantId::from_uuid(view.id);
+            match state.tenants.state_at(id, version).await {
+                Err(e) => Err(refusal(ApiError::Internal(e)).await.1),
+                Ok(loaded) if loaded.version < version => {
+                    Err(format!("{} {}.", t("state_beyond"), loaded.version))
+                }
+                Ok(loaded) => {
+                    let event = state
+                        .store
+                        .read_stream(&id.stream_id(), version, 1)
+                        .await
+                        .unwrap_or_default();
+                    Ok(html! {
+                        h2 #h-state { (t("state_at")) " " span #state-version { (version) } }
+                        @if let Some(e) = event.first() {
+                            p #state-event { (t("state_after")) " " code { (e.event_type) } " · " (when(e.recorded_at))
+                                " · " (e.metadata.actor.to_string()) " · " (t("position")) " " (e.position) }
+                        }
+                        @match loaded.state.tenant() {
+                            Some(tenant) => { (state_fields(lang, tenant)) },
+                            None => { p { "—" } },
+                        }
+                        p.hint { (t("state_note")) }
+                    })
+                }
+            }
+        }
+        _ => Err(t("bad_version").to_owned()),
+    };
+    html! {
+        section.card.state #state aria-labelledby="h-state" {
+            @match shown {
+                Ok(markup) => { (markup) },
+                Err(message) => {
+                    h2 #h-state { (t("state_at")) }
+                    p.alert role="alert" #state-error { (message) }
+                },
+            }
+            p { a #back-to-now href=(now) { (t("back_to_now")) } }
         }
     }
 }
@@ -228,20 +334,35 @@ async fn render(
     tenant: &TenantView,
     invite: Option<&Invite>,
     message: Option<(&str, bool)>,
+    at: Option<&str>,
 ) -> Markup {
     let lang = session.lang;
-    let here = format!("/tenants/{}", tenant.id);
-    let history = history(state, tenant, lang).await;
+    let base = format!("/tenants/{}", tenant.id);
+    let at = at.map(str::trim).filter(|a| !a.is_empty());
+    let version = at.and_then(|a| a.parse::<u64>().ok());
+    let (here, live) = match at {
+        Some(a) => (
+            format!("{base}?at={}", super::session::encode(a)),
+            format!("{base}/live?at={}", version.unwrap_or(0)),
+        ),
+        None => (base.clone(), format!("{base}/live")),
+    };
+    let history = history(state, tenant, lang, version).await;
+    let state_card = match at {
+        Some(a) => Some(state_at(state, tenant, lang, a).await),
+        None => None,
+    };
     let body = html! {
         @if let Some((text, refused)) = message {
             @if refused { p.alert role="alert" #action-error { (lang.t("refused")) ": " (text) } }
             @else { p.ok role="status" #action-done { (text) } }
         }
-        div #tenant-live data-live={ (here) "/live" } {
+        div #tenant-live data-live=(live) {
             (live_part(lang, tenant, &state.base_domain))
         }
         @if let Some(invite) = invite { (invite_part(lang, invite, tenant)) }
         (actions(lang, session, tenant))
+        @if let Some(card) = state_card { (card) }
         section.card aria-labelledby="h-history" {
             h2 #h-history { (lang.t("history")) }
             div #tenant-history { (history) }
@@ -250,7 +371,7 @@ async fn render(
     page(lang, &tenant.name, Some(session), &here, body)
 }
 
-fn not_found(session: &Session) -> Response {
+pub(crate) fn not_found(session: &Session) -> Response {
     let lang = session.lang;
     (
         StatusCode::NOT_FOUND,
@@ -271,17 +392,31 @@ pub(crate) async fn page_handler(
     panel: Arc<Panel>,
     session: Session,
     id: String,
+    at: Option<String>,
 ) -> Response {
     match find(&state, &id).await {
         Ok(Some(tenant)) => {
             let invite = panel.take_invite(tenant.id, session.user.id);
-            render(&state, &session, &tenant, invite.as_ref(), None)
-                .await
-                .into_response()
+            render(
+                &state,
+                &session,
+                &tenant,
+                invite.as_ref(),
+                None,
+                at.as_deref(),
+            )
+            .await
+            .into_response()
         }
         Ok(None) => not_found(&session),
         Err(e) => refusal(e).await.into_response(),
     }
+}
+
+/// The tenant page's query: `at`, the version whose state to show.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct TenantQuery {
+    at: Option<String>,
 }
 
 pub(crate) async fn show(
@@ -289,8 +424,9 @@ pub(crate) async fn show(
     Extension(panel): Extension<Arc<Panel>>,
     session: Session,
     Path(id): Path<String>,
+    Query(query): Query<TenantQuery>,
 ) -> Response {
-    page_handler(state, panel, session, id).await
+    page_handler(state, panel, session, id, query.at).await
 }
 
 /// `GET /tenants/{id}/live`: event `tenant` (the live part's HTML) whenever it changes, and
@@ -299,7 +435,9 @@ pub(crate) async fn live(
     State(state): State<AppState>,
     session: Session,
     Path(id): Path<String>,
+    Query(query): Query<TenantQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Response> {
+    let at = query.at.and_then(|a| a.trim().parse::<u64>().ok());
     let Ok(Some(uuid)) = tenants::resolve(&state.pool, &id).await else {
         return Err(StatusCode::NOT_FOUND.into_response());
     };
@@ -338,7 +476,7 @@ pub(crate) async fn live(
             };
             if tenant.version != live.version {
                 live.version = tenant.version;
-                let html = history(&live.state, &tenant, lang).await.into_string();
+                let html = history(&live.state, &tenant, lang, at).await.into_string();
                 live.pending
                     .push(Event::default().event("history").data(html));
             }
@@ -377,7 +515,15 @@ pub(crate) async fn action(
         Err(e) => return refusal(e).await.into_response(),
     };
     let refused = async |status: StatusCode, message: String| {
-        let page = render(&state, &session, &tenant, None, Some((&message, true))).await;
+        let page = render(
+            &state,
+            &session,
+            &tenant,
+            None,
+            Some((&message, true)),
+            None,
+        )
+        .await;
         (status, page).into_response()
     };
     if !session.csrf_ok(&form.csrf) {

@@ -146,17 +146,29 @@ impl<A: Aggregate> Repository<A> {
     }
 
     /// The aggregate `id` now, folded from its whole stream (the default state when it has none).
-    #[tracing::instrument(level = "debug", skip_all, fields(stream = %A::stream_id(id)))]
     pub async fn load(&self, id: &A::Id) -> anyhow::Result<Loaded<A>> {
+        self.load_until(id, u64::MAX).await
+    }
+
+    /// The aggregate `id` as it was at stream version `version` ("time travel"): folded from its
+    /// first `version` events (all of them when the stream is shorter; `loaded.version` says how
+    /// many there were).
+    #[tracing::instrument(level = "debug", skip_all, fields(stream = %A::stream_id(id), version = version))]
+    pub async fn load_until(&self, id: &A::Id, version: u64) -> anyhow::Result<Loaded<A>> {
         let stream = A::stream_id(id);
         let mut loaded = Loaded::<A>::new_stream();
         loop {
+            let left = version.saturating_sub(loaded.version);
+            if left == 0 {
+                return Ok(loaded);
+            }
+            let want = usize::try_from(left).unwrap_or(PAGE).min(PAGE);
             let page = self
                 .store
-                .read_stream(&stream, loaded.version + 1, PAGE)
+                .read_stream(&stream, loaded.version + 1, want)
                 .await
                 .with_context(|| format!("failed to read stream {stream}"))?;
-            let done = page.len() < PAGE;
+            let done = page.len() < want;
             for stored in page {
                 let event =
                     A::Event::decode(&stored.event_type, stored.schema_version, stored.payload)

@@ -110,4 +110,15 @@ impl TenantService {
     pub async fn load(&self, tenant: TenantId) -> anyhow::Result<Loaded<TenantState>> {
         self.tenants.load(&tenant).await
     }
+
+    /// The tenant as it was at stream version `version`: its first `version` events folded by
+    /// the domain ("time travel", the admin panel's "state at this point"). `loaded.version` is
+    /// the stream's length when it is shorter than `version`.
+    pub async fn state_at(
+        &self,
+        tenant: TenantId,
+        version: u64,
+    ) -> anyhow::Result<Loaded<TenantState>> {
+        self.tenants.load_until(&tenant, version).await
+    }
 }

@@ -22,6 +22,9 @@ pub struct AuditItem {
     /// e.g. `staff:ops@example.com`, `saga:provisioning`, `system`.
     pub actor: String,
     pub correlation_id: Uuid,
+    /// The tenant the event is about (its metadata's `tenant_id`), if any: a tenant's own events,
+    /// and those of its slug claim and invitations.
+    pub tenant_id: Option<Uuid>,
     /// The event's data, as recorded; its shape depends on `event_type`.
     #[schema(value_type = Object)]
     pub payload: serde_json::Value,
@@ -74,6 +77,7 @@ struct Row {
     recorded_at: DateTime<Utc>,
     actor: String,
     correlation_id: Uuid,
+    tenant_id: Option<Uuid>,
     payload: Json<serde_json::Value>,
 }
 
@@ -81,7 +85,7 @@ async fn list_once(pool: &PgPool, filter: &AuditFilter) -> Result<AuditPage, Que
     let limit = page_size(filter.limit);
     let mut sql = QueryBuilder::<Postgres>::new(
         "SELECT commit, position, stream_id, stream_version, event_type, recorded_at, actor, \
-         correlation_id, payload FROM read.audit_log WHERE true",
+         correlation_id, tenant_id, payload FROM read.audit_log WHERE true",
     );
     if let Some(tenant) = filter.tenant {
         sql.push(" AND tenant_id = ").push_bind(tenant);
@@ -136,6 +140,7 @@ async fn list_once(pool: &PgPool, filter: &AuditFilter) -> Result<AuditPage, Que
             recorded_at: r.recorded_at,
             actor: r.actor,
             correlation_id: r.correlation_id,
+            tenant_id: r.tenant_id,
             payload: r.payload.0,
         })
         .collect();

@@ -435,6 +435,24 @@ pub async fn slugs(pool: &PgPool) -> Result<HashMap<Uuid, String>, QueryError> {
     Ok(rows.into_iter().collect())
 }
 
+/// The name and slug of each of `ids` that the tenant panel has (deleted tenants' too: their
+/// last ones), by id: what a list of events about tenants shows beside each.
+pub async fn names(
+    pool: &PgPool,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, (String, String)>, QueryError> {
+    let rows: Vec<(Uuid, String, String)> = sqlx::query_as(
+        "SELECT tenant_id, name, slug FROM read.tenant_panel WHERE tenant_id = ANY($1)",
+    )
+    .bind(ids)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, slug)| (id, (name, slug)))
+        .collect())
+}
+
 /// What to answer when [`resolve`] finds no tenant for `raw`.
 pub fn no_such_tenant(raw: &str) -> String {
     format!(
@@ -451,6 +469,31 @@ pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<TenantView>, QueryErr
 /// See [`list_once`]; once more if the read lost a deadlock to a rebuild's swap.
 pub async fn list(pool: &PgPool, filter: &TenantFilter) -> Result<TenantPage, QueryError> {
     super::retry_deadlock(|| list_once(pool, filter)).await
+}
+
+/// How many tenants are in each status, from the tenant panel (`/metrics` and the admin panel's
+/// overview): every status this binary knows, in lifecycle order (0 for those no tenant is in),
+/// then any status the table holds that it does not know (a newer writer's), as it is.
+pub async fn count_by_status(pool: &PgPool) -> Result<Vec<(String, i64)>, QueryError> {
+    let counts: Vec<(String, i64)> =
+        sqlx::query_as("SELECT status, count(*) FROM read.tenant_panel GROUP BY status")
+            .fetch_all(pool)
+            .await?;
+    Ok(every_status(counts))
+}
+
+fn every_status(counts: Vec<(String, i64)>) -> Vec<(String, i64)> {
+    let mut all: Vec<(String, i64)> = TenantStatus::ALL
+        .iter()
+        .map(|s| (s.as_str().to_owned(), 0))
+        .collect();
+    for (status, count) in counts {
+        match all.iter_mut().find(|(s, _)| *s == status) {
+            Some(known) => known.1 = count,
+            None => all.push((status, count)),
+        }
+    }
+    all
 }
 
 /// A `failed` tenant, as `tenantry tenant retry` lists it.
@@ -490,4 +533,20 @@ pub async fn failed_since(
             attempt: u32::try_from(attempt).unwrap_or(0),
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_status_is_counted_absent_ones_as_zero() {
+        let counts = every_status(vec![("active".into(), 3), ("someday".into(), 1)]);
+        assert_eq!(counts.len(), TenantStatus::ALL.len() + 1);
+        let of = |name: &str| counts.iter().find(|(s, _)| s == name).map(|(_, n)| *n);
+        assert_eq!(of("active"), Some(3));
+        assert_eq!(of("pending"), Some(0));
+        assert_eq!(of("failed"), Some(0));
+        assert_eq!(of("someday"), Some(1));
+    }
 }

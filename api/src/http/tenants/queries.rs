@@ -223,6 +223,7 @@ pub(crate) async fn events(
             position: e.position,
             actor: e.metadata.actor.to_string(),
             correlation_id: e.metadata.correlation_id,
+            tenant_id: Some(tenant.as_uuid()),
             stream_id: e.stream_id,
             stream_version: e.stream_version,
             event_type: e.event_type,
