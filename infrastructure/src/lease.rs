@@ -72,25 +72,38 @@ impl Lease for PgLease {
         if slot.is_some() {
             return Ok(true);
         }
-        // Tried on a pooled connection, taken out of the pool only when it got the lock: a
-        // process that does not lead holds no connection for the lease (issue 11: on a server
-        // short of connection slots, every try opening a connection of its own took a slot that
-        // provisioning needed).
-        let mut pooled = self.pool.acquire().await?;
-        let got = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-            .bind(self.key)
-            .fetch_one(&mut *pooled)
-            .await;
-        match got {
-            Ok(true) => {}
-            Ok(false) => return Ok(false),
-            Err(error) => {
-                // Whether the lock was taken is unknown: the session must end.
-                pooled.close().await.ok();
-                return Err(error.into());
+        // A process that does not lead holds no connection for the lease (issue 11: on a server
+        // short of connection slots, a connection held, or opened for every try, took a slot
+        // provisioning needed). A try borrows an idle connection of the pool, taken out of it
+        // only when it got the lock, or with none idle opens one for the try: it never waits for
+        // the pool, whose connections the requests need (in an outage every try would hold one
+        // of them for the acquire timeout).
+        let mut conn = if let Some(mut pooled) = self.pool.try_acquire() {
+            let got = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+                .bind(self.key)
+                .fetch_one(&mut *pooled)
+                .await;
+            match got {
+                Ok(true) => pooled.detach(),
+                Ok(false) => return Ok(false),
+                Err(error) => {
+                    // Whether the lock was taken is unknown: the session must end.
+                    pooled.close().await.ok();
+                    return Err(error.into());
+                }
             }
-        }
-        let mut conn = pooled.detach();
+        } else {
+            let mut own = PgConnection::connect_with(&self.pool.connect_options()).await?;
+            let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+                .bind(self.key)
+                .fetch_one(&mut own)
+                .await?;
+            if !got {
+                own.close().await.ok();
+                return Ok(false);
+            }
+            own
+        };
         let settings = liveness_settings(self.liveness);
         if let Err(error) = conn.execute(sqlx::raw_sql(&settings)).await {
             // Closing ends the session, and the lock with it.

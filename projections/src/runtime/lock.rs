@@ -16,29 +16,38 @@ use sqlx::{Connection, Executor, PgConnection, PgPool};
 /// applications' on the same database.
 const LOCK_CLASS: i32 = 0x5445_4e54;
 
-/// Tries to take projector `name`'s lock on a connection of `pool`. When this process now holds
-/// it: that connection, taken out of the pool (the pool would hand it to others and never close
-/// it) and set up for projecting and for the liveness bound. `None`: another process leads it.
+/// Tries to take projector `name`'s lock. When this process now holds it: the connection it holds
+/// it on, set up for projecting and for the liveness bound. `None`: another process leads it.
 ///
-/// Trying on a pooled connection means that a process that does not lead a projector holds no
-/// connection for it while it waits (issue 11: on a server short of connection slots, the
-/// waiting processes' lock connections took the slots provisioning needed).
+/// A process that does not lead a projector holds no connection for it while it waits (issue 11:
+/// on a server short of connection slots, the waiting processes' lock connections took the slots
+/// provisioning needed). A try borrows an idle connection of `pool` (taken out of the pool only
+/// when it won: the pool would hand it to others and never close it), or, with none idle, opens
+/// one of its own for the try: it never waits for the pool, whose connections the requests need
+/// (in an outage every try would hold one of them for the acquire timeout).
 pub(super) async fn try_lead(
     pool: &PgPool,
     name: &str,
     liveness: Duration,
 ) -> sqlx::Result<Option<PgConnection>> {
-    let mut pooled = pool.acquire().await?;
-    match try_lock(&mut pooled, name).await {
-        Ok(true) => {}
-        Ok(false) => return Ok(None),
-        Err(error) => {
-            // Whether the lock was taken is unknown: the session must end.
-            pooled.close().await.ok();
-            return Err(error);
+    let mut conn = if let Some(mut pooled) = pool.try_acquire() {
+        match try_lock(&mut pooled, name).await {
+            Ok(true) => pooled.detach(),
+            Ok(false) => return Ok(None),
+            Err(error) => {
+                // Whether the lock was taken is unknown: the session must end.
+                pooled.close().await.ok();
+                return Err(error);
+            }
         }
-    }
-    let mut conn = pooled.detach();
+    } else {
+        let mut own = PgConnection::connect_with(&pool.connect_options()).await?;
+        if !try_lock(&mut own, name).await? {
+            own.close().await.ok();
+            return Ok(None);
+        }
+        own
+    };
     let settings = setup(liveness);
     if let Err(error) = conn.execute(sqlx::raw_sql(&settings)).await {
         // Closing ends the session, and the lock with it.
