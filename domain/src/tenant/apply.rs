@@ -44,6 +44,7 @@ fn new_tenant(event: &TenantCreated) -> Tenant {
         active_workers: Default::default(),
         suspension: None,
         access: AccessProgress::default(),
+        migrated_to: None,
     }
 }
 
@@ -161,8 +162,12 @@ fn update(tenant: &mut Tenant, event: &TenantEvent) {
         E::ResourceRepaired(_) => {}
         // An audit record: nothing about the tenant changes.
         E::TenantCredentialsRevealed(_) => {}
-        // The version lives in the tenant's own migration history; the events are its record.
-        E::TenantMigrated(_) | E::TenantMigrationFailed(_) => {}
+        // The version lives in the tenant's own migration history; the events are its record
+        // (the highest recorded is kept, so that recording the same migration again is nothing).
+        E::TenantMigrated(e) => {
+            tenant.migrated_to = Some(tenant.migrated_to.map_or(e.to, |v| v.max(e.to)));
+        }
+        E::TenantMigrationFailed(_) => {}
         // Handled above through `provisioned_resource`.
         E::SharedTenantRegistered(_)
         | E::SchemaProvisioned(_)

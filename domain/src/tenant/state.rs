@@ -75,6 +75,8 @@ pub struct Tenant {
     pub suspension: Option<Suspension>,
     /// Where the suspension's work on the tenant's access stands.
     pub access: AccessProgress,
+    /// The highest version a `TenantMigrated` recorded (a fleet migration's), if any.
+    pub migrated_to: Option<i64>,
 }
 
 /// Why and since when a tenant is suspended.

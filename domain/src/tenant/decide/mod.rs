@@ -133,6 +133,8 @@ fn decide_for(tenant: &Tenant, command: TenantCommand) -> Decision {
             ]),
             _ => Err(refused("reveal the credentials of", tenant)),
         },
+        // Already recorded (a resumed run found it by a read model that lagged): nothing.
+        C::RecordMigrated { to, .. } if tenant.migrated_to.is_some_and(|v| v >= to) => Ok(vec![]),
         C::RecordMigrated { from, to, at } => migration(
             tenant,
             crate::events::TenantMigrated {
