@@ -8,6 +8,7 @@ use chrono::Utc;
 use reqwest::header::{CONTENT_SECURITY_POLICY, COOKIE, HOST, LOCATION, SET_COOKIE};
 use reqwest::{Response, StatusCode};
 use tenantry_api::http::auth::TokenKeys;
+use tenantry_domain::TenantStatus;
 use tenantry_tests::{STAFF_PASSWORD, TestApp, TestDb};
 
 const SECRET: &str = "a-test-signing-secret-of-more-than-32-bytes";
@@ -861,16 +862,7 @@ async fn the_overview_counts_tenants_by_status_and_lists_the_last_days_failures(
     })
     .await;
     // Every count is the API's list of that status.
-    for status in [
-        "pending",
-        "provisioning",
-        "active",
-        "suspended",
-        "rolling_back",
-        "failed",
-        "deleting",
-        "deleted",
-    ] {
+    for status in TenantStatus::ALL.map(|s| s.as_str()) {
         let listed: serde_json::Value = app
             .get_auth(
                 &format!("/platform/api/tenants?status={status}&limit=500"),
