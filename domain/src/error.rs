@@ -40,6 +40,19 @@ pub enum DomainError {
     NoFailureToRetry { step: ProvisioningStep },
     #[error("cannot complete provisioning: steps not done yet: {}", join(missing))]
     StepsIncomplete { missing: Vec<ProvisioningStep> },
+    /// A rotation of the tenant's credentials is still in its grace period (or being applied):
+    /// one at a time.
+    #[error(
+        "rotation {rotation} of the tenant's credentials is still in progress{}",
+        match grace_until {
+            Some(at) => format!(" (its grace period ends at {})", at.to_rfc3339()),
+            None => String::new(),
+        }
+    )]
+    RotationInProgress {
+        rotation: u32,
+        grace_until: Option<chrono::DateTime<chrono::Utc>>,
+    },
     /// A rollback or deletion cannot finish while something is still held.
     #[error("cannot {action}: resources not released yet: {}", join(held))]
     ResourcesHeld {
@@ -61,6 +74,7 @@ impl DomainError {
             | Self::NoFailureToRetry { .. } => "invalid_step",
             Self::StepsIncomplete { .. } => "steps_incomplete",
             Self::ResourcesHeld { .. } => "resources_held",
+            Self::RotationInProgress { .. } => "rotation_in_progress",
         }
     }
 }

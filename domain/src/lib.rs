@@ -23,7 +23,7 @@ pub use tenant::{
     AccessAction, AccessResource, ResourceKind, StepOutput, TenantLogin, TenantNames, TenantSecret,
 };
 pub use tenant::{
-    AccessProgress, CreateTenant, DomainState, ProvisionedResource, ProvisioningProgress,
+    AccessProgress, CreateTenant, CredentialRotations, DomainState, ProvisionedResource, ProvisioningProgress,
     ProvisioningStep, Suspension, Tenant, TenantCommand, TenantEvent, TenantId, TenantState,
     TenantStatus, TenantStatusError, TransientStreak,
 };
@@ -51,6 +51,10 @@ pub mod events {
         ResourceRepaired, SchemaProvisioned, SharedTenantRegistered, TenantCreated,
         TenantCredentialsRevealed, TenantDeleted, TenantDeletionRequested, TenantMigrationsApplied,
         TenantReactivated, TenantRenamed, TenantSuspended, WorkerStarted, WorkerStopped,
+    };
+    pub use crate::tenant::events::{
+        CredentialsChange, CredentialsChangeFailed, TenantCredentialsApplied,
+        TenantCredentialsRetired, TenantCredentialsRotated,
     };
     pub use crate::tenant::events::{TenantMigrated, TenantMigrationFailed};
 }

@@ -25,7 +25,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::auth::handlers as auth;
 use super::error::{ErrorBody, ErrorDetail};
-use super::tenants::{commands, credentials, queries};
+use super::tenants::{commands, credentials, queries, rotation};
 use super::{AppState, MAX_REQUEST_BODY, audit, health, metrics, onboarding};
 
 #[derive(OpenApi)]
@@ -56,6 +56,7 @@ use super::{AppState, MAX_REQUEST_BODY, audit, health, metrics, onboarding};
         commands::delete,
         credentials::connection,
         credentials::reveal,
+        rotation::rotate,
         audit::list,
         onboarding::provision,
     ),

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use tenantry_domain::events::CredentialsChange;
 use tenantry_domain::{
     AccessAction, AccessResource, ProvisionedResource, ProvisioningStep, TenantId,
 };
@@ -82,6 +83,15 @@ impl Provisioner for FaultInjectingProvisioner {
             return Err(ProvisionError::unavailable(anyhow::anyhow!(message)));
         }
         self.inner.set_access(tenant, resource, action).await
+    }
+
+    async fn change_credentials(
+        &self,
+        tenant: &TenantSpec,
+        rotation: u32,
+        change: CredentialsChange,
+    ) -> Result<(), ProvisionError> {
+        self.inner.change_credentials(tenant, rotation, change).await
     }
 
     async fn leading(&self, leading: bool) {

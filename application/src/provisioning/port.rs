@@ -1,6 +1,7 @@
 //! The provisioner port: apply or release one provisioning step of one tenant.
 
 use async_trait::async_trait;
+use tenantry_domain::events::CredentialsChange;
 use tenantry_domain::{
     AccessAction, AccessResource, IsolationModel, ProvisionedResource, ProvisioningStep, Slug,
     TenantId,
@@ -55,6 +56,23 @@ pub trait Provisioner: Send + Sync {
         resource: AccessResource,
         action: AccessAction,
     ) -> Result<(), ProvisionError>;
+
+    /// Carries out `change` of credential rotation `rotation` of `tenant` (see
+    /// [`CredentialRotations`](tenantry_domain::CredentialRotations)): `Apply` puts the new
+    /// passwords in place beside the old ones, `Retire` makes the old ones invalid. Idempotent.
+    /// The saga's rotation work. By default refused (permanently): an adapter that holds no
+    /// credentials has none to rotate.
+    async fn change_credentials(
+        &self,
+        tenant: &TenantSpec,
+        rotation: u32,
+        change: CredentialsChange,
+    ) -> Result<(), ProvisionError> {
+        let _ = (tenant, rotation);
+        Err(ProvisionError::permanent(anyhow::anyhow!(
+            "this provisioner cannot {change} credentials"
+        )))
+    }
 
     /// This process starts (`true`) or stops leading the saga. An adapter may hold what only a
     /// leader needs for as long as it leads, and give it back after: the PostgreSQL adapter keeps

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use tenantry_domain::events::CredentialsChange;
 use tenantry_domain::{
     AccessAction, AccessResource, ProvisionedResource, ProvisioningStep, TenantId,
 };
@@ -151,6 +152,24 @@ impl Provisioner for TimeLimitedProvisioner {
             .unwrap_or_else(|_| {
                 Err(ProvisionError::unavailable(anyhow::anyhow!(
                     "{action} of access {resource} did not finish within {}s (a dependency is not answering)",
+                    limit.as_secs()
+                )))
+            })
+    }
+
+    /// Within the default limit.
+    async fn change_credentials(
+        &self,
+        tenant: &TenantSpec,
+        rotation: u32,
+        change: CredentialsChange,
+    ) -> Result<(), ProvisionError> {
+        let limit = self.timeouts.default;
+        tokio::time::timeout(limit, self.inner.change_credentials(tenant, rotation, change))
+            .await
+            .unwrap_or_else(|_| {
+                Err(ProvisionError::unavailable(anyhow::anyhow!(
+                    "{change} of credentials rotation {rotation} did not finish within {}s (a dependency is not answering)",
                     limit.as_secs()
                 )))
             })

@@ -39,18 +39,19 @@ pub use tenant::{Outcome, SagaError, TenantSaga, TransientRetries};
 
 use tenantry_domain::EventPayload;
 use tenantry_domain::events::{
-    ProvisioningRequested, TenantCreated, TenantDeletionRequested, TenantReactivated,
-    TenantSuspended,
+    ProvisioningRequested, TenantCreated, TenantCredentialsRotated, TenantDeletionRequested,
+    TenantReactivated, TenantSuspended,
 };
 
 /// The event types that start the sagas' work on a tenant: a tenant needs the saga at once after
 /// one, and everything the saga appends for that work carries its correlation.
-pub const STARTERS: [&str; 5] = [
+pub const STARTERS: [&str; 6] = [
     TenantCreated::EVENT_TYPE,
     ProvisioningRequested::EVENT_TYPE,
     TenantDeletionRequested::EVENT_TYPE,
     TenantSuspended::EVENT_TYPE,
     TenantReactivated::EVENT_TYPE,
+    TenantCredentialsRotated::EVENT_TYPE,
 ];
 
 #[cfg(test)]

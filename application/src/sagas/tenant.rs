@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use tenantry_domain::events::CredentialsChange;
 use tenantry_domain::{
     AccessAction, AccessResource, HookName, IsolationModel, ProvisionedResource, ProvisioningStep,
     Tenant, TenantCommand, TenantId, TenantNames, TenantState, TenantStatus,
@@ -28,6 +29,8 @@ type Known = Loaded<TenantState>;
 const PROVISIONING: &str = "provisioning";
 const DELETION: &str = "deletion";
 const ACCESS: &str = "access";
+/// Applies and retires an active tenant's credential rotation.
+const CREDENTIALS: &str = "credentials";
 
 /// Turns of one drive; a tenant needs about two per step.
 const MAX_TURNS: usize = 64;
@@ -193,8 +196,12 @@ impl TenantSaga {
     /// `TenantSuspended` or `TenantReactivated`), however many
     /// steps, retries and operator changes came since.
     fn context(known: &Known) -> CommandContext {
+        let rotating = known.state.tenant().is_some_and(|tenant| {
+            tenant.access_work().is_none() && tenant.credentials_work().is_some()
+        });
         let name = match known.state.status() {
             Some(TenantStatus::Deleting | TenantStatus::Deleted) => DELETION,
+            Some(TenantStatus::Active) if rotating => CREDENTIALS,
             Some(TenantStatus::Active | TenantStatus::Suspended) => ACCESS,
             _ => PROVISIONING,
         };
@@ -359,7 +366,7 @@ impl TenantSaga {
             return Ok(Turn::Continue(None));
         };
         let Some((resource, action)) = tenant.access_work() else {
-            return Ok(Turn::Wait(Outcome::AtRest));
+            return self.change_credentials(loaded, fence).await;
         };
         let now = self.clock.now();
         if let Some(retry_at) = tenant.access.next_retry_at
@@ -390,6 +397,81 @@ impl TenantSaga {
                     .await;
             }
         };
+        let known = self.record(loaded, vec![command], fence).await?;
+        Ok(Turn::Continue(known.map(Box::new)))
+    }
+
+    /// Carries out the next change of the tenant's credential rotation
+    /// ([`Tenant::credentials_work`]) once it is due (a retirement at the end of the grace
+    /// period), and records it; a failure is recorded with the time of the next try, and retried
+    /// for as long as it takes (the old passwords keep working meanwhile).
+    async fn change_credentials(&self, loaded: &Known, fence: Fence<'_>) -> Result<Turn, SagaError> {
+        let Some(tenant) = loaded.state.tenant() else {
+            return Ok(Turn::Continue(None));
+        };
+        let Some((rotation, change, due)) = tenant.credentials_work() else {
+            return Ok(Turn::Wait(Outcome::AtRest));
+        };
+        if let Some(due) = due
+            && due > self.clock.now()
+        {
+            return Ok(Turn::Wait(Outcome::RetryAt(due)));
+        }
+        let spec = TenantSpec {
+            id: tenant.id,
+            slug: tenant.slug.clone(),
+            isolation: tenant.isolation,
+        };
+        fence.check().await?;
+        tracing::debug!(tenant = %tenant.id, rotation, %change, "changing a tenant's credentials");
+        let changed = self
+            .provisioner
+            .change_credentials(&spec, rotation, change)
+            .await;
+        let at = self.clock.now();
+        let command = match changed {
+            Ok(()) => {
+                tracing::info!(tenant = %tenant.id, rotation, %change, "tenant credentials changed");
+                match change {
+                    CredentialsChange::Apply => {
+                        TenantCommand::RecordCredentialsApplied { rotation, at }
+                    }
+                    CredentialsChange::Retire => {
+                        TenantCommand::RecordCredentialsRetired { rotation, at }
+                    }
+                }
+            }
+            Err(error) => {
+                let failures = tenant.credentials.failures + 1;
+                let transient = error.is_transient();
+                let delay = if transient {
+                    self.transient.backoff.delay(failures)
+                } else {
+                    self.backoff.delay(failures)
+                };
+                let message = error.to_string();
+                if failures == 1 || failures.is_multiple_of(10) {
+                    tracing::warn!(
+                        tenant = %tenant.id, rotation, %change, failures, transient, error = %message,
+                        "changing a tenant's credentials failed; will retry"
+                    );
+                }
+                let retry_at = at + delay;
+                let command = TenantCommand::RecordCredentialsChangeFailed {
+                    rotation,
+                    change,
+                    error: message,
+                    transient,
+                    retry_at,
+                    at,
+                };
+                return match self.record(loaded, vec![command], fence).await? {
+                    Some(_) => Ok(Turn::Wait(Outcome::RetryAt(retry_at))),
+                    None => Ok(Turn::Continue(None)),
+                };
+            }
+        };
+        // Refused (the tenant was suspended meanwhile): decide again from a fresh load.
         let known = self.record(loaded, vec![command], fence).await?;
         Ok(Turn::Continue(known.map(Box::new)))
     }

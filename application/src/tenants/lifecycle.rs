@@ -88,6 +88,34 @@ impl TenantService {
         self.run(tenant, context, command).await
     }
 
+    /// Asks for new passwords for the tenant (rotation): the saga puts them in place, and the old
+    /// ones stop working `grace` after now. Refused unless the tenant is active, and while the
+    /// previous rotation is in progress. Gives the rotations as the command left them.
+    pub async fn rotate_credentials(
+        &self,
+        tenant: TenantId,
+        grace: std::time::Duration,
+        context: &CommandContext,
+    ) -> Result<(CommandOutcome, tenantry_domain::CredentialRotations), CommandError> {
+        let at = self.clock.now();
+        let grace = chrono::Duration::from_std(grace).unwrap_or(chrono::Duration::MAX);
+        let command = TenantCommand::RotateCredentials {
+            by: context.actor.to_string(),
+            ip: context.ip.clone(),
+            grace_until: at.checked_add_signed(grace).unwrap_or(at),
+            at,
+        };
+        let loaded = self
+            .execute_from(None, tenant, vec![command], None, context)
+            .await?;
+        let rotations = loaded
+            .state
+            .tenant()
+            .map(|t| t.credentials.clone())
+            .unwrap_or_default();
+        Ok((super::execute::outcome(tenant, &loaded)?, rotations))
+    }
+
     pub async fn reactivate(
         &self,
         tenant: TenantId,

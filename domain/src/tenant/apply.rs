@@ -45,6 +45,7 @@ fn new_tenant(event: &TenantCreated) -> Tenant {
         suspension: None,
         access: AccessProgress::default(),
         migrated_to: None,
+        credentials: Default::default(),
     }
 }
 
@@ -168,6 +169,26 @@ fn update(tenant: &mut Tenant, event: &TenantEvent) {
             tenant.migrated_to = Some(tenant.migrated_to.map_or(e.to, |v| v.max(e.to)));
         }
         E::TenantMigrationFailed(_) => {}
+        E::TenantCredentialsRotated(e) => {
+            let credentials = &mut tenant.credentials;
+            credentials.requested = e.rotation;
+            credentials.grace_until = Some(e.grace_until);
+            credentials.reset_attempts();
+        }
+        E::TenantCredentialsApplied(e) => {
+            tenant.credentials.applied = e.rotation;
+            tenant.credentials.reset_attempts();
+        }
+        E::TenantCredentialsRetired(e) => {
+            tenant.credentials.retired = e.rotation;
+            tenant.credentials.reset_attempts();
+        }
+        E::CredentialsChangeFailed(e) => {
+            let credentials = &mut tenant.credentials;
+            credentials.failures = e.failures;
+            credentials.next_retry_at = Some(e.retry_at);
+            credentials.last_error = Some(e.error.clone());
+        }
         // Handled above through `provisioned_resource`.
         E::SharedTenantRegistered(_)
         | E::SchemaProvisioned(_)

@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::events::RepairedKind;
+use super::events::{CredentialsChange, RepairedKind};
 use super::{
     AccessAction, AccessResource, HookName, ProvisionedResource, ProvisioningStep, TenantId,
 };
@@ -137,6 +137,31 @@ pub enum TenantCommand {
         ip: Option<String>,
         at: DateTime<Utc>,
     },
+    // Sent by the API (`POST …/credentials/rotate`): new passwords, the old ones working until
+    // `grace_until`.
+    RotateCredentials {
+        by: String,
+        ip: Option<String>,
+        grace_until: DateTime<Utc>,
+        at: DateTime<Utc>,
+    },
+    // Sent by the saga as it applies and retires a rotation.
+    RecordCredentialsApplied {
+        rotation: u32,
+        at: DateTime<Utc>,
+    },
+    RecordCredentialsRetired {
+        rotation: u32,
+        at: DateTime<Utc>,
+    },
+    RecordCredentialsChangeFailed {
+        rotation: u32,
+        change: CredentialsChange,
+        error: String,
+        transient: bool,
+        retry_at: DateTime<Utc>,
+        at: DateTime<Utc>,
+    },
     // Sent by the fleet migration (`tenantry migrations apply`).
     /// The tenant's migrations ran: it went from version `from` to `to`.
     RecordMigrated {
@@ -194,6 +219,10 @@ impl TenantCommand {
             Self::RecordAccessRestored { .. } => "record_access_restored",
             Self::RecordAccessChangeFailed { .. } => "record_access_change_failed",
             Self::RecordCredentialsRevealed { .. } => "record_credentials_revealed",
+            Self::RotateCredentials { .. } => "rotate_credentials",
+            Self::RecordCredentialsApplied { .. } => "record_credentials_applied",
+            Self::RecordCredentialsRetired { .. } => "record_credentials_retired",
+            Self::RecordCredentialsChangeFailed { .. } => "record_credentials_change_failed",
             Self::RecordMigrated { .. } => "record_migrated",
             Self::RecordMigrationFailed { .. } => "record_migration_failed",
         }

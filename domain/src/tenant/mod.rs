@@ -24,7 +24,7 @@ pub use infrastructure::{
 };
 pub use resource::ProvisionedResource;
 pub use state::{
-    AccessProgress, DomainState, ProvisioningProgress, Suspension, Tenant, TenantState,
+    AccessProgress, CredentialRotations, DomainState, ProvisioningProgress, Suspension, Tenant, TenantState,
     TransientStreak,
 };
 pub use status::{TenantStatus, TenantStatusError};

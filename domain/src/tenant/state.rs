@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{ProvisionedResource, ProvisioningStep, TenantEvent, TenantId, TenantStatus};
+use super::events::CredentialsChange;
 use crate::{
     AccessAction, AccessResource, Email, HookName, IsolationModel, PlanName, Slug, TenantName,
 };
@@ -77,6 +78,82 @@ pub struct Tenant {
     pub access: AccessProgress,
     /// The highest version a `TenantMigrated` recorded (a fleet migration's), if any.
     pub migrated_to: Option<i64>,
+    /// Where the rotations of its passwords stand.
+    pub credentials: CredentialRotations,
+}
+
+/// The rotations of a tenant's passwords (`POST …/credentials/rotate`). Rotation `n` (1, 2, …)
+/// is asked for, then applied (its new passwords work, beside the old ones), then, once its
+/// grace period has ended, retired (the old ones no longer work). One at a time.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CredentialRotations {
+    /// The latest rotation asked for (0: none yet).
+    pub requested: u32,
+    /// The latest rotation whose new passwords are in place: the one given out.
+    pub applied: u32,
+    /// The latest rotation whose old passwords no longer work.
+    pub retired: u32,
+    /// Until when the passwords before the latest rotation keep working.
+    pub grace_until: Option<DateTime<Utc>>,
+    /// Failures in a row of the change in progress.
+    pub failures: u32,
+    pub next_retry_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+}
+
+impl CredentialRotations {
+    /// The rotation whose passwords and login are given out now.
+    pub fn current(&self) -> u32 {
+        self.applied
+    }
+
+    /// Whether the passwords from before [`current`](Self::current) still work too.
+    pub fn in_grace(&self) -> bool {
+        self.retired < self.applied
+    }
+
+    /// The PostgreSQL login given out now (for the models whose tenant role logs in).
+    pub fn login(&self, names: &crate::TenantNames) -> String {
+        names.login(self.applied)
+    }
+
+    /// Where the password of `kind` given out now is: the rotation's own copy while in its grace
+    /// period, else the provisioned reference (a retirement copies it there).
+    pub fn secret(&self, names: &crate::TenantNames, kind: crate::TenantSecret) -> crate::SecretRef {
+        if self.in_grace() {
+            names.rotated_secret(kind, self.applied)
+        } else {
+            names.secret(kind)
+        }
+    }
+
+    /// Whether a rotation was asked for and is not retired yet (another one must wait).
+    pub fn in_progress(&self) -> bool {
+        self.retired < self.requested
+    }
+
+    /// The saga's next work on the rotations, and when it is due (`None`: now).
+    pub fn work(&self) -> Option<(u32, CredentialsChange, Option<DateTime<Utc>>)> {
+        let retry = self.next_retry_at;
+        if self.applied < self.requested {
+            Some((self.requested, CredentialsChange::Apply, retry))
+        } else if self.retired < self.requested {
+            let due = match (self.grace_until, retry) {
+                (Some(grace), Some(retry)) => Some(grace.max(retry)),
+                (grace, retry) => grace.or(retry),
+            };
+            Some((self.requested, CredentialsChange::Retire, due))
+        } else {
+            None
+        }
+    }
+
+    /// A change succeeded, or a new one starts.
+    pub(super) fn reset_attempts(&mut self) {
+        self.failures = 0;
+        self.next_retry_at = None;
+        self.last_error = None;
+    }
 }
 
 /// Why and since when a tenant is suspended.
@@ -162,6 +239,16 @@ impl Tenant {
             .copied()
             .filter(|step| !self.resources.contains_key(step))
             .collect()
+    }
+
+    /// The credentials change the saga has to make, when it is due (`None`: now): only while
+    /// the tenant is `active` (a suspended tenant's logins are off; the work waits for its
+    /// reactivation).
+    pub fn credentials_work(&self) -> Option<(u32, CredentialsChange, Option<DateTime<Utc>>)> {
+        match self.status {
+            super::TenantStatus::Active => self.credentials.work(),
+            _ => None,
+        }
     }
 
     /// The access change the tenant needs now, if any: while `suspended`, the first of its

@@ -20,7 +20,9 @@ use tokio::sync::OnceCell;
 use sha2::{Digest, Sha256};
 use sqlx::{Executor, PgPool};
 use tenantry_application::provisioning::{ProvisionError, SecretStore, SecretValue};
-use tenantry_domain::{IsolationModel, SecretRef, TenantId, TenantLogin, TenantNames};
+use tenantry_domain::{
+    CredentialRotations, IsolationModel, SecretRef, TenantId, TenantLogin, TenantNames, TenantSecret,
+};
 
 use super::errors::OrFail;
 use super::ident::quote_ident;
@@ -149,8 +151,14 @@ impl TenantAccess {
             .to_owned()
     }
 
-    /// The tenant's connection details; no IO.
-    pub fn connection(&self, tenant: TenantId, isolation: IsolationModel) -> ConnectionDetails {
+    /// The tenant's connection details, with the login of its current credential rotation
+    /// (`rotations`); no IO.
+    pub fn connection(
+        &self,
+        tenant: TenantId,
+        isolation: IsolationModel,
+        rotations: &CredentialRotations,
+    ) -> ConnectionDetails {
         let names = TenantNames::of(tenant);
         let options = self.pool.connect_options();
         let control = self.control_database();
@@ -158,13 +166,13 @@ impl TenantAccess {
             IsolationModel::SchemaPerTenant => (
                 control,
                 Some(names.schema().to_owned()),
-                names.role().to_owned(),
+                rotations.login(&names),
                 None,
             ),
             IsolationModel::DatabasePerTenant => (
                 names.database().to_owned(),
                 None,
-                names.role().to_owned(),
+                rotations.login(&names),
                 None,
             ),
             IsolationModel::SharedSchema => (
@@ -209,21 +217,30 @@ impl TenantAccess {
         }
     }
 
-    /// The passwords of the tenant's users. `suspended`: the tenant's login stays disabled when
-    /// a password has to be made (see the module docs).
+    /// The passwords of the tenant's users, those of its current credential rotation
+    /// (`rotations`). `suspended`: the tenant's login stays disabled when a password has to be
+    /// made (see the module docs).
     pub async fn reveal(
         &self,
         tenant: TenantId,
         isolation: IsolationModel,
         suspended: bool,
+        rotations: &CredentialRotations,
     ) -> Result<Credentials, RevealError> {
         let names = TenantNames::of(tenant);
         let postgres_password = match (isolation, isolation.login()) {
-            (IsolationModel::SchemaPerTenant, _) => self.schema_password(&names, suspended).await?,
-            (_, TenantLogin::OwnRole) => self.stored(&names.postgres_secret()).await?,
+            (IsolationModel::SchemaPerTenant, _) if rotations.current() == 0 => {
+                self.schema_password(&names, suspended).await?
+            }
+            (_, TenantLogin::OwnRole) => {
+                self.stored(&rotations.secret(&names, TenantSecret::Postgres))
+                    .await?
+            }
             (_, TenantLogin::SharedAppRole) => self.shared_login_password().await?,
         };
-        let redis_password = self.stored(&names.redis_secret()).await?;
+        let redis_password = self
+            .stored(&rotations.secret(&names, TenantSecret::Redis))
+            .await?;
         Ok(Credentials {
             postgres_password,
             redis_password,

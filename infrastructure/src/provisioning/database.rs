@@ -8,7 +8,7 @@
 
 use sqlx::{Executor, PgConnection};
 use tenantry_application::provisioning::{FaultPoint, ProvisionError, SecretValue, TenantSpec};
-use tenantry_domain::{ProvisionedResource, ProvisioningStep, TenantId, TenantNames};
+use tenantry_domain::{TenantSecret, ProvisionedResource, ProvisioningStep, TenantId, TenantNames};
 
 use super::errors::OrFail;
 use super::ident::quote_ident;
@@ -81,7 +81,8 @@ pub(super) async fn release(ctx: &Ctx, tenant: TenantId) -> Result<(), Provision
         tenant,
         ProvisioningStep::Database,
     );
-    roles::drop(&mut conn, role).await?;
+    roles::drop_with_logins(&mut conn, &names).await?;
+    super::rotation::forget(ctx, &names, TenantSecret::Postgres).await?;
     ctx.secrets
         .delete(&names.postgres_secret())
         .await

@@ -20,6 +20,7 @@ mod inventory;
 mod queue;
 mod redis;
 mod roles;
+mod rotation;
 mod schema;
 mod scram;
 mod shared_schema;
@@ -46,6 +47,7 @@ use tenantry_application::provisioning::{
     FaultInjectingProvisioner, Faults, ProvisionError, Provisioner, ResourceInventory, SecretStore,
     StepTimeouts, TenantSpec, TimeLimitedProvisioner,
 };
+use tenantry_domain::events::CredentialsChange;
 use tenantry_domain::{
     AccessAction, AccessResource, ProvisionedResource, ProvisioningStep, TenantId,
 };
@@ -247,6 +249,16 @@ impl Provisioner for TenantProvisioner {
         action: AccessAction,
     ) -> Result<(), ProvisionError> {
         access::set(&self.ctx, tenant, resource, action).await
+    }
+
+    #[tracing::instrument(skip_all, fields(tenant_id = %tenant.id, rotation, %change), err)]
+    async fn change_credentials(
+        &self,
+        tenant: &TenantSpec,
+        rotation: u32,
+        change: CredentialsChange,
+    ) -> Result<(), ProvisionError> {
+        rotation::change(&self.ctx, tenant, rotation, change).await
     }
 
     /// A leader opens its provisioning connections at once (in the background), to have them

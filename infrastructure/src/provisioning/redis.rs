@@ -23,7 +23,9 @@
 
 use redis::aio::ConnectionManager;
 use tenantry_application::provisioning::{FaultPoint, ProvisionError, SecretValue, TenantSpec};
-use tenantry_domain::{AccessAction, ProvisionedResource, ProvisioningStep, TenantId, TenantNames};
+use tenantry_domain::{
+    AccessAction, ProvisionedResource, ProvisioningStep, TenantId, TenantNames, TenantSecret,
+};
 
 use super::Ctx;
 use super::errors::OrFail;
@@ -125,6 +127,7 @@ pub(super) async fn release(ctx: &Ctx, tenant: TenantId) -> Result<(), Provision
         ProvisioningStep::RedisNamespace,
     );
     delete_keys(&mut conn, &format!("{}*", names.redis_namespace())).await?;
+    super::rotation::forget(ctx, &names, TenantSecret::Redis).await?;
     ctx.secrets
         .delete(&names.redis_secret())
         .await
@@ -161,6 +164,67 @@ pub(super) async fn set_enabled(
         .or_fail(|| format!("failed to switch Redis user {user} {flag}"))?;
     if action == AccessAction::Suspend {
         // `off` only stops new authentications: end the clients already in.
+        redis::cmd("CLIENT")
+            .arg("KILL")
+            .arg("USER")
+            .arg(user)
+            .query_async::<i64>(&mut conn)
+            .await
+            .or_fail(|| format!("failed to end the clients of Redis user {user}"))?;
+    }
+    save_acl(&mut conn).await
+}
+
+/// Adds `password` (as its SHA-256) to the ACL user `user`'s passwords (a credential rotation's new one), if the
+/// user exists.
+pub(super) async fn add_password(
+    ctx: &Ctx,
+    user: &str,
+    password: &SecretValue,
+) -> Result<(), ProvisionError> {
+    let rule = format!("#{}", scram::redis_password_hash(password.expose()));
+    set_password(ctx, user, &[rule], false).await
+}
+
+/// Leaves `password` as the ACL user `user`'s only one and ends its clients (a rotation's
+/// retirement), if the user exists.
+pub(super) async fn keep_only_password(
+    ctx: &Ctx,
+    user: &str,
+    password: &SecretValue,
+) -> Result<(), ProvisionError> {
+    let rules = [
+        "resetpass".to_owned(),
+        format!("#{}", scram::redis_password_hash(password.expose())),
+    ];
+    set_password(ctx, user, &rules, true).await
+}
+
+async fn set_password(
+    ctx: &Ctx,
+    user: &str,
+    rules: &[String],
+    end_clients: bool,
+) -> Result<(), ProvisionError> {
+    let mut conn = ctx.redis_connection().await?;
+    let exists: redis::Value = redis::cmd("ACL")
+        .arg("GETUSER")
+        .arg(user)
+        .query_async(&mut conn)
+        .await
+        .or_fail(|| format!("failed to look up Redis user {user}"))?;
+    if matches!(exists, redis::Value::Nil) {
+        return Ok(());
+    }
+    // The rules hold the password's SHA-256 only, as the step's do.
+    redis::cmd("ACL")
+        .arg("SETUSER")
+        .arg(user)
+        .arg(rules)
+        .query_async::<()>(&mut conn)
+        .await
+        .or_fail(|| format!("failed to change the passwords of Redis user {user}"))?;
+    if end_clients {
         redis::cmd("CLIENT")
             .arg("KILL")
             .arg("USER")

@@ -72,6 +72,18 @@ pub(super) async fn drop(conn: &mut PgConnection, name: &str) -> Result<(), Prov
     Ok(())
 }
 
+/// Drops the tenant's role and the logins its credential rotations made (`TenantNames::logins`).
+pub(super) async fn drop_with_logins(
+    conn: &mut PgConnection,
+    names: &tenantry_domain::TenantNames,
+) -> Result<(), ProvisionError> {
+    // The logins first: they are members of the role.
+    for login in names.logins().iter().rev() {
+        drop(conn, login).await?;
+    }
+    Ok(())
+}
+
 pub(super) async fn exists(conn: &mut PgConnection, name: &str) -> Result<bool, ProvisionError> {
     sqlx::query_scalar("SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = $1)")
         .bind(name)

@@ -14,7 +14,7 @@
 
 use sqlx::Executor;
 use tenantry_application::provisioning::{FaultPoint, ProvisionError, SecretValue, TenantSpec};
-use tenantry_domain::{ProvisionedResource, ProvisioningStep, TenantId, TenantNames};
+use tenantry_domain::{TenantSecret, ProvisionedResource, ProvisioningStep, TenantId, TenantNames};
 
 use super::errors::OrFail;
 use super::ident::quote_ident;
@@ -75,7 +75,8 @@ pub(super) async fn release(ctx: &Ctx, tenant: TenantId) -> Result<(), Provision
     .or_fail(|| format!("failed to drop schema {schema}"))?;
     ctx.faults
         .checkpoint(FaultPoint::DuringRelease, tenant, ProvisioningStep::Schema);
-    roles::drop(&mut conn, names.role()).await?;
+    roles::drop_with_logins(&mut conn, &names).await?;
+    super::rotation::forget(ctx, &names, TenantSecret::Postgres).await?;
     ctx.secrets
         .delete(&names.postgres_secret())
         .await

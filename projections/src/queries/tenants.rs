@@ -38,6 +38,43 @@ pub struct TenantView {
     pub suspension: Option<SuspensionView>,
     /// The tenant's accesses switched off now, and whether a change is still under way.
     pub access: AccessView,
+    /// Where the rotation of its passwords stands.
+    pub credentials: CredentialsView,
+}
+
+/// The tenant's credential rotations (`POST …/credentials/rotate`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(as = Credentials)]
+pub struct CredentialsView {
+    /// The latest rotation asked for (0: none yet).
+    pub rotation: u32,
+    /// The rotation whose login and passwords are given out now (`GET …/connection`, reveal).
+    pub current: u32,
+    /// Whether the passwords from before `current` still work too (its grace period).
+    pub in_grace: bool,
+    /// When the grace period of the latest rotation ends (or ended).
+    pub grace_until: Option<DateTime<Utc>>,
+    /// `applying`, `in_grace`, `done` (the latest rotation is retired), or `none`.
+    pub status: String,
+    /// The last failure of the change under way, if it failed.
+    pub last_error: Option<String>,
+}
+
+impl CredentialsView {
+    /// As the domain counts them, for the adapters that pick logins and secrets by rotation.
+    pub fn rotations(&self) -> tenantry_domain::CredentialRotations {
+        tenantry_domain::CredentialRotations {
+            requested: self.rotation,
+            applied: self.current,
+            retired: if self.in_grace {
+                self.current.saturating_sub(1)
+            } else {
+                self.current
+            },
+            grace_until: self.grace_until,
+            ..Default::default()
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -139,7 +176,9 @@ pub struct TenantPage {
 const COLUMNS: &str = "tenant_id, name, slug, plan, isolation, status, version, created_at, \
     updated_at, database, schema_name, redis_namespace, queues, domains, active_workers, \
     provisioning_status, provisioning_attempt, provisioning_step, suspension_reason, \
-    suspended_at, access_suspended, access_pending, hook_outputs, schema_version";
+    suspended_at, access_suspended, access_pending, hook_outputs, schema_version, \
+    credentials_rotation, credentials_applied, credentials_retired, credentials_grace_until, \
+    credentials_error";
 
 #[derive(sqlx::FromRow)]
 struct PanelRow {
@@ -167,6 +206,11 @@ struct PanelRow {
     access_pending: bool,
     hook_outputs: Json<std::collections::BTreeMap<String, serde_json::Value>>,
     schema_version: Option<i64>,
+    credentials_rotation: i32,
+    credentials_applied: i32,
+    credentials_retired: i32,
+    credentials_grace_until: Option<DateTime<Utc>>,
+    credentials_error: Option<String>,
 }
 
 /// A domain as the panel stores it.
@@ -396,6 +440,28 @@ fn view(
         access: AccessView {
             suspended: row.access_suspended.0,
             pending: row.access_pending,
+        },
+        credentials: {
+            let count = |n: i32| n.max(0) as u32;
+            let (rotation, current, retired) = (
+                count(row.credentials_rotation),
+                count(row.credentials_applied),
+                count(row.credentials_retired),
+            );
+            CredentialsView {
+                rotation,
+                current,
+                in_grace: retired < current,
+                grace_until: row.credentials_grace_until,
+                status: match rotation {
+                    0 => "none",
+                    _ if current < rotation => "applying",
+                    _ if retired < rotation => "in_grace",
+                    _ => "done",
+                }
+                .to_owned(),
+                last_error: row.credentials_error,
+            }
         },
     })
 }

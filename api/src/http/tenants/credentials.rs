@@ -178,7 +178,9 @@ pub(crate) async fn connection(
     let view = super::queries::find(&state, &id, Some(head.position)).await?;
     refuse_gone(view.status, &id)?;
     let tenant = TenantId::from_uuid(view.id);
-    let details = state.access.connection(tenant, view.isolation);
+    let details = state
+        .access
+        .connection(tenant, view.isolation, &view.credentials.rotations());
     Ok(Json(ConnectionAnswer::new(
         tenant,
         view.isolation,
@@ -213,7 +215,12 @@ pub(crate) async fn reveal(
     let suspended = outcome.status == TenantStatus::Suspended;
     let credentials = state
         .access
-        .reveal(tenant, view.isolation, suspended)
+        .reveal(
+            tenant,
+            view.isolation,
+            suspended,
+            &view.credentials.rotations(),
+        )
         .await
         .map_err(|e| match e {
             RevealError::Missing { .. } => ApiError::Conflict {
@@ -222,7 +229,9 @@ pub(crate) async fn reveal(
             },
             RevealError::Failed(e) => ApiError::Internal(e.into()),
         })?;
-    let details = state.access.connection(tenant, view.isolation);
+    let details = state
+        .access
+        .connection(tenant, view.isolation, &view.credentials.rotations());
     let answer = RevealAnswer {
         connection: ConnectionAnswer::new(tenant, view.isolation, outcome.status, details),
         passwords: Passwords {

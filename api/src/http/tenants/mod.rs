@@ -7,6 +7,7 @@ pub(crate) mod commands;
 pub(crate) mod credentials;
 mod errors;
 pub(crate) mod queries;
+pub(crate) mod rotation;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -28,4 +29,5 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/{id}/reactivate", post(commands::reactivate))
         .route("/{id}/connection", get(credentials::connection))
         .route("/{id}/connection/reveal", post(credentials::reveal))
+        .route("/{id}/credentials/rotate", post(rotation::rotate))
 }

@@ -6,6 +6,7 @@
 //! second time after a crash) decides *no* events rather than failing, so retries are harmless.
 
 mod access;
+mod credentials;
 mod lifecycle;
 mod provisioning;
 
@@ -44,6 +45,9 @@ impl TenantState {
     /// `active`. Deleting a suspended tenant releases everything as for any other.
     /// | `RecordCredentialsRevealed` | active, suspended (they have credentials) | | all others |
     /// | `RecordMigrated`, `RecordMigrationFailed` | active, suspended | | all others |
+    /// | `RotateCredentials` | active, no rotation in progress | | active with one in progress (`RotationInProgress`), all others |
+    /// | `RecordCredentialsApplied`, `RecordCredentialsRetired` | active, the rotation's next change | that change already recorded | all others |
+    /// | `RecordCredentialsChangeFailed` | active, while that change is still needed | | all others |
     ///
     /// Every command but `Create` on a stream without a tenant is refused with `NotFound`.
     pub fn decide(&self, command: TenantCommand) -> Decision {
@@ -133,6 +137,26 @@ fn decide_for(tenant: &Tenant, command: TenantCommand) -> Decision {
             ]),
             _ => Err(refused("reveal the credentials of", tenant)),
         },
+        C::RotateCredentials {
+            by,
+            ip,
+            grace_until,
+            at,
+        } => credentials::rotate(tenant, by, ip, grace_until, at),
+        C::RecordCredentialsApplied { rotation, at } => {
+            credentials::applied(tenant, rotation, at)
+        }
+        C::RecordCredentialsRetired { rotation, at } => {
+            credentials::retired(tenant, rotation, at)
+        }
+        C::RecordCredentialsChangeFailed {
+            rotation,
+            change,
+            error,
+            transient,
+            retry_at,
+            at,
+        } => credentials::failed(tenant, rotation, change, error, transient, retry_at, at),
         // Already recorded (a resumed run found it by a read model that lagged): nothing.
         C::RecordMigrated { to, .. } if tenant.migrated_to.is_some_and(|v| v >= to) => Ok(vec![]),
         C::RecordMigrated { from, to, at } => migration(

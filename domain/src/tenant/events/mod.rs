@@ -20,7 +20,10 @@ mod schema;
 mod workers;
 
 pub use access::{AccessChangeFailed, AccessRestored, AccessSuspended};
-pub use credentials::TenantCredentialsRevealed;
+pub use credentials::{
+    CredentialsChange, CredentialsChangeFailed, TenantCredentialsApplied, TenantCredentialsRetired,
+    TenantCredentialsRevealed, TenantCredentialsRotated,
+};
 pub use domains::{CertificateIssued, DomainActivated, DomainRegistered};
 pub use lifecycle::{
     PlanChanged, TenantCreated, TenantDeleted, TenantDeletionRequested, TenantReactivated,
@@ -80,4 +83,8 @@ crate::domain_events! {
     HookStepSucceeded = 1,
     TenantMigrated = 1,
     TenantMigrationFailed = 1,
+    TenantCredentialsRotated = 1,
+    TenantCredentialsApplied = 1,
+    TenantCredentialsRetired = 1,
+    CredentialsChangeFailed = 1,
 }

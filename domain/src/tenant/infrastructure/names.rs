@@ -94,6 +94,37 @@ impl TenantNames {
         &self.resource
     }
 
+    /// The PostgreSQL login of credential rotation `rotation` (see
+    /// [`CredentialRotations`](crate::CredentialRotations)): the tenant's role itself before the
+    /// first, then two logins in turn, `{role}_a` (odd rotations) and `{role}_b` (even ones),
+    /// members of the role that act as it (`SET role`), so that the old login keeps working
+    /// through the grace period while the new one is in use (PostgreSQL keeps one password per
+    /// role; this is the "alternating users" rotation scheme).
+    pub fn login(&self, rotation: u32) -> String {
+        match rotation {
+            0 => self.resource.clone(),
+            n if n % 2 == 1 => format!("{}_a", self.resource),
+            _ => format!("{}_b", self.resource),
+        }
+    }
+
+    /// Every login a rotation can give the tenant, its role first.
+    pub fn logins(&self) -> [String; 3] {
+        [self.login(0), self.login(1), self.login(2)]
+    }
+
+    /// The reference of the password of `kind` made by credential rotation `rotation`: the
+    /// provisioned one (`tenant/{uuid}/{kind}`) for 0, `tenant/{uuid}/{kind}.r{rotation}` after.
+    /// Once a rotation is retired its password is copied to the provisioned reference (which
+    /// then holds the current one again).
+    pub fn rotated_secret(&self, kind: TenantSecret, rotation: u32) -> SecretRef {
+        match rotation {
+            0 => self.secret(kind),
+            n => SecretRef::parse(&format!("{}{}.r{n}", self.secret_prefix(), kind.as_str()))
+                .expect("a tenant id, a kind and a number make a valid secret reference"),
+        }
+    }
+
     /// The Redis ACL user that can touch only the tenant's namespace.
     pub fn redis_user(&self) -> &str {
         &self.resource
@@ -130,10 +161,15 @@ impl TenantNames {
         self.secret(TenantSecret::Redis)
     }
 
-    /// The tenant whose [`resource`](Self::resource) name `name` is, if it is one.
+    /// The tenant whose [`resource`](Self::resource) name (or one of whose rotation
+    /// [`login`](Self::login)s) `name` is, if it is one.
     pub fn tenant_of_resource(name: &str) -> Option<TenantId> {
-        let id = name.strip_prefix(Self::RESOURCE_PREFIX)?.parse().ok()?;
-        (Self::of(id).resource == name).then_some(id)
+        let base = name
+            .strip_suffix("_a")
+            .or_else(|| name.strip_suffix("_b"))
+            .unwrap_or(name);
+        let id = base.strip_prefix(Self::RESOURCE_PREFIX)?.parse().ok()?;
+        (Self::of(id).resource == base).then_some(id)
     }
 
     /// The namespace a Redis key is in, `tenant:{…}:`, when the key starts with the tenant prefix

@@ -47,6 +47,11 @@ table_row! {
         pub(super) access_pending: bool,
         pub(super) hook_outputs: Json<BTreeMap<String, serde_json::Value>>,
         pub(super) schema_version: Option<i64>,
+        pub(super) credentials_rotation: i32,
+        pub(super) credentials_applied: i32,
+        pub(super) credentials_retired: i32,
+        pub(super) credentials_grace_until: Option<DateTime<Utc>>,
+        pub(super) credentials_error: Option<String>,
     }
 }
 
@@ -94,6 +99,11 @@ impl PanelRow {
             access_pending: false,
             hook_outputs: Json(BTreeMap::new()),
             schema_version: None,
+            credentials_rotation: 0,
+            credentials_applied: 0,
+            credentials_retired: 0,
+            credentials_grace_until: None,
+            credentials_error: None,
         })
     }
 
@@ -120,9 +130,17 @@ impl PanelRow {
         self.access_pending = self.access_pending();
     }
 
-    /// Whether the saga has access to switch off (suspended: an access of the model still on) or
-    /// on (active: an access still off); as `Tenant::access_work` says.
+    /// Whether the saga has work on the tenant's access: to switch an access off (suspended: an
+    /// access of the model still on) or on (active: an access still off), as
+    /// `Tenant::access_work` says, or a credential rotation to apply or retire
+    /// (`Tenant::credentials_work`; it waits while the tenant is suspended).
     fn access_pending(&self) -> bool {
+        let rotating = self.credentials_retired < self.credentials_rotation;
+        self.access_change_pending()
+            || (rotating && self.status == TenantStatus::Active.as_str())
+    }
+
+    fn access_change_pending(&self) -> bool {
         let suspended = &self.access_suspended.0;
         match self.status.parse() {
             Ok(TenantStatus::Suspended) => IsolationModel::parse(&self.isolation)
@@ -243,6 +261,20 @@ impl PanelRow {
             E::TenantCredentialsRevealed(_) => {}
             E::TenantMigrated(migrated) => self.schema_version = Some(migrated.to),
             E::TenantMigrationFailed(_) => {}
+            E::TenantCredentialsRotated(e) => {
+                self.credentials_rotation = e.rotation as i32;
+                self.credentials_grace_until = Some(e.grace_until);
+                self.credentials_error = None;
+            }
+            E::TenantCredentialsApplied(e) => {
+                self.credentials_applied = e.rotation as i32;
+                self.credentials_error = None;
+            }
+            E::TenantCredentialsRetired(e) => {
+                self.credentials_retired = e.rotation as i32;
+                self.credentials_error = None;
+            }
+            E::CredentialsChangeFailed(e) => self.credentials_error = Some(e.error.clone()),
             // A second `TenantCreated` cannot be decided; the step events went to `provisioned`.
             E::TenantCreated(_)
             | E::SharedTenantRegistered(_)
