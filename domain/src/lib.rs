@@ -23,9 +23,9 @@ pub use tenant::{
     AccessAction, AccessResource, ResourceKind, StepOutput, TenantLogin, TenantNames, TenantSecret,
 };
 pub use tenant::{
-    AccessProgress, CreateTenant, CredentialRotations, DomainState, ProvisionedResource, ProvisioningProgress,
-    ProvisioningStep, Suspension, Tenant, TenantCommand, TenantEvent, TenantId, TenantState,
-    TenantStatus, TenantStatusError, TransientStreak,
+    AccessProgress, CreateTenant, CredentialRotations, DomainState, ProvisionedResource,
+    ProvisioningProgress, ProvisioningStep, Suspension, Tenant, TenantCommand, TenantEvent,
+    TenantId, TenantState, TenantStatus, TenantStatusError, TransientStreak,
 };
 pub use tenant::{HookName, HookNameError};
 pub use values::{

@@ -394,7 +394,8 @@ pub fn actor_of(state: &TenantState, command: &TenantCommand) -> Actor {
         | C::Suspend { .. }
         | C::Reactivate { .. }
         | C::RequestDeletion { .. }
-        | C::RecordCredentialsRevealed { .. } => staff(),
+        | C::RecordCredentialsRevealed { .. }
+        | C::RotateCredentials { .. } => staff(),
         C::RecordStepSucceeded { .. }
         | C::RecordStepFailed { .. }
         | C::RecordTransientStepFailure { .. }
@@ -407,7 +408,10 @@ pub fn actor_of(state: &TenantState, command: &TenantCommand) -> Actor {
         | C::RecordResourceRepaired { .. }
         | C::RecordAccessSuspended { .. }
         | C::RecordAccessRestored { .. }
-        | C::RecordAccessChangeFailed { .. } => saga(),
+        | C::RecordAccessChangeFailed { .. }
+        | C::RecordCredentialsApplied { .. }
+        | C::RecordCredentialsRetired { .. }
+        | C::RecordCredentialsChangeFailed { .. } => saga(),
         C::RecordMigrated { .. } | C::RecordMigrationFailed { .. } => saga(),
     }
 }

@@ -334,3 +334,283 @@ async fn a_schema_tenant_from_before_its_role_logged_in_gets_a_password_on_its_f
     let (_, again) = f.reveal(&id, None).await;
     assert_eq!(again["passwords"]["postgres"], password);
 }
+
+impl Fixture {
+    async fn rotate(&self, id: &str, body: Value) -> (StatusCode, Value) {
+        let response = self
+            .app
+            .post_json_auth(
+                &format!("{TENANTS}/{id}/credentials/rotate"),
+                &body,
+                &self.token,
+            )
+            .await;
+        (
+            response.status(),
+            response.json().await.unwrap_or(Value::Null),
+        )
+    }
+
+    /// Polls the tenant until its `credentials` hold `also`.
+    async fn wait_credentials(&self, id: &str, also: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let body: Value = self
+                .app
+                .get_auth(&format!("{TENANTS}/{id}"), &self.token)
+                .await
+                .json()
+                .await
+                .expect("json");
+            if also(&body["credentials"]) {
+                return body["credentials"].clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "credentials never got there: {body}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The revealed login's URL and passwords.
+    async fn revealed(&self, id: &str) -> (Value, String, String) {
+        let (status, revealed) = self.reveal(id, None).await;
+        assert_eq!(status, StatusCode::OK, "{revealed}");
+        let pg = revealed["passwords"]["postgres"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let redis = revealed["passwords"]["redis"].as_str().unwrap().to_owned();
+        (revealed, pg, redis)
+    }
+}
+
+async fn logs_in(connection: &Value, password: &str) -> bool {
+    sqlx::PgConnection::connect(&pg_url(connection, password))
+        .await
+        .is_ok()
+}
+
+async fn redis_logs_in(connection: &Value, password: &str) -> bool {
+    let url = connection["redis"]["url"].as_str().unwrap();
+    let with_password = url.replacen('@', &format!(":{password}@"), 1);
+    let Ok(client) = redis::Client::open(with_password) else {
+        return false;
+    };
+    match client.get_multiplexed_async_connection().await {
+        Ok(mut conn) => redis::cmd("PING")
+            .query_async::<String>(&mut conn)
+            .await
+            .is_ok(),
+        Err(_) => false,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotation_gives_new_passwords_and_the_old_ones_stop_after_the_grace_period() {
+    let f = spawn().await;
+    let schema = f.create("pro").await;
+    let database = f.create("enterprise").await;
+    let shared = f.create("free").await;
+    for id in [&schema, &database, &shared] {
+        f.wait_for(id, "active").await;
+    }
+
+    // Bad input names its field: out of range (422), not a number (400, as any body of the
+    // wrong type).
+    for (body, expected) in [
+        (json!({"grace_seconds": -1}), StatusCode::UNPROCESSABLE_ENTITY),
+        (json!({"grace_seconds": 700000}), StatusCode::UNPROCESSABLE_ENTITY),
+        (json!({"grace_seconds": "soon"}), StatusCode::BAD_REQUEST),
+    ] {
+        let (status, error) = f.rotate(&schema, body).await;
+        assert_eq!(status, expected, "{error}");
+        assert_eq!(error["error"]["field"], "grace_seconds", "{error}");
+    }
+
+    for (id, isolation) in [
+        (&schema, "schema_per_tenant"),
+        (&database, "database_per_tenant"),
+    ] {
+        let (old, old_pg, old_redis) = f.revealed(id).await;
+        let mut old_session = sqlx::PgConnection::connect(&pg_url(&old, &old_pg))
+            .await
+            .expect("the old login");
+
+        let (status, rotated) = f.rotate(id, json!({"grace_seconds": 4})).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{rotated}");
+        assert_eq!(rotated["rotation"], 1);
+        f.wait_credentials(id, |c| c["current"] == 1).await;
+
+        // In the grace period both work; the new login is another role.
+        let (new, new_pg, new_redis) = f.revealed(id).await;
+        assert_ne!(
+            new["postgres"]["user"], old["postgres"]["user"],
+            "{isolation}"
+        );
+        assert_ne!(new_pg, old_pg);
+        assert_ne!(new_redis, old_redis);
+        assert!(logs_in(&new, &new_pg).await, "{isolation}: the new login");
+        assert!(
+            logs_in(&old, &old_pg).await,
+            "{isolation}: the old login in its grace period"
+        );
+        assert!(redis_logs_in(&new, &new_redis).await && redis_logs_in(&old, &old_redis).await);
+        let (status, refused) = f.rotate(id, json!({})).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+        assert_eq!(
+            refused["error"]["code"], "rotation_in_progress",
+            "{refused}"
+        );
+
+        // The new login acts as the tenant's role: what it makes, the tenant's role owns.
+        let mut new_session = sqlx::PgConnection::connect(&pg_url(&new, &new_pg))
+            .await
+            .expect("the new login");
+        let acting: String = sqlx::query_scalar("SELECT current_user::text")
+            .fetch_one(&mut new_session)
+            .await
+            .expect("query");
+        assert_eq!(
+            acting,
+            old["postgres"]["user"].as_str().unwrap(),
+            "{isolation}"
+        );
+
+        // After the grace period only the new ones work, and the old session is ended.
+        let done = f.wait_credentials(id, |c| c["status"] == "done").await;
+        assert_eq!(done["in_grace"], false);
+        assert!(
+            !logs_in(&old, &old_pg).await,
+            "{isolation}: the old login after its grace"
+        );
+        assert!(
+            logs_in(&new, &new_pg).await,
+            "{isolation}: the new login after the grace"
+        );
+        assert!(
+            !redis_logs_in(&old, &old_redis).await,
+            "the old Redis password still works"
+        );
+        assert!(redis_logs_in(&new, &new_redis).await);
+        assert!(
+            sqlx::query("SELECT 1")
+                .execute(&mut old_session)
+                .await
+                .is_err(),
+            "{isolation}: the old login's session was not ended"
+        );
+        let (again, again_pg, _) = f.revealed(id).await;
+        assert_eq!(again["postgres"]["user"], new["postgres"]["user"]);
+        assert_eq!(
+            again_pg, new_pg,
+            "the retired rotation's password is the current one"
+        );
+
+        // A second rotation, without grace: the other login, the first one retired at once.
+        let (status, second) = f.rotate(id, json!({"grace_seconds": 0})).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{second}");
+        assert_eq!(second["rotation"], 2);
+        f.wait_credentials(id, |c| c["current"] == 2 && c["status"] == "done")
+            .await;
+        let (third, third_pg, _) = f.revealed(id).await;
+        assert!(logs_in(&third, &third_pg).await);
+        assert!(
+            !logs_in(&new, &new_pg).await,
+            "{isolation}: rotation 1's login after rotation 2"
+        );
+
+        // Suspension switches the current login off; reactivation gives it back, and only it.
+        let response = f
+            .app
+            .post_json_auth(&format!("{TENANTS}/{id}/suspend"), &json!({}), &f.token)
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        f.wait_credentials(id, |_| true).await;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while logs_in(&third, &third_pg).await {
+            assert!(
+                Instant::now() < deadline,
+                "{isolation}: suspended, still logs in"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let response = f
+            .app
+            .post_json_auth(&format!("{TENANTS}/{id}/reactivate"), &json!({}), &f.token)
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !logs_in(&third, &third_pg).await {
+            assert!(
+                Instant::now() < deadline,
+                "{isolation}: reactivated, cannot log in"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(
+            !logs_in(&new, &new_pg).await,
+            "reactivation gave a retired login back"
+        );
+        assert!(
+            !logs_in(&old, &old_pg).await,
+            "reactivation gave a retired login back"
+        );
+
+        // Audited, without a secret.
+        let body: Value = f
+            .app
+            .get_auth(&format!("{TENANTS}/{id}/events?limit=500"), &f.token)
+            .await
+            .json()
+            .await
+            .expect("json");
+        let history = body.to_string();
+        for event in [
+            "TenantCredentialsRotated",
+            "TenantCredentialsApplied",
+            "TenantCredentialsRetired",
+        ] {
+            assert!(history.contains(event), "{event} missing");
+        }
+        for secret in [&old_pg, &new_pg, &third_pg, &old_redis, &new_redis] {
+            assert!(
+                !history.contains(secret.as_str()),
+                "a password is in the history"
+            );
+        }
+    }
+
+    // A shared_schema tenant keeps the shared login; its Redis password rotates.
+    let (old, _, old_redis) = f.revealed(&shared).await;
+    let (status, _) = f.rotate(&shared, json!({"grace_seconds": 0})).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    f.wait_credentials(&shared, |c| c["status"] == "done").await;
+    let (new, new_pg, new_redis) = f.revealed(&shared).await;
+    assert_eq!(new["postgres"]["user"], old["postgres"]["user"]);
+    assert!(logs_in(&new, &new_pg).await);
+    assert!(!redis_logs_in(&old, &old_redis).await);
+    assert!(redis_logs_in(&new, &new_redis).await);
+
+    // Deletion drops the rotations' logins and passwords too.
+    let names = tenantry_domain::TenantNames::of(database.parse().expect("id"));
+    let response = f
+        .app
+        .delete_auth(&format!("{TENANTS}/{database}"), &f.token)
+        .await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    f.wait_for(&database, "deleted").await;
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_roles WHERE rolname LIKE $1")
+        .bind(format!("{}%", names.role()))
+        .fetch_one(&f.app.db.pool)
+        .await
+        .expect("roles");
+    assert_eq!(left, 0, "a login of the deleted tenant is left");
+    let secrets: i64 = sqlx::query_scalar("SELECT count(*) FROM secrets WHERE reference LIKE $1")
+        .bind(format!("{}%", names.secret_prefix()))
+        .fetch_one(&f.app.db.pool)
+        .await
+        .expect("secrets");
+    assert_eq!(secrets, 0, "a password of the deleted tenant is left");
+}

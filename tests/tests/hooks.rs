@@ -269,9 +269,7 @@ async fn hooks_apply_signed_after_the_built_in_steps_their_outputs_shown_and_del
     let service = spawn(&base, 3).await;
     let id = service.create("Clínica Sorriso").await;
     let tenant = service
-        .wait_until(id, "active", |t| {
-            step_status(t, "hook:crm") == "succeeded"
-        })
+        .wait_until(id, "active", |t| step_status(t, "hook:crm") == "succeeded")
         .await;
 
     let names: Vec<&str> = tenant["provisioning"]["steps"]
@@ -409,9 +407,7 @@ async fn a_hook_answering_5xx_is_retried_with_the_same_idempotency_key() {
     let service = spawn(&base, 3).await;
     let id = service.create("Clínica Retry").await;
     let tenant = service
-        .wait_until(id, "active", |t| {
-            step_status(t, "hook:crm") == "succeeded"
-        })
+        .wait_until(id, "active", |t| step_status(t, "hook:crm") == "succeeded")
         .await;
 
     let applies: Vec<_> = hooks
@@ -446,8 +442,7 @@ async fn a_4xx_at_a_later_hook_rolls_back_releasing_the_earlier_hook_and_the_bui
     let id = service.create("Clínica Falha").await;
     let tenant = service
         .wait_until(id, "failed", |t| {
-            step_status(t, "hook:whatsapp") == "released"
-                && step_status(t, "schema") == "released"
+            step_status(t, "hook:whatsapp") == "released" && step_status(t, "schema") == "released"
         })
         .await;
 

@@ -91,7 +91,9 @@ impl Provisioner for FaultInjectingProvisioner {
         rotation: u32,
         change: CredentialsChange,
     ) -> Result<(), ProvisionError> {
-        self.inner.change_credentials(tenant, rotation, change).await
+        self.inner
+            .change_credentials(tenant, rotation, change)
+            .await
     }
 
     async fn leading(&self, leading: bool) {

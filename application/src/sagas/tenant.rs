@@ -405,7 +405,11 @@ impl TenantSaga {
     /// ([`Tenant::credentials_work`]) once it is due (a retirement at the end of the grace
     /// period), and records it; a failure is recorded with the time of the next try, and retried
     /// for as long as it takes (the old passwords keep working meanwhile).
-    async fn change_credentials(&self, loaded: &Known, fence: Fence<'_>) -> Result<Turn, SagaError> {
+    async fn change_credentials(
+        &self,
+        loaded: &Known,
+        fence: Fence<'_>,
+    ) -> Result<Turn, SagaError> {
         let Some(tenant) = loaded.state.tenant() else {
             return Ok(Turn::Continue(None));
         };

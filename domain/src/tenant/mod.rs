@@ -24,8 +24,8 @@ pub use infrastructure::{
 };
 pub use resource::ProvisionedResource;
 pub use state::{
-    AccessProgress, CredentialRotations, DomainState, ProvisioningProgress, Suspension, Tenant, TenantState,
-    TransientStreak,
+    AccessProgress, CredentialRotations, DomainState, ProvisioningProgress, Suspension, Tenant,
+    TenantState, TransientStreak,
 };
 pub use status::{TenantStatus, TenantStatusError};
 pub use steps::{HookName, HookNameError, ProvisioningStep};

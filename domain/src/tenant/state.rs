@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{ProvisionedResource, ProvisioningStep, TenantEvent, TenantId, TenantStatus};
 use super::events::CredentialsChange;
+use super::{ProvisionedResource, ProvisioningStep, TenantEvent, TenantId, TenantStatus};
 use crate::{
     AccessAction, AccessResource, Email, HookName, IsolationModel, PlanName, Slug, TenantName,
 };
@@ -119,7 +119,11 @@ impl CredentialRotations {
 
     /// Where the password of `kind` given out now is: the rotation's own copy while in its grace
     /// period, else the provisioned reference (a retirement copies it there).
-    pub fn secret(&self, names: &crate::TenantNames, kind: crate::TenantSecret) -> crate::SecretRef {
+    pub fn secret(
+        &self,
+        names: &crate::TenantNames,
+        kind: crate::TenantSecret,
+    ) -> crate::SecretRef {
         if self.in_grace() {
             names.rotated_secret(kind, self.applied)
         } else {

@@ -21,7 +21,8 @@ use sha2::{Digest, Sha256};
 use sqlx::{Executor, PgPool};
 use tenantry_application::provisioning::{ProvisionError, SecretStore, SecretValue};
 use tenantry_domain::{
-    CredentialRotations, IsolationModel, SecretRef, TenantId, TenantLogin, TenantNames, TenantSecret,
+    CredentialRotations, IsolationModel, SecretRef, TenantId, TenantLogin, TenantNames,
+    TenantSecret,
 };
 
 use super::errors::OrFail;

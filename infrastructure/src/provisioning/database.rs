@@ -8,7 +8,7 @@
 
 use sqlx::{Executor, PgConnection};
 use tenantry_application::provisioning::{FaultPoint, ProvisionError, SecretValue, TenantSpec};
-use tenantry_domain::{TenantSecret, ProvisionedResource, ProvisioningStep, TenantId, TenantNames};
+use tenantry_domain::{ProvisionedResource, ProvisioningStep, TenantId, TenantNames, TenantSecret};
 
 use super::errors::OrFail;
 use super::ident::quote_ident;

@@ -49,7 +49,14 @@ pub(super) async fn change(
                 let postgres_password =
                     password(ctx, &names, TenantSecret::Postgres, rotation).await?;
                 retire_login(ctx, &names.login(rotation - 1)).await?;
-                settle(ctx, &names, TenantSecret::Postgres, rotation, &postgres_password).await?;
+                settle(
+                    ctx,
+                    &names,
+                    TenantSecret::Postgres,
+                    rotation,
+                    &postgres_password,
+                )
+                .await?;
             }
             redis::keep_only_password(ctx, names.redis_user(), &redis_password).await?;
             settle(ctx, &names, TenantSecret::Redis, rotation, &redis_password).await

@@ -14,7 +14,7 @@
 
 use sqlx::Executor;
 use tenantry_application::provisioning::{FaultPoint, ProvisionError, SecretValue, TenantSpec};
-use tenantry_domain::{TenantSecret, ProvisionedResource, ProvisioningStep, TenantId, TenantNames};
+use tenantry_domain::{ProvisionedResource, ProvisioningStep, TenantId, TenantNames, TenantSecret};
 
 use super::errors::OrFail;
 use super::ident::quote_ident;

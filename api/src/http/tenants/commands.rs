@@ -110,7 +110,9 @@ fn outcome_body(outcome: &CommandOutcome) -> CommandAnswer {
 }
 
 /// An optional JSON body: none at all (or `null`) is fine, a bad one is refused like any other.
-pub(super) fn optional_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<Option<T>, ApiError> {
+pub(super) fn optional_json<T: serde::de::DeserializeOwned>(
+    body: &[u8],
+) -> Result<Option<T>, ApiError> {
     let text = body.trim_ascii();
     if text.is_empty() || text == b"null" {
         return Ok(None);

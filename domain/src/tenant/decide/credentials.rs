@@ -46,7 +46,8 @@ pub(super) fn applied(tenant: &Tenant, rotation: u32, at: DateTime<Utc>) -> Deci
     if tenant.status == TenantStatus::Active && tenant.credentials.applied >= rotation {
         return Ok(vec![]);
     }
-    if tenant.credentials_work().map(|(r, c, _)| (r, c)) != Some((rotation, CredentialsChange::Apply))
+    if tenant.credentials_work().map(|(r, c, _)| (r, c))
+        != Some((rotation, CredentialsChange::Apply))
     {
         return Err(refused("record credentials applied for", tenant));
     }

@@ -143,12 +143,8 @@ fn decide_for(tenant: &Tenant, command: TenantCommand) -> Decision {
             grace_until,
             at,
         } => credentials::rotate(tenant, by, ip, grace_until, at),
-        C::RecordCredentialsApplied { rotation, at } => {
-            credentials::applied(tenant, rotation, at)
-        }
-        C::RecordCredentialsRetired { rotation, at } => {
-            credentials::retired(tenant, rotation, at)
-        }
+        C::RecordCredentialsApplied { rotation, at } => credentials::applied(tenant, rotation, at),
+        C::RecordCredentialsRetired { rotation, at } => credentials::retired(tenant, rotation, at),
         C::RecordCredentialsChangeFailed {
             rotation,
             change,

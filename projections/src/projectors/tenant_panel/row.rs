@@ -136,8 +136,7 @@ impl PanelRow {
     /// (`Tenant::credentials_work`; it waits while the tenant is suspended).
     fn access_pending(&self) -> bool {
         let rotating = self.credentials_retired < self.credentials_rotation;
-        self.access_change_pending()
-            || (rotating && self.status == TenantStatus::Active.as_str())
+        self.access_change_pending() || (rotating && self.status == TenantStatus::Active.as_str())
     }
 
     fn access_change_pending(&self) -> bool {
