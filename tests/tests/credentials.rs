@@ -25,6 +25,11 @@ async fn spawn() -> Fixture {
     let pg = PrivatePg::start_new();
     pg.require_passwords();
     let db = TestDb::on_server(&pg.server_url()).await;
+    spawn_on(pg, db).await
+}
+
+/// A service over `db` on `pg` (a restart: the same database as an earlier one).
+async fn spawn_on(pg: PrivatePg, db: TestDb) -> Fixture {
     let app = TestApp::spawn_with(db, |s| {
         s.run_sagas = true;
         s.provisioning_retry_base_ms = 100;
@@ -420,8 +425,14 @@ async fn a_rotation_gives_new_passwords_and_the_old_ones_stop_after_the_grace_pe
     // Bad input names its field: out of range (422), not a number (400, as any body of the
     // wrong type).
     for (body, expected) in [
-        (json!({"grace_seconds": -1}), StatusCode::UNPROCESSABLE_ENTITY),
-        (json!({"grace_seconds": 700000}), StatusCode::UNPROCESSABLE_ENTITY),
+        (
+            json!({"grace_seconds": -1}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"grace_seconds": 700000}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
         (json!({"grace_seconds": "soon"}), StatusCode::BAD_REQUEST),
     ] {
         let (status, error) = f.rotate(&schema, body).await;
@@ -613,4 +624,32 @@ async fn a_rotation_gives_new_passwords_and_the_old_ones_stop_after_the_grace_pe
         .await
         .expect("secrets");
     assert_eq!(secrets, 0, "a password of the deleted tenant is left");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotation_is_retired_by_the_next_service_after_a_restart() {
+    let f = spawn().await;
+    let id = f.create("enterprise").await;
+    f.wait_for(&id, "active").await;
+    let (old, old_pg, old_redis) = f.revealed(&id).await;
+    let (status, _) = f.rotate(&id, json!({"grace_seconds": 4})).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    f.wait_credentials(&id, |c| c["current"] == 1).await;
+    let (new, new_pg, new_redis) = f.revealed(&id).await;
+
+    // The service stops inside the grace period; the next one on the same database retires it.
+    let Fixture { app, _pg: pg, .. } = f;
+    let db = app.db.clone();
+    drop(app);
+    assert!(
+        logs_in(&old, &old_pg).await,
+        "retired before the grace period ended"
+    );
+    let f = spawn_on(pg, db).await;
+    let done = f.wait_credentials(&id, |c| c["status"] == "done").await;
+    assert_eq!(done["current"], 1);
+    assert!(!logs_in(&old, &old_pg).await);
+    assert!(!redis_logs_in(&old, &old_redis).await);
+    assert!(logs_in(&new, &new_pg).await);
+    assert!(redis_logs_in(&new, &new_redis).await);
 }
