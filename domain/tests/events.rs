@@ -263,6 +263,38 @@ fn samples() -> Vec<TenantEvent> {
             at: at(24),
         }
         .into(),
+        TenantCredentialsRotated {
+            tenant_id,
+            rotation: 1,
+            by: "staff:ops@example.com".into(),
+            ip: Some("203.0.113.7".into()),
+            grace_until: at(26),
+            at: at(25),
+        }
+        .into(),
+        CredentialsChangeFailed {
+            tenant_id,
+            rotation: 1,
+            change: CredentialsChange::Apply,
+            failures: 1,
+            error: "failed to reach Redis".into(),
+            transient: true,
+            retry_at: at(26),
+            at: at(25),
+        }
+        .into(),
+        TenantCredentialsApplied {
+            tenant_id,
+            rotation: 1,
+            at: at(26),
+        }
+        .into(),
+        TenantCredentialsRetired {
+            tenant_id,
+            rotation: 1,
+            at: at(27),
+        }
+        .into(),
     ]
 }
 
@@ -271,7 +303,7 @@ fn the_samples_cover_every_event_type() {
     let sampled: BTreeSet<_> = samples().iter().map(TenantEvent::event_type).collect();
     let declared: BTreeSet<_> = TenantEvent::EVENT_TYPES.iter().copied().collect();
     assert_eq!(sampled, declared);
-    assert_eq!(declared.len(), 33);
+    assert_eq!(declared.len(), 37);
 }
 
 #[test]
