@@ -931,3 +931,63 @@ async fn the_overview_counts_tenants_by_status_and_lists_the_last_days_failures(
         .unwrap();
     assert!(pt.contains("Empresas por status") && pt.contains("ainda não foi construído"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tenant_page_rotates_credentials_and_shows_where_the_rotation_stands() {
+    let app = TestApp::spawn_with(TestDb::new().await, |s| s.run_sagas = true).await;
+    let session = session_of(&app).await;
+    let token = app.staff_token().await;
+    let id = app
+        .create_tenant(
+            &serde_json::json!({"name": "Clínica Troca", "plan": "pro"}),
+            &token,
+        )
+        .await;
+    let path = format!("/tenants/{id}");
+    let page = page_when(&app, &path, &session, |html| {
+        html.contains("data-status=\"active\"")
+    })
+    .await;
+    assert!(page.contains("id=\"action-rotate\""), "the rotate action");
+    assert!(
+        !page.contains("id=\"tenant-credentials\""),
+        "nothing rotated yet"
+    );
+    let csrf = csrf_field(&page);
+    let client = client();
+    let post = |grace: &'static str| {
+        let csrf = csrf.clone();
+        let (app, session, path, client) = (&app, &session, &path, &client);
+        async move {
+            client
+                .post(app.url(&format!("{path}/rotate")))
+                .header(COOKIE, format!("tenantry_session={session}"))
+                .form(&[("csrf", csrf.as_str()), ("grace", grace)])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+
+    // A grace period that is not one is refused, with the reason on the page.
+    let refused = post("-5").await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.text().await.unwrap().contains("604800"));
+
+    let rotated = post("0").await;
+    assert_eq!(rotated.status(), StatusCode::SEE_OTHER);
+    let done = page_when(&app, &path, &session, |html| {
+        inner_of(html, "tenant-credentials")
+            .is_some_and(|c| c.contains("retired") || c.contains("revogadas"))
+    })
+    .await;
+    let credentials = inner_of(&done, "tenant-credentials").unwrap();
+    assert!(credentials.contains('1'), "{credentials}");
+
+    // A second rotation while one is under way is refused, with the API's message.
+    let slow = post("600").await;
+    assert_eq!(slow.status(), StatusCode::SEE_OTHER);
+    let again = post("600").await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    assert!(again.text().await.unwrap().contains("still in progress"));
+}

@@ -1,7 +1,7 @@
 //! The tenant page (`/tenants/{id}`): overview, provisioning steps and attempts, actions, event
 //! history with "state at this point" (`?at={version}`: the tenant folded by the domain from its
 //! events up to that version); its live part (`/tenants/{id}/live`, server-sent events); the
-//! actions (`POST /tenants/{id}/{retry|suspend|reactivate|delete}`). One request's events, linked
+//! actions (`POST /tenants/{id}/{retry|suspend|reactivate|rotate|delete}`). One request's events, linked
 //! from the history, are in [`super::audit::request`].
 
 use std::convert::Infallible;
@@ -101,6 +101,20 @@ fn live_part(lang: Lang, tenant: &TenantView, base_domain: &str) -> Markup {
                     dt { (t("access_off")) } dd #tenant-access {
                         @for a in &tenant.access.suspended { code { (a) } " " }
                         @if tenant.access.pending { "(" (t("access_pending")) ")" }
+                    }
+                }
+                @if tenant.credentials.rotation > 0 {
+                    dt { (t("credentials")) } dd #tenant-credentials {
+                        (t("rotation")) " " (tenant.credentials.rotation) " · "
+                        @match tenant.credentials.status.as_str() {
+                            "applying" => { (t("cred_applying")) },
+                            "in_grace" => {
+                                (t("cred_in_grace")) " "
+                                @if let Some(at) = tenant.credentials.grace_until { (when(at)) }
+                            },
+                            _ => { (t("cred_done")) },
+                        }
+                        @if let Some(error) = &tenant.credentials.last_error { " · " span.error { (error) } }
                     }
                 }
                 dt { (t("created")) } dd { (when(tenant.created_at)) }
@@ -302,6 +316,12 @@ fn actions(lang: Lang, session: &Session, tenant: &TenantView) -> Markup {
                     input type="hidden" name="csrf" value=(session.csrf);
                     button #action-reactivate type="submit" { (t("reactivate")) }
                 }
+                form method="post" action={ (base) "/rotate" } {
+                    input type="hidden" name="csrf" value=(session.csrf);
+                    label for="grace" { (t("grace")) }
+                    input #grace name="grace" type="number" min="0" max="604800" value="3600" required;
+                    button #action-rotate type="submit" { (t("rotate")) }
+                }
                 form.danger method="post" action={ (base) "/delete" } {
                     input type="hidden" name="csrf" value=(session.csrf);
                     label for="confirm" { (t("delete_confirm")) " (" code { (tenant.slug) } ")" }
@@ -497,6 +517,8 @@ pub(crate) struct ActionForm {
     csrf: String,
     reason: Option<String>,
     confirm: Option<String>,
+    /// `rotate`: the grace period in seconds.
+    grace: Option<String>,
 }
 
 /// `POST /tenants/{id}/{action}`: the command, then back to the page; a refusal shows there with
@@ -544,6 +566,17 @@ pub(crate) async fn action(
             state.tenants.suspend(target, reason, &context).await
         }
         "reactivate" => state.tenants.reactivate(target, &context).await,
+        "rotate" => {
+            let grace = form.grace.as_deref().map(str::trim).unwrap_or("3600");
+            let Some(secs) = grace.parse::<u64>().ok().filter(|s| *s <= 604_800) else {
+                return refused(StatusCode::UNPROCESSABLE_ENTITY, lang.t("bad_grace").into()).await;
+            };
+            state
+                .tenants
+                .rotate_credentials(target, std::time::Duration::from_secs(secs), &context)
+                .await
+                .map(|(outcome, _)| outcome)
+        }
         "delete" => {
             if form.confirm.as_deref().map(str::trim) != Some(tenant.slug.as_str()) {
                 return refused(
