@@ -135,13 +135,21 @@ fn pg_url(c: &Value, password: &str) -> String {
 }
 
 async fn redis_as(c: &Value, password: &str) -> redis::aio::MultiplexedConnection {
-    let url = c["redis"]["url"].as_str().unwrap();
-    let with_password = url.replacen('@', &format!(":{password}@"), 1);
-    redis::Client::open(with_password)
-        .expect("redis url")
-        .get_multiplexed_async_connection()
+    redis_login(c, password)
         .await
         .expect("the tenant's Redis user logs in")
+}
+
+/// A connection as the tenant's Redis user with `password`, if it logs in.
+async fn redis_login(
+    c: &Value,
+    password: &str,
+) -> redis::RedisResult<redis::aio::MultiplexedConnection> {
+    let url = c["redis"]["url"].as_str().unwrap();
+    let with_password = url.replacen('@', &format!(":{password}@"), 1);
+    redis::Client::open(with_password)?
+        .get_multiplexed_async_connection()
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -169,18 +177,7 @@ async fn each_model_has_a_connection_without_secrets_and_a_reveal_that_logs_in()
             format!("tenant:{id}:queue:default")
         );
 
-        let (status, revealed) = f.reveal(id, None).await;
-        assert_eq!(status, StatusCode::OK, "{revealed}");
-        let (pg_password, redis_password) = (
-            revealed["passwords"]["postgres"]
-                .as_str()
-                .expect("pg")
-                .to_owned(),
-            revealed["passwords"]["redis"]
-                .as_str()
-                .expect("redis")
-                .to_owned(),
-        );
+        let (_, pg_password, redis_password) = f.revealed(id).await;
         // The connection names no secret.
         assert!(!text.contains(&pg_password) && !text.contains(&redis_password));
         assert!(
@@ -398,12 +395,7 @@ async fn logs_in(connection: &Value, password: &str) -> bool {
 }
 
 async fn redis_logs_in(connection: &Value, password: &str) -> bool {
-    let url = connection["redis"]["url"].as_str().unwrap();
-    let with_password = url.replacen('@', &format!(":{password}@"), 1);
-    let Ok(client) = redis::Client::open(with_password) else {
-        return false;
-    };
-    match client.get_multiplexed_async_connection().await {
+    match redis_login(connection, password).await {
         Ok(mut conn) => redis::cmd("PING")
             .query_async::<String>(&mut conn)
             .await

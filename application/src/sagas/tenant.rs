@@ -447,12 +447,7 @@ impl TenantSaga {
             }
             Err(error) => {
                 let failures = tenant.credentials.failures + 1;
-                let transient = error.is_transient();
-                let delay = if transient {
-                    self.transient.backoff.delay(failures)
-                } else {
-                    self.backoff.delay(failures)
-                };
+                let (transient, delay) = self.endless_retry(&error, failures);
                 let message = error.to_string();
                 if failures == 1 || failures.is_multiple_of(10) {
                     tracing::warn!(
@@ -480,6 +475,19 @@ impl TenantSaga {
         Ok(Turn::Continue(known.map(Box::new)))
     }
 
+    /// Whether `error` is transient, and the wait before the next try of work that is retried
+    /// for as long as it takes (access changes, credential rotations): transient failures at the
+    /// transient backoff, others at the step backoff, over `failures` in a row.
+    fn endless_retry(&self, error: &ProvisionError, failures: u32) -> (bool, Duration) {
+        let transient = error.is_transient();
+        let backoff = if transient {
+            self.transient.backoff
+        } else {
+            self.backoff
+        };
+        (transient, backoff.delay(failures))
+    }
+
     async fn access_failed(
         &self,
         tenant: &Tenant,
@@ -491,12 +499,7 @@ impl TenantSaga {
     ) -> Result<Turn, SagaError> {
         let at = self.clock.now();
         let failures = tenant.access.failures + 1;
-        let transient = error.is_transient();
-        let delay = if transient {
-            self.transient.backoff.delay(failures)
-        } else {
-            self.backoff.delay(failures)
-        };
+        let (transient, delay) = self.endless_retry(&error, failures);
         let message = error.to_string();
         if failures == 1 || failures.is_multiple_of(10) {
             tracing::warn!(

@@ -142,13 +142,7 @@ pub(super) async fn set_enabled(
     action: AccessAction,
 ) -> Result<(), ProvisionError> {
     let mut conn = ctx.redis_connection().await?;
-    let exists: redis::Value = redis::cmd("ACL")
-        .arg("GETUSER")
-        .arg(user)
-        .query_async(&mut conn)
-        .await
-        .or_fail(|| format!("failed to look up Redis user {user}"))?;
-    if matches!(exists, redis::Value::Nil) {
+    if !user_exists(&mut conn, user).await? {
         return Ok(());
     }
     let flag = match action {
@@ -207,13 +201,7 @@ async fn set_password(
     end_clients: bool,
 ) -> Result<(), ProvisionError> {
     let mut conn = ctx.redis_connection().await?;
-    let exists: redis::Value = redis::cmd("ACL")
-        .arg("GETUSER")
-        .arg(user)
-        .query_async(&mut conn)
-        .await
-        .or_fail(|| format!("failed to look up Redis user {user}"))?;
-    if matches!(exists, redis::Value::Nil) {
+    if !user_exists(&mut conn, user).await? {
         return Ok(());
     }
     // The rules hold the password's SHA-256 only, as the step's do.
@@ -234,6 +222,16 @@ async fn set_password(
             .or_fail(|| format!("failed to end the clients of Redis user {user}"))?;
     }
     save_acl(&mut conn).await
+}
+
+async fn user_exists(conn: &mut ConnectionManager, user: &str) -> Result<bool, ProvisionError> {
+    let found: redis::Value = redis::cmd("ACL")
+        .arg("GETUSER")
+        .arg(user)
+        .query_async(conn)
+        .await
+        .or_fail(|| format!("failed to look up Redis user {user}"))?;
+    Ok(!matches!(found, redis::Value::Nil))
 }
 
 /// Deletes every key matching `pattern` (a namespace prefix and `*`).
