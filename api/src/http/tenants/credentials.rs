@@ -9,11 +9,12 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use tenantry_domain::{IsolationModel, TenantId, TenantStatus};
 use tenantry_infrastructure::provisioning::{ConnectionDetails, RevealError};
+use tenantry_projections::queries::tenants::TenantView;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::caller::Caller;
-use super::commands::{IdempotencyKey, tenant_id};
+use super::commands::IdempotencyKey;
 use crate::http::auth::StaffUser;
 use crate::http::error::ErrorBody;
 use crate::http::extract::ApiPath;
@@ -153,6 +154,18 @@ fn refuse_gone(status: TenantStatus, id: &str) -> Result<(), ApiError> {
     }
 }
 
+/// The tenant `id` names (its id or slug) as the read models show it once they have caught up
+/// with the log's head as it is now: a tenant just created may not be in them yet (503
+/// `not_caught_up` past `TENANTRY_READ_MODEL_WAIT_MS`).
+async fn find_now(state: &AppState, id: &str) -> Result<TenantView, ApiError> {
+    let head = state
+        .store
+        .head()
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    super::queries::find(state, id, Some(head.position)).await
+}
+
 /// The tenant's connection details — host, port, database, schema, user, Redis URL and
 /// namespace, queues — without any password.
 ///
@@ -168,14 +181,7 @@ pub(crate) async fn connection(
     _staff: StaffUser,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ConnectionAnswer>, ApiError> {
-    // A tenant just created may not be in the read models yet: they are waited for up to the
-    // log's head as it is now (503 `not_caught_up` past TENANTRY_READ_MODEL_WAIT_MS).
-    let head = state
-        .store
-        .head()
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
-    let view = super::queries::find(&state, &id, Some(head.position)).await?;
+    let view = find_now(&state, &id).await?;
     refuse_gone(view.status, &id)?;
     let tenant = TenantId::from_uuid(view.id);
     let details = state.access.connection(tenant, view.isolation);
@@ -204,8 +210,10 @@ pub(crate) async fn reveal(
     ApiPath(id): ApiPath<String>,
     Caller(context): Caller,
 ) -> Result<Response, ApiError> {
-    let tenant = tenant_id(&state, &id).await?;
-    let view = super::queries::find(&state, &tenant.to_string(), None).await?;
+    // As for `connection`: a tenant created a moment ago is waited for (its slug may not be in
+    // the directory yet, nor its isolation in the panel).
+    let view = find_now(&state, &id).await?;
+    let tenant = TenantId::from_uuid(view.id);
     let outcome = state
         .tenants
         .record_credentials_revealed(tenant, &context)
