@@ -26,7 +26,7 @@ use utoipa::{Modify, OpenApi};
 use super::auth::handlers as auth;
 use super::error::{ErrorBody, ErrorDetail};
 use super::tenants::{commands, credentials, queries};
-use super::{AppState, MAX_REQUEST_BODY, audit, health, metrics, onboarding};
+use super::{AppState, MAX_REQUEST_BODY, audit, directory, health, metrics, onboarding};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -57,6 +57,8 @@ use super::{AppState, MAX_REQUEST_BODY, audit, health, metrics, onboarding};
         credentials::connection,
         credentials::reveal,
         audit::list,
+        directory::resolve,
+        directory::ask,
         onboarding::provision,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
@@ -66,6 +68,7 @@ use super::{AppState, MAX_REQUEST_BODY, audit, health, metrics, onboarding};
         (name = "auth", description = "staff authentication"),
         (name = "tenants", description = "tenant lifecycle commands and queries"),
         (name = "audit", description = "the audit log: every event, flattened"),
+        (name = "directory", description = "which tenant a host belongs to: for the application's router and a TLS proxy"),
         (name = "onboarding", description = "one-shot tenant creation for signup flows")
     )
 )]
