@@ -83,6 +83,14 @@ pub(crate) struct Resolved {
     portal_url: String,
 }
 
+/// What `resolve` answers: a tenant, or a host of the control plane's own.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub(crate) enum ResolveAnswer {
+    Tenant(Resolved),
+    Public(PublicHost),
+}
+
 /// A host of the control plane itself (the base domain, `TENANTRY_CONTROL_PLANE_HOSTS`): no
 /// tenant's.
 #[derive(Debug, Serialize, ToSchema)]
@@ -173,8 +181,7 @@ fn not_found(host: &str) -> ApiError {
 /// control-plane hosts answer `{"public":true}`. Deleting and deleted tenants are 404.
 #[utoipa::path(get, path = "/platform/api/resolve", tag = "directory", operation_id = "resolveHost",
     params(ResolveQuery),
-    responses((status = 200, description = "the tenant, or `{\"public\":true}` for the control plane's own hosts",
-            content((Resolved = "application/json"), (PublicHost = "application/json"))),
+    responses((status = 200, body = ResolveAnswer, description = "the tenant, or `{\"public\":true}` for the control plane's own hosts"),
         (status = 401, body = ErrorBody, description = "no valid staff token or `directory:read` service token"),
         (status = 403, body = SuspendedBody, description = "`tenant_suspended`: the host's tenant is suspended (its id, slug and the reason); `forbidden`: a service token without `directory:read`"),
         (status = 404, body = ErrorBody, description = "no tenant answers on this host"),
@@ -187,7 +194,7 @@ pub(crate) async fn resolve(
 ) -> Result<Response, ApiError> {
     let host = parse_host(query.host.as_deref(), "host")?;
     if state.auth.is_public_host(&host, &state.base_domain) {
-        return Ok(Json(PublicHost { public: true }).into_response());
+        return Ok(Json(ResolveAnswer::Public(PublicHost { public: true })).into_response());
     }
     let Some(entry) = live_entry(&state, &host).await? else {
         return Err(not_found(&host));
@@ -198,7 +205,7 @@ pub(crate) async fn resolve(
     let tenant = TenantId::from_uuid(entry.tenant_id);
     let details = state.access.connection(tenant, entry.isolation);
     let base = state.base_domain.trim_end_matches('.').to_ascii_lowercase();
-    Ok(Json(Resolved {
+    Ok(Json(ResolveAnswer::Tenant(Resolved {
         tenant_id: entry.tenant_id,
         status: entry.status.to_string(),
         isolation: entry.isolation.to_string(),
@@ -216,7 +223,7 @@ pub(crate) async fn resolve(
             .collect(),
         portal_url: format!("https://{}.{base}", entry.slug),
         slug: entry.slug,
-    })
+    }))
     .into_response())
 }
 

@@ -359,8 +359,9 @@ fn common_responses(doc: &mut Value) {
             }
             // Every route that reads the database or Redis (error.rs: an outage is 503
             // `unavailable`, never 500).
-            let control_plane =
-                path.starts_with("/platform/api/") || path == "/api/tenants/provision";
+            let control_plane = path.starts_with("/platform/api/")
+                || path == "/api/tenants/provision"
+                || path.starts_with("/internal/");
             let outage = "`unavailable`: PostgreSQL or Redis is down, refuses connections or has \
                           none left, or no pooled connection became free in time";
             if has("min_position") || method == "patch" {
