@@ -33,8 +33,12 @@ use super::extract::ApiQuery;
 use super::tenants::credentials::QueueConnection;
 use super::{ApiError, AppState};
 
-/// The longest host name DNS allows.
+/// The longest host name DNS allows (here with the port, if one is given).
 const MAX_HOST: usize = 253;
+
+// The OpenAPI document says what `parse_host` takes (the `pattern` of `host` and `domain`), so
+// that tools generate valid hosts: labels of letters, digits and `-`, an optional trailing dot
+// and port.
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -42,7 +46,7 @@ const MAX_HOST: usize = 253;
 pub(crate) struct ResolveQuery {
     /// The host a request came in on (`Host`: a port and the case are ignored), e.g.
     /// `acme.example.com`.
-    #[param(required = true, max_length = 260, example = "acme.example.com")]
+    #[param(required = true, min_length = 1, max_length = 253, pattern = r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?(:[0-9]{1,5})?$", example = "acme.example.com")]
     host: Option<String>,
 }
 
@@ -51,7 +55,7 @@ pub(crate) struct ResolveQuery {
 #[into_params(parameter_in = Query)]
 pub(crate) struct AskQuery {
     /// The host a certificate is asked for, e.g. `acme.example.com`.
-    #[param(required = true, max_length = 260, example = "acme.example.com")]
+    #[param(required = true, min_length = 1, max_length = 253, pattern = r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?(:[0-9]{1,5})?$", example = "acme.example.com")]
     domain: Option<String>,
 }
 
@@ -108,19 +112,29 @@ pub(crate) struct SuspendedBody {
     reason: Option<String>,
 }
 
-/// The host `raw` as looked up (lower case, no trailing dot), or 422 naming `field`. A port is
-/// allowed and ignored, as in a `Host` header.
+/// The host `raw` as looked up (lower case, no trailing dot), or 422 naming `field`: what the
+/// parameters' `pattern` says, at most [`MAX_HOST`] characters. A port is allowed and ignored, as
+/// in a `Host` header.
 fn parse_host(raw: Option<&str>, field: &str) -> Result<String, ApiError> {
-    let invalid = |why: &str| ApiError::unprocessable("invalid_host", why, field);
-    let raw = raw.map(str::trim).unwrap_or_default();
+    let invalid = |why: String| ApiError::unprocessable("invalid_host", why, field);
+    let raw = raw.unwrap_or_default();
     if raw.is_empty() {
-        return Err(invalid(&format!("{field} is required")));
+        return Err(invalid(format!("{field} is required")));
+    }
+    if raw.len() > MAX_HOST {
+        return Err(invalid(format!(
+            "{field} must be at most {MAX_HOST} characters"
+        )));
     }
     let name = match raw.rsplit_once(':') {
-        Some((name, port)) if port.parse::<u16>().is_ok() => name,
+        Some((name, port))
+            if (1..=5).contains(&port.len()) && port.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            name
+        }
         Some(_) => {
-            return Err(invalid(&format!(
-                "{field} must be a host name (and at most a port after it)"
+            return Err(invalid(format!(
+                "{field} must be a host name, with at most a port (digits) after it"
             )));
         }
         None => raw,
@@ -135,10 +149,10 @@ fn parse_host(raw: Option<&str>, field: &str) -> Result<String, ApiError> {
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
     };
-    if name.len() > MAX_HOST || !name.split('.').all(label_ok) {
-        return Err(invalid(&format!(
-            "{field} must be a host name: dot-separated labels of letters, digits and `-` (at \
-             most 63 each, {MAX_HOST} in all)"
+    if !name.split('.').all(label_ok) {
+        return Err(invalid(format!(
+            "{field} must be a host name: dot-separated labels of letters, digits and `-` (not \
+             first or last), at most 63 characters each"
         )));
     }
     Ok(name)
@@ -276,10 +290,13 @@ mod tests {
         assert_eq!(ok("Acme.Example.com"), "acme.example.com");
         assert_eq!(ok("acme.example.com:8443"), "acme.example.com");
         assert_eq!(ok("acme.example.com."), "acme.example.com");
-        assert_eq!(ok(" xn--bcher-kva.example "), "xn--bcher-kva.example");
+        assert_eq!(ok("xn--bcher-kva.example:99999"), "xn--bcher-kva.example");
         for bad in [
             "",
             "  ",
+            " acme.com",
+            "acme.com:",
+            "acme.com:123456",
             "a b.com",
             "acme.example.com:http",
             "acme..com",
@@ -288,7 +305,7 @@ mod tests {
             "user@acme.com",
             "[::1]",
             &"a".repeat(64),
-            &format!("{}.com", "a.".repeat(130)),
+            &format!("{}com", "a.".repeat(126)),
         ] {
             assert!(parse_host(Some(bad), "host").is_err(), "{bad:?}");
         }
