@@ -271,7 +271,11 @@ async fn resolve_takes_staff_or_a_directory_read_service_token() {
     assert_eq!(body["error"]["code"], "forbidden");
     let (status, _) = f.resolve_as(BASE, "not-a-token").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let status = f.app.get("/platform/api/resolve?host=x.test").await.status();
+    let status = f
+        .app
+        .get("/platform/api/resolve?host=x.test")
+        .await
+        .status();
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     // A directory token reaches no credentials and no staff route.
     let status = f.app.get_auth(TENANTS, &directory).await.status();

@@ -107,7 +107,8 @@ async fn tenant_of(pool: &PgPool, raw: &str) -> anyhow::Result<Uuid> {
 
 /// `id  name  scopes  tenant|-  created  last-used|-  active|revoked:{at}`, tab-separated.
 fn line(token: &ServiceToken) -> String {
-    let time = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let time =
+        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let scopes: Vec<&str> = token.scopes.iter().map(|s| s.as_str()).collect();
     format!(
         "{}\t{}\t{}\t{}\t{}\t{}\t{}",

@@ -46,7 +46,13 @@ const MAX_HOST: usize = 253;
 pub(crate) struct ResolveQuery {
     /// The host a request came in on (`Host`: a port and the case are ignored), e.g.
     /// `acme.example.com`.
-    #[param(required = true, min_length = 1, max_length = 253, pattern = r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?(:[0-9]{1,5})?$", example = "acme.example.com")]
+    #[param(
+        required = true,
+        min_length = 1,
+        max_length = 253,
+        pattern = r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?(:[0-9]{1,5})?$",
+        example = "acme.example.com"
+    )]
     host: Option<String>,
 }
 
@@ -55,7 +61,13 @@ pub(crate) struct ResolveQuery {
 #[into_params(parameter_in = Query)]
 pub(crate) struct AskQuery {
     /// The host a certificate is asked for, e.g. `acme.example.com`.
-    #[param(required = true, min_length = 1, max_length = 253, pattern = r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?(:[0-9]{1,5})?$", example = "acme.example.com")]
+    #[param(
+        required = true,
+        min_length = 1,
+        max_length = 253,
+        pattern = r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?(:[0-9]{1,5})?$",
+        example = "acme.example.com"
+    )]
     domain: Option<String>,
 }
 

@@ -19,8 +19,8 @@ mod staff_user;
 mod tokens;
 
 pub use host::{check_well_formed, control_plane_only, control_plane_routes, nest_platform};
-pub use staff_user::StaffUser;
 pub(crate) use principal::{CredentialsRead, DirectoryRead, Principal, StaffOr};
+pub use staff_user::StaffUser;
 pub use tokens::{IssuedToken, TokenKeys};
 
 use std::net::IpAddr;

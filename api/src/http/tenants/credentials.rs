@@ -167,11 +167,7 @@ fn refuse_gone(status: TenantStatus, id: &str) -> Result<(), ApiError> {
 ///
 /// For a service token held to a tenant, any other tenant is 403, an unknown one too (so that it
 /// cannot probe which tenants exist).
-async fn find_now(
-    state: &AppState,
-    id: &str,
-    caller: &Principal,
-) -> Result<TenantView, ApiError> {
+async fn find_now(state: &AppState, id: &str, caller: &Principal) -> Result<TenantView, ApiError> {
     let last = state
         .store
         .last_stored_position()
