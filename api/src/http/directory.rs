@@ -103,7 +103,7 @@ pub(crate) struct Resolved {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(untagged)]
 pub(crate) enum ResolveAnswer {
-    Tenant(Resolved),
+    Tenant(Box<Resolved>),
     Public(PublicHost),
 }
 
@@ -231,7 +231,7 @@ pub(crate) async fn resolve(
     let tenant = TenantId::from_uuid(entry.tenant_id);
     let details = state.access.connection(tenant, entry.isolation);
     let base = state.base_domain.trim_end_matches('.').to_ascii_lowercase();
-    Ok(Json(ResolveAnswer::Tenant(Resolved {
+    Ok(Json(ResolveAnswer::Tenant(Box::new(Resolved {
         tenant_id: entry.tenant_id,
         status: entry.status.to_string(),
         isolation: entry.isolation.to_string(),
@@ -249,7 +249,7 @@ pub(crate) async fn resolve(
             .collect(),
         portal_url: format!("https://{}.{base}", entry.slug),
         slug: entry.slug,
-    }))
+    })))
     .into_response())
 }
 
