@@ -42,6 +42,10 @@ enum Command {
     /// Manage platform staff accounts (the operators who use `/platform/api`).
     #[command(subcommand)]
     Staff(cli::staff::StaffCommand),
+    /// Manage the tokens the application's services call the control plane with
+    /// (`credentials:read`, `directory:read`).
+    #[command(subcommand)]
+    ServiceToken(cli::service_token::ServiceTokenCommand),
     /// Compare what the read models say exists with what PostgreSQL and Redis hold, one line per
     /// tenant; exits non-zero on drift.
     Doctor(cli::doctor::DoctorCommand),
@@ -110,6 +114,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Openapi(command) => {
             command.run(&cli.settings, &mut std::io::stdout().lock())?;
+        }
+        Command::ServiceToken(command) => {
+            command
+                .run(&cli.settings, &mut std::io::stdout().lock())
+                .await?;
         }
         Command::Staff(command) => {
             command

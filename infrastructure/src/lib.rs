@@ -14,5 +14,6 @@ pub mod redact;
 pub mod redis_config;
 pub mod redis_persistence;
 pub mod secrets;
+pub mod service_tokens;
 pub mod shared_redis;
 pub mod staff;

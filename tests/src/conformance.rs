@@ -399,6 +399,14 @@ pub async fn head_and_backlog(store: &dyn EventStore) {
         store.head().await.expect("head") >= newest,
         "the head is at or past our events"
     );
+    // The last stored event: at or past ours too, and a position with an event.
+    let last = store.last_stored_position().await.expect("last stored");
+    let at = store
+        .checkpoint_of(last)
+        .await
+        .expect("checkpoint_of")
+        .expect("an event is stored at the last stored position");
+    assert!(at >= newest, "the last stored event is at or past ours");
     assert!(
         store
             .backlog(Checkpoint::START)

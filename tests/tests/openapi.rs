@@ -148,6 +148,9 @@ async fn the_served_document_is_complete() {
                 // `/readyz` answers its whole report on 503 too, with the error object in it.
                 let expected = if label == "GET /readyz" && status == "503" {
                     "#/components/schemas/Readiness"
+                } else if label == "GET /platform/api/resolve" && status == "403" {
+                    // The error object, and which tenant is suspended and why.
+                    "#/components/schemas/SuspendedBody"
                 } else {
                     "#/components/schemas/ErrorBody"
                 };
@@ -168,6 +171,7 @@ async fn the_served_document_is_complete() {
         ("createTenant", "201", "CommandAnswer"),
         ("onboardTenant", "201", "OneShotAnswer"),
         ("getHealth", "200", "HealthStatus"),
+        ("askTls", "200", "AskAnswer"),
     ] {
         let response = &operation(&doc, id)["responses"][status];
         assert_eq!(
@@ -181,6 +185,18 @@ async fn the_served_document_is_complete() {
             "{schema} has no properties"
         );
     }
+    // `resolve` answers a tenant or `{"public":true}`.
+    assert_eq!(
+        schema_ref(&operation(&doc, "resolveHost")["responses"]["200"]),
+        "#/components/schemas/ResolveAnswer"
+    );
+    assert_eq!(
+        doc["components"]["schemas"]["ResolveAnswer"]["oneOf"],
+        serde_json::json!([
+            {"$ref": "#/components/schemas/Resolved"},
+            {"$ref": "#/components/schemas/PublicHost"}
+        ])
+    );
     let item = &doc["components"]["schemas"]["EventsPage"]["properties"]["items"];
     assert_eq!(item["items"]["$ref"], "#/components/schemas/AuditItem");
     let status = &doc["components"]["schemas"]["Tenant"]["properties"]["status"]["enum"];

@@ -1,5 +1,5 @@
 //! The operator's command-line tools besides `serve` and `migrate`: staff accounts
-//! (`tenantry staff …`), the drift report (`tenantry doctor`), tenants for scripts (`tenantry
+//! (`tenantry staff …`), the services' tokens (`tenantry service-token …`), the drift report (`tenantry doctor`), tenants for scripts (`tenantry
 //! tenant …`), inspecting and rebuilding the read models (`tenantry projections …`), reading the
 //! event log (`tenantry events …`) and the OpenAPI document (`tenantry openapi`). Each but the last
 //! talks to the control-plane database and the event store named in the
@@ -11,6 +11,7 @@ pub mod events;
 pub mod migrations;
 pub mod openapi;
 pub mod projections;
+pub mod service_token;
 pub mod staff;
 pub mod tenant;
 

@@ -3,6 +3,7 @@
 mod audit;
 pub mod auth;
 mod consistency;
+pub(crate) mod directory;
 pub(crate) mod error;
 pub(crate) mod extract;
 pub(crate) mod health;
@@ -68,6 +69,9 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::render))
         .route("/openapi.json", get(openapi::serve))
+        // A TLS proxy's on-demand "ask" hook: no authentication, no control-plane host check
+        // (the proxy calls it on an internal address; see `directory`).
+        .route("/internal/tls/ask", get(directory::ask))
         .route(
             "/api/tenants/provision",
             auth::control_plane_only(
@@ -80,7 +84,8 @@ pub fn router(state: AppState) -> Router {
             Router::new()
                 .merge(auth::routes())
                 .nest("/tenants", tenants::routes().route_layer(idempotent()))
-                .route("/audit", get(audit::list)),
+                .route("/audit", get(audit::list))
+                .route("/resolve", get(directory::resolve)),
         ))
         // The admin panel's pages at `/`, on the control-plane hosts (README "Admin panel").
         .merge(auth::control_plane_routes(&state, crate::panel::routes()))

@@ -26,7 +26,7 @@ use utoipa::{Modify, OpenApi};
 use super::auth::handlers as auth;
 use super::error::{ErrorBody, ErrorDetail};
 use super::tenants::{commands, credentials, queries, rotation};
-use super::{AppState, MAX_REQUEST_BODY, audit, health, metrics, onboarding};
+use super::{AppState, MAX_REQUEST_BODY, audit, directory, health, metrics, onboarding};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -58,6 +58,8 @@ use super::{AppState, MAX_REQUEST_BODY, audit, health, metrics, onboarding};
         credentials::reveal,
         rotation::rotate,
         audit::list,
+        directory::resolve,
+        directory::ask,
         onboarding::provision,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
@@ -67,6 +69,7 @@ use super::{AppState, MAX_REQUEST_BODY, audit, health, metrics, onboarding};
         (name = "auth", description = "staff authentication"),
         (name = "tenants", description = "tenant lifecycle commands and queries"),
         (name = "audit", description = "the audit log: every event, flattened"),
+        (name = "directory", description = "which tenant a host belongs to: for the application's router and a TLS proxy"),
         (name = "onboarding", description = "one-shot tenant creation for signup flows")
     )
 )]
@@ -357,8 +360,9 @@ fn common_responses(doc: &mut Value) {
             }
             // Every route that reads the database or Redis (error.rs: an outage is 503
             // `unavailable`, never 500).
-            let control_plane =
-                path.starts_with("/platform/api/") || path == "/api/tenants/provision";
+            let control_plane = path.starts_with("/platform/api/")
+                || path == "/api/tenants/provision"
+                || path.starts_with("/internal/");
             let outage = "`unavailable`: PostgreSQL or Redis is down, refuses connections or has \
                           none left, or no pooled connection became free in time";
             if has("min_position") || method == "patch" {

@@ -13,6 +13,9 @@ pub enum Actor {
     TenantUser { id: Uuid },
     /// A process manager (saga) acting on events, e.g. `provisioning`.
     Saga { name: String },
+    /// One of the application's services, with a service token (`tenantry service-token`): the
+    /// token's id and name.
+    Service { id: Uuid, name: String },
     /// Tenantry itself (migrations, maintenance, tests).
     System,
 }
@@ -23,6 +26,7 @@ impl std::fmt::Display for Actor {
             Self::Staff { email, .. } => write!(f, "staff:{email}"),
             Self::TenantUser { id } => write!(f, "user:{id}"),
             Self::Saga { name } => write!(f, "saga:{name}"),
+            Self::Service { id, .. } => write!(f, "service:{id}"),
             Self::System => f.write_str("system"),
         }
     }

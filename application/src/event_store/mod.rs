@@ -110,6 +110,15 @@ pub trait EventStore: Send + Sync {
             .map_or(Checkpoint::START, RecordedEvent::checkpoint))
     }
 
+    /// The global position of the last event stored so far, whether its place in the log is
+    /// final or not (0 for an empty log): what a read that must see everything committed before
+    /// it waits for. [`head`](Self::head) may stay behind it for as long as any transaction of
+    /// the database is open, so a tenant created a moment ago can lie past the head. By
+    /// default the head's, for a store whose places are final at once.
+    async fn last_stored_position(&self) -> Result<u64, EventStoreError> {
+        Ok(self.head().await?.position)
+    }
+
     /// How far a reader at `after` is behind: how many stored events come after it in log
     /// order, and when the first of them was recorded. Counts every stored event past `after`,
     /// also those [`read_all`](Self::read_all) does not return yet because their place is not

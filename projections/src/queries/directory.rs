@@ -28,6 +28,22 @@ pub struct DirectoryEntry {
     pub redis: Option<RedisAccess>,
     /// The default job queue's stream key.
     pub queue: Option<String>,
+    /// The credential rotation whose login is given out, and the latest retired (from the
+    /// tenant panel's read model, which follows rotations): see [`DirectoryEntry::rotations`].
+    pub credentials_applied: u32,
+    pub credentials_retired: u32,
+}
+
+impl DirectoryEntry {
+    /// The tenant's credential rotations, as far as choosing its current login goes.
+    pub fn rotations(&self) -> tenantry_domain::CredentialRotations {
+        tenantry_domain::CredentialRotations {
+            requested: self.credentials_applied,
+            applied: self.credentials_applied,
+            retired: self.credentials_retired,
+            ..Default::default()
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -68,11 +84,13 @@ struct Row {
     redis_acl_user: Option<String>,
     redis_secret: Option<String>,
     queue: Option<String>,
+    credentials_applied: Option<i32>,
+    credentials_retired: Option<i32>,
 }
 
 const COLUMNS: &str = "d.tenant_id, d.slug, d.status, d.isolation, d.database, d.database_role, \
     d.database_secret, d.schema_name, d.schema_role, d.redis_namespace, d.redis_acl_user, \
-    d.redis_secret, d.queue";
+    d.redis_secret, d.queue, p.credentials_applied, p.credentials_retired";
 
 /// The tenant that `host` (a `Host` header: case and a port are ignored) leads to, if any.
 async fn resolve_once(
@@ -83,6 +101,7 @@ async fn resolve_once(
     let host = normalize(host);
     let exact: Option<Row> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM read.tenant_hosts h JOIN read.tenant_directory d USING (tenant_id) \
+         LEFT JOIN read.tenant_panel p USING (tenant_id) \
          WHERE h.host = $1 AND h.active"
     ))
     .bind(&host)
@@ -100,7 +119,8 @@ async fn resolve_once(
         return Ok(None);
     };
     let row: Option<Row> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM read.tenant_directory d WHERE d.slug = $1 LIMIT 1"
+        "SELECT {COLUMNS} FROM read.tenant_directory d \
+         LEFT JOIN read.tenant_panel p USING (tenant_id) WHERE d.slug = $1 LIMIT 1"
     ))
     .bind(slug)
     .fetch_optional(pool)
@@ -156,6 +176,8 @@ fn entry(row: Row) -> Result<DirectoryEntry, QueryError> {
             _ => None,
         },
         queue: row.queue,
+        credentials_applied: row.credentials_applied.unwrap_or(0).max(0) as u32,
+        credentials_retired: row.credentials_retired.unwrap_or(0).max(0) as u32,
     })
 }
 

@@ -12,12 +12,14 @@
 
 pub(crate) mod handlers;
 mod host;
+pub(crate) mod principal;
 mod rate_limit;
 mod signing_key;
 mod staff_user;
 mod tokens;
 
 pub use host::{check_well_formed, control_plane_only, control_plane_routes, nest_platform};
+pub(crate) use principal::{CredentialsRead, DirectoryRead, Principal, StaffOr};
 pub use staff_user::StaffUser;
 pub use tokens::{IssuedToken, TokenKeys};
 
@@ -31,6 +33,7 @@ use axum::routing::{get, post};
 use chrono::Utc;
 use sqlx::PgPool;
 use tenantry_application::staff::{StaffError, StaffService, TokenCheck};
+use tenantry_infrastructure::service_tokens::{PgServiceTokens, ServiceToken};
 
 use crate::http::{ApiError, AppState};
 use crate::settings::Settings;
@@ -52,6 +55,8 @@ pub struct Auth {
     token_ttl: Duration,
     limiter: LoginLimiter,
     hosts: AllowedHosts,
+    /// The services' tokens (`tenantry service-token`), for [`StaffOr`].
+    service_tokens: PgServiceTokens,
 }
 
 impl Auth {
@@ -80,6 +85,7 @@ impl Auth {
                 per_minute(settings.login_rate_per_ip, "TENANTRY_LOGIN_RATE_PER_IP")?,
             ),
             hosts: AllowedHosts::new(settings.control_plane_hosts()),
+            service_tokens: PgServiceTokens::new(pool.clone()),
         })
     }
 
@@ -145,6 +151,30 @@ impl Auth {
             token_expires_at: chrono::DateTime::from_timestamp(claims.exp, 0)
                 .unwrap_or(chrono::DateTime::<Utc>::MAX_UTC),
         })
+    }
+
+    /// The service token presented: known and not revoked, else 401. Only its id is logged.
+    pub(crate) async fn authenticate_service(&self, token: &str) -> Result<ServiceToken, ApiError> {
+        let found = self
+            .service_tokens
+            .authenticate(token)
+            .await
+            .map_err(ApiError::Internal)?;
+        match found {
+            Some(service) => {
+                tracing::debug!(service_token = %service.id, "service token accepted");
+                Ok(service)
+            }
+            None => Err(ApiError::Unauthorized(
+                "unknown or revoked service token".into(),
+            )),
+        }
+    }
+
+    /// Whether `host` is the control plane's own: `base_domain` itself or one of
+    /// `TENANTRY_CONTROL_PLANE_HOSTS`. No tenant answers there (`GET /platform/api/resolve`).
+    pub(crate) fn is_public_host(&self, host: &str, base_domain: &str) -> bool {
+        AllowedHosts::new([base_domain]).names(host) || self.hosts.names(host)
     }
 
     /// Revokes the token `user` presented.

@@ -40,6 +40,8 @@ impl FromRequestParts<AppState> for StaffUser {
             return Ok(user.clone());
         }
         let token = bearer_token(parts)?;
+        // A service token is refused here like any other that is not a staff token: only the
+        // routes of its scopes take one (`StaffOr`).
         let user = state.auth.authenticate(token).await?;
         parts.extensions.insert(user.clone());
         Ok(user)
@@ -47,7 +49,7 @@ impl FromRequestParts<AppState> for StaffUser {
 }
 
 /// The token of `Authorization: Bearer <token>` (the scheme is case-insensitive).
-fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
+pub(super) fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
     let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
         return Err(ApiError::Unauthorized("missing bearer token".into()));
     };

@@ -8,15 +8,16 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use tenantry_domain::{IsolationModel, TenantId, TenantStatus};
-use tenantry_infrastructure::provisioning::{ConnectionDetails, RevealError};
+use tenantry_infrastructure::provisioning::{ConnectionDetails, QueueDetails, RevealError};
+use tenantry_projections::queries::tenants::TenantView;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::caller::Caller;
-use super::commands::{IdempotencyKey, tenant_id};
-use crate::http::auth::StaffUser;
+use super::caller;
+use super::commands::IdempotencyKey;
+use crate::http::auth::{CredentialsRead, Principal, StaffOr};
 use crate::http::error::ErrorBody;
-use crate::http::extract::ApiPath;
+use crate::http::extract::{ApiPath, RequestMeta};
 use crate::http::idempotency::ReplayBody;
 use crate::http::{ApiError, AppState};
 
@@ -59,6 +60,16 @@ pub(crate) struct QueueConnection {
     /// The Redis stream.
     stream: String,
     consumer_group: String,
+}
+
+impl From<QueueDetails> for QueueConnection {
+    fn from(queue: QueueDetails) -> Self {
+        Self {
+            name: queue.name,
+            stream: queue.stream,
+            consumer_group: queue.consumer_group,
+        }
+    }
 }
 
 /// `GET /platform/api/tenants/{id}/connection`: everything but the passwords.
@@ -104,11 +115,7 @@ impl ConnectionAnswer {
             queues: details
                 .queues
                 .into_iter()
-                .map(|q| QueueConnection {
-                    name: q.name,
-                    stream: q.stream,
-                    consumer_group: q.consumer_group,
-                })
+                .map(QueueConnection::from)
                 .collect(),
         }
     }
@@ -153,29 +160,52 @@ fn refuse_gone(status: TenantStatus, id: &str) -> Result<(), ApiError> {
     }
 }
 
+/// The tenant `id` names (its id or slug) as the read models show it once they have caught up
+/// with the last event stored before this request (not the head, which may lag behind it): a
+/// tenant just created may not be in them yet (503 `not_caught_up` past
+/// `TENANTRY_READ_MODEL_WAIT_MS`).
+///
+/// For a service token held to a tenant, any other tenant is 403, an unknown one too (so that it
+/// cannot probe which tenants exist).
+async fn find_now(state: &AppState, id: &str, caller: &Principal) -> Result<TenantView, ApiError> {
+    let last = state
+        .store
+        .last_stored_position()
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    let found = super::queries::find(state, id, Some(last)).await;
+    match (found, caller.held_to()) {
+        (Ok(view), _) => {
+            caller.may_reach(view.id)?;
+            Ok(view)
+        }
+        (Err(ApiError::NotFound(_)), Some(_)) => Err(ApiError::Forbidden(
+            "this service token is held to another tenant".into(),
+        )),
+        (Err(e), _) => Err(e),
+    }
+}
+
 /// The tenant's connection details — host, port, database, schema, user, Redis URL and
 /// namespace, queues — without any password.
 ///
 /// The names are the tenant's whatever its status; they work once it is provisioned (`active`).
+///
+/// Staff, or a service token with `credentials:read` (of this tenant, if it is held to one).
 #[utoipa::path(get, path = "/platform/api/tenants/{id}/connection", tag = "tenants", operation_id = "getTenantConnection",
     params(("id" = String, Path, description = "the tenant's id, or the slug of a live tenant")),
     responses((status = 200, body = ConnectionAnswer, description = "the connection details, no secret in them"),
+        (status = 401, body = ErrorBody, description = "no valid staff token or `credentials:read` service token"),
+        (status = 403, body = ErrorBody, description = "`forbidden`: a service token without `credentials:read`, or held to another tenant"),
         (status = 404, body = ErrorBody, description = "no such tenant"),
         (status = 409, body = ErrorBody, description = "`invalid_state`: the tenant is deleting or deleted")),
     security(("bearer" = [])))]
 pub(crate) async fn connection(
     State(state): State<AppState>,
-    _staff: StaffUser,
+    StaffOr(caller, ..): StaffOr<CredentialsRead>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ConnectionAnswer>, ApiError> {
-    // A tenant just created may not be in the read models yet: they are waited for up to the
-    // log's head as it is now (503 `not_caught_up` past TENANTRY_READ_MODEL_WAIT_MS).
-    let head = state
-        .store
-        .head()
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
-    let view = super::queries::find(&state, &id, Some(head.position)).await?;
+    let view = find_now(&state, &id, &caller).await?;
     refuse_gone(view.status, &id)?;
     let tenant = TenantId::from_uuid(view.id);
     let details = state
@@ -194,20 +224,31 @@ pub(crate) async fn connection(
 /// Audited: a `TenantCredentialsRevealed` event (who, when, from which address; no secret) is
 /// recorded on the tenant before the passwords are read. A replay with the same
 /// `Idempotency-Key` answers without the passwords (they are not kept) and records nothing.
+///
+/// Staff, or a service token with `credentials:read` (of this tenant, if it is held to one):
+/// its reveal is recorded as by `service:{token id}`. `Idempotency-Key` is a staff member's
+/// only; a service's reveal with one is simply run again.
 #[utoipa::path(post, path = "/platform/api/tenants/{id}/connection/reveal", tag = "tenants", operation_id = "revealTenantCredentials",
     params(("id" = String, Path, description = "the tenant's id, or the slug of a live tenant"), IdempotencyKey),
     responses((status = 200, body = RevealAnswer, description = "the connection and its passwords (a replay: `passwords` null)"),
+        (status = 401, body = ErrorBody, description = "no valid staff token or `credentials:read` service token"),
+        (status = 403, body = ErrorBody, description = "`forbidden`: a service token without `credentials:read`, or held to another tenant"),
         (status = 404, body = ErrorBody, description = "no such tenant"),
         (status = 409, body = ErrorBody, description = "`invalid_state`: not active or suspended (not provisioned yet, deleting, deleted); `credentials_missing`: a stored password is gone"),
         (status = 422, body = ErrorBody, description = "`idempotency_key_reused`")),
     security(("bearer" = [])))]
 pub(crate) async fn reveal(
     State(state): State<AppState>,
+    StaffOr(caller, ..): StaffOr<CredentialsRead>,
     ApiPath(id): ApiPath<String>,
-    Caller(context): Caller,
+    meta: RequestMeta,
 ) -> Result<Response, ApiError> {
-    let tenant = tenant_id(&state, &id).await?;
-    let view = super::queries::find(&state, &tenant.to_string(), None).await?;
+    // As for `connection`: a tenant created a moment ago is waited for (its slug may not be in
+    // the directory yet, nor its isolation in the panel).
+    let view = find_now(&state, &id, &caller).await?;
+    // `by` is `staff:{email}` or `service:{token id}`.
+    let context = caller::context(caller.actor(), meta);
+    let tenant = TenantId::from_uuid(view.id);
     let outcome = state
         .tenants
         .record_credentials_revealed(tenant, &context)

@@ -330,6 +330,14 @@ impl EventStore for PgEventStore {
         )
     }
 
+    async fn last_stored_position(&self) -> Result<u64, EventStoreError> {
+        let last: i64 = sqlx::query_scalar(rows::LAST_STORED)
+            .fetch_one(&self.inner.pool)
+            .await
+            .context("failed to find the last stored event")?;
+        Ok(last.max(0) as u64)
+    }
+
     async fn backlog(&self, after: Checkpoint) -> Result<Backlog, EventStoreError> {
         let (events, first_recorded_at): (i64, Option<DateTime<Utc>>) =
             sqlx::query_as(rows::BACKLOG)

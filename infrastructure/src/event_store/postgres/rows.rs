@@ -51,6 +51,12 @@ pub(super) const HEAD: &str = "SELECT tx_id, position FROM events \
      WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
      ORDER BY tx_id DESC, position DESC LIMIT 1";
 
+/// The position of the last committed event in log order, past the horizon or not: every event
+/// committed so far sorts at or before it, so a reader past it has read them all (not so the
+/// largest position: a transaction that took a smaller one may have committed later).
+pub(super) const LAST_STORED: &str = "SELECT coalesce((SELECT position FROM events \
+     ORDER BY tx_id DESC, position DESC LIMIT 1), 0)";
+
 /// How many committed events lie past a checkpoint, horizon or not, and when the first of them
 /// was recorded. The count is a range scan of the `events_log_order` index (index-only once the
 /// table is vacuumed), the first one a single step of it.
