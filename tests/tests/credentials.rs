@@ -460,6 +460,27 @@ async fn a_rotation_gives_new_passwords_and_the_old_ones_stop_after_the_grace_pe
             "{isolation}: the old login in its grace period"
         );
         assert!(redis_logs_in(&new, &new_redis).await && redis_logs_in(&old, &old_redis).await);
+        // The directory routes services to the new login too.
+        let tenant: Value = f
+            .app
+            .get_auth(&format!("{TENANTS}/{id}"), &f.token)
+            .await
+            .json()
+            .await
+            .expect("json");
+        let host = format!(
+            "{}.{}",
+            tenant["slug"].as_str().unwrap(),
+            tenantry_api::Settings::from_env().base_domain
+        );
+        let resolved: Value = f
+            .app
+            .get_auth(&format!("/platform/api/resolve?host={host}"), &f.token)
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(resolved["user"], new["postgres"]["user"], "{resolved}");
         let (status, refused) = f.rotate(id, json!({})).await;
         assert_eq!(status, StatusCode::CONFLICT, "{refused}");
         assert_eq!(
