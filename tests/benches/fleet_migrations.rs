@@ -128,7 +128,7 @@ async fn main() {
                 max_parallel: p,
                 pause_on_failure: false,
             };
-            let outcome = fleet.apply(&plan, &options, &|_| {}).await;
+            let outcome = fleet.apply(&plan, &options, None, &|_| {}).await;
             let fleet_secs = started.elapsed().as_secs_f64();
             assert!(outcome.completed(), "{:?}", outcome.failed.first());
 
