@@ -22,8 +22,8 @@ use tenantry_infrastructure::provisioning::{
 };
 use tenantry_infrastructure::secrets::{PgSecretStore, SecretKey};
 use tenantry_projections::{ProjectionRuntime, RuntimeConfig, default_projectors};
-use tenantry_tests::TestDb;
 use tenantry_tests::lifecycle::{TenantScript, append_lifecycle};
+use tenantry_tests::{TestApp, TestDb};
 
 const TENANTS: usize = 20;
 const PATIENTS: i64 = 20270101000000;
@@ -538,4 +538,111 @@ async fn a_no_transaction_migration_runs_alone_and_a_failure_in_it_leaves_the_ve
     assert!(valid);
 
     fleet.release().await;
+}
+
+#[tokio::test]
+async fn the_api_shows_the_fleets_versions_and_the_latest_run() {
+    use tenantry_application::fleet::{FleetOptions, FleetRuns, RunEnd, RunStart};
+    use tenantry_infrastructure::fleet_runs::PgFleetRuns;
+
+    let dir: PathBuf =
+        std::env::temp_dir().join(format!("tenantry-fleet-api-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join(format!("{PATIENTS}_patients.sql")),
+        "CREATE TABLE patients (id bigint PRIMARY KEY);",
+    )
+    .unwrap();
+    let app = TestApp::spawn_with(TestDb::new().await, |s| {
+        s.tenant_migrations_dir = Some(dir.clone());
+    })
+    .await;
+    let token = app.staff_token().await;
+    let path = "/platform/api/migrations";
+    assert_eq!(
+        app.get(path).await.status(),
+        reqwest::StatusCode::UNAUTHORIZED
+    );
+
+    let read = || async {
+        let response = app.get_auth(path, &token).await;
+        assert_eq!(response.status(), reqwest::StatusCode::OK);
+        response.json::<serde_json::Value>().await.unwrap()
+    };
+    let empty = read().await;
+    assert_eq!(empty["target_version"], PATIENTS, "{empty}");
+    assert_eq!(empty["tenants"], 0, "{empty}");
+    assert_eq!(empty["by_version"], serde_json::json!([]), "{empty}");
+    assert!(empty["latest_run"].is_null(), "{empty}");
+
+    // Three provisioned tenants (their histories record version 3) and one still pending.
+    for n in 0..3 {
+        let mut script = TenantScript::create(n, "pro");
+        script.provision(0);
+        append_lifecycle(&*app.store, &script.finish()).await;
+    }
+    append_lifecycle(&*app.store, &TenantScript::create(3, "pro").finish()).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let shown = loop {
+        let shown = read().await;
+        if shown["tenants"] == 3 {
+            break shown;
+        }
+        assert!(Instant::now() < deadline, "{shown}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(
+        shown["by_version"],
+        serde_json::json!([{"version": 3, "tenants": 3, "up_to_date": false}]),
+        "{shown}"
+    );
+    assert_eq!(shown["behind"], 3, "{shown}");
+    assert_eq!(shown["unknown"], 0, "{shown}");
+
+    // A run's record, as `apply` keeps it: one tenant migrated, one failed.
+    let runs = PgFleetRuns::new(app.db.pool.clone());
+    let run = runs.lock().await.unwrap();
+    let id = run
+        .start(RunStart::Apply, PATIENTS, &FleetOptions::default(), 3)
+        .await
+        .unwrap();
+    run.tenant_migrated().await.unwrap();
+    let running = read().await;
+    assert_eq!(running["latest_run"]["id"], id, "{running}");
+    assert_eq!(running["latest_run"]["status"], "running", "{running}");
+    assert_eq!(running["latest_run"]["migrated"], 1, "{running}");
+    assert!(running["latest_run"]["finished_at"].is_null(), "{running}");
+    run.tenant_failed("relation \"patients\" already exists")
+        .await
+        .unwrap();
+    run.finish(RunEnd::Failed {
+        error: "tenant x: relation \"patients\" already exists".into(),
+    })
+    .await
+    .unwrap();
+    let done = read().await;
+    let latest = &done["latest_run"];
+    assert_eq!(latest["status"], "failed", "{done}");
+    assert_eq!(
+        (&latest["total"], &latest["migrated"], &latest["failed"]),
+        (
+            &serde_json::json!(3),
+            &serde_json::json!(1),
+            &serde_json::json!(1)
+        ),
+        "{done}"
+    );
+    assert_eq!(latest["target_version"], PATIENTS);
+    assert_eq!(latest["options"]["max_parallel"], 4, "{done}");
+    assert!(
+        latest["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("already exists"),
+        "{done}"
+    );
+    for key in ["started_at", "updated_at", "finished_at"] {
+        assert!(latest[key].is_string(), "{key}: {done}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

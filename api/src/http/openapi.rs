@@ -26,7 +26,7 @@ use utoipa::{Modify, OpenApi};
 use super::auth::handlers as auth;
 use super::error::{ErrorBody, ErrorDetail};
 use super::tenants::{commands, credentials, queries};
-use super::{AppState, MAX_REQUEST_BODY, audit, health, metrics, onboarding};
+use super::{AppState, MAX_REQUEST_BODY, audit, health, metrics, migrations, onboarding};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -57,6 +57,7 @@ use super::{AppState, MAX_REQUEST_BODY, audit, health, metrics, onboarding};
         credentials::connection,
         credentials::reveal,
         audit::list,
+        migrations::progress,
         onboarding::provision,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
@@ -66,6 +67,7 @@ use super::{AppState, MAX_REQUEST_BODY, audit, health, metrics, onboarding};
         (name = "auth", description = "staff authentication"),
         (name = "tenants", description = "tenant lifecycle commands and queries"),
         (name = "audit", description = "the audit log: every event, flattened"),
+        (name = "migrations", description = "the fleet migration of the tenant migrations: its progress"),
         (name = "onboarding", description = "one-shot tenant creation for signup flows")
     )
 )]
