@@ -440,3 +440,72 @@ pub(super) async fn current_version(ctx: &Ctx, tenant: &TenantSpec) -> Result<i6
     }
     Ok(version)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn migration(version: i64, no_tx: bool) -> Migration {
+        Migration::new(
+            version,
+            Cow::Borrowed("m"),
+            MigrationType::Simple,
+            Cow::Borrowed("SELECT 1"),
+            no_tx,
+        )
+    }
+
+    fn migrator(migrations: Vec<Migration>) -> Migrator {
+        Migrator {
+            migrations: Cow::Owned(migrations),
+            ignore_missing: false,
+            locking: false,
+            no_tx: false,
+        }
+    }
+
+    #[test]
+    fn a_set_is_cut_at_each_no_transaction_migration() {
+        let set = migrator(vec![
+            migration(1, false),
+            migration(2, false),
+            migration(3, true),
+            migration(4, true),
+            migration(5, false),
+        ]);
+        let stages = stages_of(&set);
+        let shape: Vec<(Vec<i64>, bool, usize, bool)> = stages
+            .iter()
+            .map(|s| {
+                (
+                    s.versions.clone(),
+                    s.alone,
+                    s.migrator.migrations.len(),
+                    s.migrator.ignore_missing,
+                )
+            })
+            .collect();
+        assert_eq!(
+            shape,
+            vec![
+                (vec![1, 2], false, 2, true),
+                (vec![3], true, 3, true),
+                (vec![4], true, 4, true),
+                // Only the last stage holds the whole set, and checks for versions it lacks.
+                (vec![5], false, 5, false),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_set_without_one_is_one_transaction_and_one_ending_with_one_ends_alone() {
+        let plain = stages_of(&migrator(vec![migration(1, false), migration(2, false)]));
+        assert_eq!(plain.len(), 1);
+        assert_eq!(plain[0].versions, vec![1, 2]);
+        assert!(!plain[0].alone && !plain[0].migrator.ignore_missing);
+
+        let ending = stages_of(&migrator(vec![migration(1, false), migration(2, true)]));
+        assert_eq!(ending.len(), 2);
+        assert!(ending[1].alone && !ending[1].migrator.ignore_missing);
+    }
+}
