@@ -8,7 +8,8 @@
 //! registered (and again when the set has grown): in one transaction (per stage, with
 //! `-- no-transaction` migrations) that is rolled back when a table of the schema lacks a
 //! `tenant_id` column, row-level security or a policy, with an error naming the table. The shared
-//! app role (`tenantry_shared_app`) gets the use of the new tables. The built-in set is not applied here: the shared model's tables are the control plane's own.
+//! app role (`tenantry_shared_app`) gets the use of the new tables. The built-in set is not
+//! applied here: the shared model's tables are the control plane's own.
 //!
 //! Each statement runs with `app.tenant_id` set to the tenant (transaction-local), so it passes
 //! the row-level security policies even when the control plane's login is not a superuser.
