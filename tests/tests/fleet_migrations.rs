@@ -308,6 +308,17 @@ async fn a_fleet_migration_goes_in_waves_stops_at_a_failure_and_resumes_also_aft
         }
     }
     assert!(behind > 0, "the run was cut off before the end");
+    // Its record says `running`, its lock went with its connection: `resume` takes it over.
+    let crashed = latest_run(&db.pool).await.unwrap().expect("a run");
+    assert_eq!(crashed.status, RunStatus::Running, "{crashed:?}");
+    let refused = MigrationsCommand::Apply(args(0, 5, 4))
+        .run(settings, &mut Vec::new())
+        .await
+        .expect_err("apply with a crashed run open is refused");
+    assert!(
+        format!("{refused:#}").contains("left running by a process that is gone"),
+        "{refused:#}"
+    );
     let (ok, out) = run(settings, MigrationsCommand::Resume(args(0, 5, 4))).await;
     assert!(ok, "{out}");
     assert!(
@@ -342,6 +353,7 @@ async fn a_fleet_migration_goes_in_waves_stops_at_a_failure_and_resumes_also_aft
     );
     // The run's record: the crashed run was taken over by the resume and completed.
     let latest = latest_run(&db.pool).await.unwrap().expect("a run");
+    assert_eq!(latest.id, crashed.id, "the same run, taken over");
     assert_eq!(latest.status, RunStatus::Completed, "{latest:?}");
     assert_eq!(latest.target_version, ROOMS);
     // (The cut-off run may have lost a count between a tenant's commit and it: the record is a

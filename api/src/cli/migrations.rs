@@ -16,8 +16,8 @@ use anyhow::Context;
 use secrecy::ExposeSecret;
 use tenantry_application::event_store::Actor;
 use tenantry_application::fleet::{
-    FleetMigration, FleetOptions, FleetPlan, FleetRun, FleetRuns, Progress, RunStart, RunStatus,
-    WaveSize,
+    FleetMigration, FleetOptions, FleetPlan, FleetRun, FleetRunError, FleetRuns, Progress,
+    RunStart, RunStatus, WaveSize,
 };
 use tenantry_application::kernel::CommandContext;
 use tenantry_application::provisioning::TenantSpec;
@@ -115,6 +115,18 @@ impl MigrationsCommand {
             Self::Apply(_) | Self::Resume(_) => Some(runs.lock().await?),
             _ => None,
         };
+        // `apply` with a run open (paused, or left running by a crash) is refused before it
+        // reads a tenant (`start` checks again, under the lock).
+        if let Self::Apply(_) = self
+            && let Some(run) = runs.latest().await?
+            && matches!(run.status, RunStatus::Running | RunStatus::Paused)
+        {
+            return Err(FleetRunError::Open {
+                id: run.id,
+                status: run.status,
+            }
+            .into());
+        }
         let redis = redis::Client::open(settings.redis_url.as_str())
             .with_context(|| format!("invalid redis url {}", redact_url(&settings.redis_url)))?;
         let args = match &self {

@@ -95,14 +95,24 @@ pub enum FleetRunError {
         "another fleet migration is running (it holds the run lock); `tenantry migrations pause` stops it"
     )]
     AlreadyRunning,
-    /// `apply` while a run is open.
-    #[error(
-        "fleet run {id} is {}: `tenantry migrations resume` continues it",
-        status.as_str()
-    )]
+    /// `apply` while a run is open: paused, or left `running` by a process that is gone (the
+    /// lock was free).
+    #[error("{}", open_message(*id, *status))]
     Open { id: i64, status: RunStatus },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+fn open_message(id: i64, status: RunStatus) -> String {
+    match status {
+        RunStatus::Running => format!(
+            "fleet run {id} was left running by a process that is gone: `tenantry migrations resume` takes it over"
+        ),
+        other => format!(
+            "fleet run {id} is {}: `tenantry migrations resume` continues it",
+            other.as_str()
+        ),
+    }
 }
 
 /// The run records and the run lock (the adapter: `fleet_runs` in the control-plane database).
