@@ -49,7 +49,7 @@ enum Command {
     /// Compare what the read models say exists with what PostgreSQL and Redis hold, one line per
     /// tenant; exits non-zero on drift.
     Doctor(cli::doctor::DoctorCommand),
-    /// The fleet migration of the tenant migrations: plan, apply in waves, resume, status.
+    /// The fleet migration of the tenant migrations: plan, apply in waves, pause, resume, status.
     Migrations {
         #[command(subcommand)]
         command: cli::migrations::MigrationsCommand,

@@ -112,6 +112,7 @@ impl Application {
                 projector_stalled_after: settings.projector_stalled_after(),
                 openapi: Arc::new(openapi_document(settings)?),
                 hung_drive_after: Duration::from_secs(settings.hung_drive_secs),
+                tenant_migrations_target: settings.tenant_migrations()?.latest_version(),
                 access: tenantry_infrastructure::provisioning::TenantAccess::new(
                     pool.clone(),
                     &redis,

@@ -6,9 +6,15 @@
 //! `TenantMigrationFailed {version, error}`. A failure stops the run at the end of its wave (at
 //! once, starting no other tenant, with `pause_on_failure`); the failed tenant keeps its version.
 //!
-//! The run keeps no state of its own: where it stands is each tenant's own migration history (the
-//! truth the adapter reads), so `resume` — or `apply` again, after a crash or a fix — plans anew
-//! and continues with the tenants still behind, in the same order (by tenant id).
+//! Where the run stands is each tenant's own migration history (the truth the adapter reads), so
+//! `resume` — after a pause, a crash or a fix — plans anew and continues with the tenants still
+//! behind, in the same order (by tenant id). Beside it, the run keeps a record for operators
+//! ([`runs`]: status, counts, the last error) and one run lock, which refuses a second run and
+//! lets `tenantry migrations pause` stop the running one between tenants.
+
+mod runs;
+
+pub use runs::{FleetRun, FleetRunError, FleetRuns, RunEnd, RunLock, RunStart, RunStatus};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -171,14 +177,34 @@ pub struct FleetOutcome {
     pub migrated: usize,
     /// The tenants that failed, with the error.
     pub failed: Vec<(TenantId, String)>,
-    /// Tenants of the plan not tried (after a failure).
+    /// Tenants of the plan not tried (after a failure or a pause).
     pub not_started: usize,
+    /// The run was paused (`tenantry migrations pause`) with tenants left.
+    pub paused: bool,
     pub elapsed: Duration,
 }
 
 impl FleetOutcome {
     pub fn completed(&self) -> bool {
         self.failed.is_empty() && self.not_started == 0
+    }
+
+    /// How the run's record ends: paused wins over a failure (the operator asked to stop;
+    /// `resume` retries the failed tenants either way).
+    pub fn end(&self) -> RunEnd {
+        if self.completed() {
+            RunEnd::Completed
+        } else if self.paused {
+            RunEnd::Paused
+        } else {
+            RunEnd::Failed {
+                error: self
+                    .failed
+                    .last()
+                    .map(|(tenant, error)| format!("tenant {tenant}: {error}"))
+                    .unwrap_or_else(|| "stopped".to_owned()),
+            }
+        }
     }
 }
 
@@ -193,6 +219,39 @@ enum Step {
     Migrated,
     Failed(TenantId, String),
     NotStarted,
+}
+
+/// What the tenants of a run share: the stop flag and the run's record (if any).
+struct RunState<'a> {
+    /// Set at a failure (and a pause): no further wave starts (with `pause_on_failure` or a
+    /// pause, no further tenant).
+    stop: AtomicBool,
+    paused: AtomicBool,
+    record: Option<&'a dyn RunLock>,
+}
+
+impl RunState<'_> {
+    /// Whether the run was paused; asks the record (one row by its key) until it says so.
+    async fn paused(&self) -> bool {
+        if self.paused.load(Ordering::Acquire) {
+            return true;
+        }
+        let Some(record) = self.record else {
+            return false;
+        };
+        match record.paused().await {
+            Ok(true) => {
+                self.paused.store(true, Ordering::Release);
+                self.stop.store(true, Ordering::Release);
+                true
+            }
+            Ok(false) => false,
+            Err(error) => {
+                tracing::warn!(%error, "could not read whether the fleet run was paused");
+                false
+            }
+        }
+    }
 }
 
 impl FleetMigration {
@@ -247,16 +306,26 @@ impl FleetMigration {
         count
     }
 
+    /// Runs `plan`'s waves. With `record` (the run lock, started), each tenant's outcome is
+    /// counted on the run, and the run is asked before each tenant whether it was paused: then
+    /// no further tenant starts, those in flight finish, and the outcome says `paused`. The
+    /// caller ends the record ([`FleetOutcome::end`]).
     pub async fn apply(
         &self,
         plan: &FleetPlan,
         options: &FleetOptions,
+        record: Option<&dyn RunLock>,
         progress: &(dyn Fn(Progress) + Sync),
     ) -> FleetOutcome {
         let started = Instant::now();
         let waves = plan.waves(options);
         let mut outcome = FleetOutcome::default();
-        let stop = AtomicBool::new(false);
+        let run = RunState {
+            stop: AtomicBool::new(false),
+            paused: AtomicBool::new(false),
+            record,
+        };
+        let stop = &run.stop;
         for (i, wave) in waves.iter().enumerate() {
             if stop.load(Ordering::Acquire) {
                 outcome.not_started += wave.len();
@@ -269,7 +338,7 @@ impl FleetMigration {
                 tenants: wave.len(),
             });
             let steps: Vec<Step> = futures::stream::iter(wave)
-                .map(|tenant| self.migrate_one(tenant, plan.target, options, &stop, progress))
+                .map(|tenant| self.migrate_one(tenant, plan.target, options, &run, progress))
                 .buffer_unordered(options.max_parallel.max(1))
                 .collect()
                 .await;
@@ -282,7 +351,7 @@ impl FleetMigration {
             }
             if !outcome.failed.is_empty() {
                 stop.store(true, Ordering::Release);
-            } else {
+            } else if outcome.not_started == 0 {
                 progress(Progress::WaveCompleted {
                     wave: i + 1,
                     waves: waves.len(),
@@ -290,6 +359,7 @@ impl FleetMigration {
                 });
             }
         }
+        outcome.paused = run.paused.load(Ordering::Acquire) && outcome.not_started > 0;
         outcome.elapsed = started.elapsed();
         outcome
     }
@@ -299,10 +369,36 @@ impl FleetMigration {
         tenant: &TenantSpec,
         target: i64,
         options: &FleetOptions,
-        stop: &AtomicBool,
+        run: &RunState<'_>,
         progress: &(dyn Fn(Progress) + Sync),
     ) -> Step {
+        let step = self.step(tenant, target, options, run, progress).await;
+        if let Some(record) = run.record {
+            let counted = match &step {
+                Step::Migrated => record.tenant_migrated().await,
+                Step::Failed(_, error) => record.tenant_failed(error).await,
+                Step::NotStarted => Ok(()),
+            };
+            if let Err(error) = counted {
+                tracing::warn!(tenant_id = %tenant.id, %error, "the fleet run's counts could not be updated");
+            }
+        }
+        step
+    }
+
+    async fn step(
+        &self,
+        tenant: &TenantSpec,
+        target: i64,
+        options: &FleetOptions,
+        run: &RunState<'_>,
+        progress: &(dyn Fn(Progress) + Sync),
+    ) -> Step {
+        let stop = &run.stop;
         if options.pause_on_failure && stop.load(Ordering::Acquire) {
+            return Step::NotStarted;
+        }
+        if run.paused().await {
             return Step::NotStarted;
         }
         let from = match self.schemas.version(tenant).await {

@@ -2,6 +2,7 @@
 //! (PostgreSQL, KurrentDB, Redis). Nothing here decides anything; it stores, reads and provisions.
 
 pub mod event_store;
+pub mod fleet_runs;
 pub mod hooks;
 pub mod idempotency;
 pub mod invitations;

@@ -6,8 +6,9 @@
 //! databases made by the provisioning adapters, at the built-in tenant migration). Then, for each
 //! `--max-parallel` of `FLEET_PARALLEL` (default `1,4,8`), adds one migration to a
 //! `TENANTRY_TENANT_MIGRATIONS_DIR`-style directory — a table and an index — and runs the fleet
-//! migration (`tenantry migrations apply`'s code: plan, waves, one transaction per tenant, an
-//! event per tenant) over every tenant of the model; beside it, the same DDL applied by a plain
+//! migration (`tenantry migrations apply`'s code: the run lock and record, plan, waves, one
+//! transaction per tenant, an event per tenant, the pause check and the run's counts) over every
+//! tenant of the model; beside it, the same DDL applied by a plain
 //! shell loop of `psql -1 -c …`, one call per tenant (the baseline). Prints total time,
 //! tenants/s and the ratio.
 
@@ -19,11 +20,12 @@ use futures::StreamExt;
 use tenantry_api::Settings;
 use tenantry_application::event_store::{Actor, EventStore};
 use tenantry_application::fleet::{
-    FleetMigration, FleetOptions, FleetPlan, TenantSchemas, WaveSize,
+    FleetMigration, FleetOptions, FleetPlan, FleetRuns, RunStart, TenantSchemas, WaveSize,
 };
 use tenantry_application::kernel::CommandContext;
 use tenantry_application::provisioning::{Faults, Provisioner, SecretStore, TenantSpec};
 use tenantry_domain::{IsolationModel, ProvisioningStep, ReservedSubdomains, Slug, TenantNames};
+use tenantry_infrastructure::fleet_runs::PgFleetRuns;
 use tenantry_infrastructure::provisioning::{TenantMigrationSet, TenantProvisioner};
 use tenantry_infrastructure::secrets::{PgSecretStore, SecretKey};
 use tenantry_tests::TestDb;
@@ -71,6 +73,7 @@ async fn main() {
     let mut settings = Settings::from_env();
     settings.database_url = db.url.clone();
     let service = tenantry_api::startup::tenant_service(&settings, store.clone()).unwrap();
+    let runs = PgFleetRuns::new(db.pool.clone());
 
     let root = std::env::temp_dir().join(format!("tenantry-fleet-bench-{}", std::process::id()));
 
@@ -117,6 +120,7 @@ async fn main() {
                 .with_tenant_migrations(TenantMigrationSet::load(&dir).unwrap());
             let schemas: Arc<dyn TenantSchemas> = Arc::new(provisioner);
             let started = Instant::now();
+            let run = runs.lock().await.expect("no other run");
             let plan = FleetPlan::read(schemas.as_ref(), tenants.clone(), p).await;
             assert_eq!(plan.behind.len(), count, "every tenant is behind");
             let mut context = CommandContext::new(Actor::System);
@@ -128,7 +132,14 @@ async fn main() {
                 max_parallel: p,
                 pause_on_failure: false,
             };
-            let outcome = fleet.apply(&plan, &options, &|_| {}).await;
+            run.start(RunStart::Apply, plan.target, &options, plan.behind.len())
+                .await
+                .expect("the run is recorded");
+            let outcome = fleet
+                .apply(&plan, &options, Some(run.as_ref()), &|_| {})
+                .await;
+            run.finish(outcome.end()).await.expect("the run ends");
+            drop(run);
             let fleet_secs = started.elapsed().as_secs_f64();
             assert!(outcome.completed(), "{:?}", outcome.failed.first());
 

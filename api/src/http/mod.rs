@@ -9,6 +9,7 @@ pub(crate) mod extract;
 pub(crate) mod health;
 mod idempotency;
 pub(crate) mod metrics;
+pub(crate) mod migrations;
 mod onboarding;
 pub mod openapi;
 mod paging;
@@ -54,6 +55,8 @@ pub struct AppState {
     pub access: tenantry_infrastructure::provisioning::TenantAccess,
     /// `TENANTRY_HUNG_DRIVE_SECS`: a saga drive at work longer than this is reported as hung.
     pub hung_drive_after: std::time::Duration,
+    /// The newest version of the configured tenant migrations (`GET /platform/api/migrations`).
+    pub tenant_migrations_target: i64,
 }
 
 /// The largest request body the API reads; larger ones get 413.
@@ -85,7 +88,8 @@ pub fn router(state: AppState) -> Router {
                 .merge(auth::routes())
                 .nest("/tenants", tenants::routes().route_layer(idempotent()))
                 .route("/audit", get(audit::list))
-                .route("/resolve", get(directory::resolve)),
+                .route("/resolve", get(directory::resolve))
+                .route("/migrations", get(migrations::progress)),
         ))
         // The admin panel's pages at `/`, on the control-plane hosts (README "Admin panel").
         .merge(auth::control_plane_routes(&state, crate::panel::routes()))

@@ -26,7 +26,9 @@ use utoipa::{Modify, OpenApi};
 use super::auth::handlers as auth;
 use super::error::{ErrorBody, ErrorDetail};
 use super::tenants::{commands, credentials, queries, rotation};
-use super::{AppState, MAX_REQUEST_BODY, audit, directory, health, metrics, onboarding};
+use super::{
+    AppState, MAX_REQUEST_BODY, audit, directory, health, metrics, migrations, onboarding,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -60,6 +62,7 @@ use super::{AppState, MAX_REQUEST_BODY, audit, directory, health, metrics, onboa
         audit::list,
         directory::resolve,
         directory::ask,
+        migrations::progress,
         onboarding::provision,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
@@ -70,6 +73,7 @@ use super::{AppState, MAX_REQUEST_BODY, audit, directory, health, metrics, onboa
         (name = "tenants", description = "tenant lifecycle commands and queries"),
         (name = "audit", description = "the audit log: every event, flattened"),
         (name = "directory", description = "which tenant a host belongs to: for the application's router and a TLS proxy"),
+        (name = "migrations", description = "the fleet migration of the tenant migrations: its progress"),
         (name = "onboarding", description = "one-shot tenant creation for signup flows")
     )
 )]

@@ -17,6 +17,7 @@ mod database;
 mod errors;
 mod ident;
 mod inventory;
+mod migration_stages;
 mod queue;
 mod redis;
 mod roles;

@@ -5,10 +5,11 @@
 //!
 //! With the SaaS's own tenant migrations (`TENANTRY_TENANT_MIGRATIONS_DIR`) the shared tables are
 //! migrated once, into schema `shared` (its own `_sqlx_migrations`), before the first tenant is
-//! registered (and again when the set has grown): in one transaction that is rolled back when a
-//! table of the schema lacks a `tenant_id` column, row-level security or a policy, with an error
-//! naming the table. The shared app role (`tenantry_shared_app`) gets the use of the new tables.
-//! The built-in set is not applied here: the shared model's tables are the control plane's own.
+//! registered (and again when the set has grown): in one transaction (per stage, with
+//! `-- no-transaction` migrations) that is rolled back when a table of the schema lacks a
+//! `tenant_id` column, row-level security or a policy, with an error naming the table. The shared
+//! app role (`tenantry_shared_app`) gets the use of the new tables. The built-in set is not
+//! applied here: the shared model's tables are the control plane's own.
 //!
 //! Each statement runs with `app.tenant_id` set to the tenant (transaction-local), so it passes
 //! the row-level security policies even when the control plane's login is not a superuser.
@@ -19,9 +20,11 @@ use sqlx::{Connection, Executor, PgConnection, Postgres, Transaction};
 use tenantry_application::provisioning::{FaultPoint, ProvisionError, TenantSpec};
 use tenantry_domain::{ProvisionedResource, ProvisioningStep, TenantId};
 
+use super::Ctx;
+use super::admin::AdminConnection;
 use super::errors::OrFail;
 use super::ident::quote_ident;
-use super::{Ctx, LOCK_CLASS};
+use super::migration_stages::{AfterStage, run as tenant_migrations_run};
 
 /// Rows deleted per transaction on release.
 const DELETE_BATCH: i64 = 5_000;
@@ -118,68 +121,68 @@ async fn begin_as(
     Ok(tx)
 }
 
-/// Migrates the shared tables with the SaaS's tenant migrations, in one transaction, and checks
-/// that every table of schema `shared` keeps tenants apart (see the module docs).
-async fn migrate_shared(ctx: &Ctx, conn: &mut PgConnection) -> Result<(), ProvisionError> {
-    let mut tx = conn
-        .begin()
-        .await
-        .or_fail(|| "failed to begin migrating the shared tables")?;
-    sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext('migrate:shared'))")
-        .bind(LOCK_CLASS)
-        .execute(&mut *tx)
-        .await
-        .or_fail(|| "failed to lock the shared tables for migrating")?;
-    tx.execute(sqlx::raw_sql("SET LOCAL search_path TO shared"))
-        .await
-        .or_fail(|| "failed to select schema shared")?;
-    ctx.migrations
-        .migrator()
-        .run_direct(&mut *tx)
-        .await
-        .or_fail(|| "failed to apply the tenant migrations to the shared tables")?;
-    let unsafe_tables: Vec<(String, bool, bool, bool)> = sqlx::query_as(
-        "SELECT c.relname::text,
-                EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = c.oid
-                        AND a.attname = 'tenant_id' AND NOT a.attisdropped),
-                c.relrowsecurity,
-                EXISTS (SELECT FROM pg_policy p WHERE p.polrelid = c.oid)
-         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-         WHERE n.nspname = 'shared' AND c.relkind IN ('r', 'p') AND c.relname <> '_sqlx_migrations'
-         ORDER BY c.relname",
-    )
-    .fetch_all(&mut *tx)
-    .await
-    .or_fail(|| "failed to check the shared tables")?;
-    for (table, tenant_id, rls, policy) in unsafe_tables {
-        let missing: Vec<&str> = [
-            (!tenant_id).then_some("tenant_id column"),
-            (!rls)
-                .then_some("row-level security enabled (ALTER TABLE … ENABLE ROW LEVEL SECURITY)"),
-            (!policy).then_some("row-level security policy (CREATE POLICY …)"),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        if !missing.is_empty() {
-            // Dropping the transaction rolls the migrations back.
-            return Err(ProvisionError::permanent(anyhow::anyhow!(
-                "tenant migrations ({}) refused for the shared_schema model: table shared.{table} \
-                 has no {}; every shared table must keep tenants apart",
-                ctx.migrations.source(),
-                missing.join(", no ")
-            )));
-        }
-    }
-    tx.execute(sqlx::raw_sql(
-        "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA shared TO tenantry_shared_app;
-         GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA shared TO tenantry_shared_app;
-         REVOKE ALL ON shared._sqlx_migrations FROM tenantry_shared_app;",
-    ))
-    .await
-    .or_fail(|| "failed to grant tenantry_shared_app the use of the shared tables")?;
-    tx.commit()
-        .await
-        .or_fail(|| "failed to commit the migrations of the shared tables")?;
+/// Migrates the shared tables with the SaaS's tenant migrations, in one transaction (per stage,
+/// with `-- no-transaction` migrations), and checks in it that every table of schema `shared`
+/// keeps tenants apart (see the module docs).
+async fn migrate_shared(ctx: &Ctx, conn: &mut AdminConnection) -> Result<(), ProvisionError> {
+    let after = SharedTablesApart {
+        source: ctx.migrations.source(),
+    };
+    tenant_migrations_run(&ctx.migrations, conn, "shared", "shared", &after).await?;
     Ok(())
+}
+
+/// After each stage of the shared tables' migrations: every table keeps tenants apart (else the
+/// stage's transaction rolls back), and `tenantry_shared_app` gets the use of them.
+struct SharedTablesApart<'a> {
+    /// Where the migrations came from, for the error.
+    source: &'a str,
+}
+
+#[async_trait::async_trait]
+impl AfterStage for SharedTablesApart<'_> {
+    async fn after(&self, conn: &mut PgConnection) -> Result<(), ProvisionError> {
+        let unsafe_tables: Vec<(String, bool, bool, bool)> = sqlx::query_as(
+            "SELECT c.relname::text,
+                    EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = c.oid
+                            AND a.attname = 'tenant_id' AND NOT a.attisdropped),
+                    c.relrowsecurity,
+                    EXISTS (SELECT FROM pg_policy p WHERE p.polrelid = c.oid)
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = 'shared' AND c.relkind IN ('r', 'p') AND c.relname <> '_sqlx_migrations'
+             ORDER BY c.relname",
+        )
+        .fetch_all(&mut *conn)
+        .await
+        .or_fail(|| "failed to check the shared tables")?;
+        for (table, tenant_id, rls, policy) in unsafe_tables {
+            let missing: Vec<&str> = [
+                (!tenant_id).then_some("tenant_id column"),
+                (!rls).then_some(
+                    "row-level security enabled (ALTER TABLE … ENABLE ROW LEVEL SECURITY)",
+                ),
+                (!policy).then_some("row-level security policy (CREATE POLICY …)"),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            if !missing.is_empty() {
+                // Dropping the transaction rolls the migrations back.
+                return Err(ProvisionError::permanent(anyhow::anyhow!(
+                    "tenant migrations ({}) refused for the shared_schema model: table shared.{table} \
+                     has no {}; every shared table must keep tenants apart",
+                    self.source,
+                    missing.join(", no ")
+                )));
+            }
+        }
+        conn.execute(sqlx::raw_sql(
+            "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA shared TO tenantry_shared_app;
+             GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA shared TO tenantry_shared_app;
+             REVOKE ALL ON shared._sqlx_migrations FROM tenantry_shared_app;",
+        ))
+        .await
+        .or_fail(|| "failed to grant tenantry_shared_app the use of the shared tables")?;
+        Ok(())
+    }
 }

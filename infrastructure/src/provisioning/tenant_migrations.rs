@@ -12,7 +12,9 @@
 //! savepoint of it): the lock, the `search_path` and the grants, so a target's migrations are
 //! applied with their grants or not at all, and a pooled connection serves the schema model
 //! (nothing outlives the transaction). A fresh connection per tenant schema cost a backend start
-//! and cold catalog caches, and the migrations took about five times as long under load.
+//! and cold catalog caches, and the migrations took about five times as long under load. A
+//! `-- no-transaction` migration is the exception: it runs alone, between transactions (see
+//! `migration_stages.rs`).
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -23,13 +25,15 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use sha2::{Digest, Sha256};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::{Connection, Executor, PgConnection};
+use sqlx::{Executor, PgConnection};
 use tenantry_application::provisioning::{ProvisionError, TenantSpec};
-use tenantry_domain::{IsolationModel, ProvisionedResource, ProvisioningStep, TenantNames};
+use tenantry_domain::{IsolationModel, ProvisionedResource, TenantNames};
 
+use super::Ctx;
+use super::admin::AdminConnection;
 use super::errors::OrFail;
 use super::ident::quote_ident;
-use super::{Ctx, LOCK_CLASS};
+use super::migration_stages::{self, AfterStage, Stage};
 
 /// The tenant migration set, without sqlx's per-database lock (see the module docs).
 pub static TENANT_MIGRATOR: Migrator = Migrator {
@@ -47,6 +51,8 @@ pub fn latest_version() -> i64 {
 #[derive(Clone)]
 pub struct TenantMigrationSet {
     migrator: Arc<Migrator>,
+    /// The set cut at its `-- no-transaction` migrations (one stage without any).
+    stages: Arc<Vec<Stage>>,
     /// `built-in` or the directory it was loaded from.
     source: String,
     custom: bool,
@@ -78,22 +84,32 @@ impl Eq for TenantMigrationSet {}
 impl TenantMigrationSet {
     /// The built-in set (`migrations/tenant/`), compiled into the binary.
     pub fn built_in() -> Self {
-        Self {
-            migrator: Arc::new(Migrator {
+        Self::of(
+            Migrator {
                 locking: false,
                 ..sqlx::migrate!("../migrations/tenant")
-            }),
-            source: "built-in".to_owned(),
-            custom: false,
+            },
+            "built-in".to_owned(),
+            false,
+        )
+    }
+
+    fn of(migrator: Migrator, source: String, custom: bool) -> Self {
+        let stages = stages_of(&migrator);
+        Self {
+            migrator: Arc::new(migrator),
+            stages: Arc::new(stages),
+            source,
+            custom,
         }
     }
 
     /// The SaaS's own set from `dir` (`TENANTRY_TENANT_MIGRATIONS_DIR`): sqlx migration files
     /// named `<VERSION>_<DESCRIPTION>.sql` (or `.up.sql`/`.down.sql`; down migrations are never
-    /// run). Fails, naming the directory or the file, when the directory is missing or
-    /// unreadable, holds no migration, holds a file of another name (hidden files and
-    /// subdirectories are skipped), two files of one version, or a `-- no-transaction`
-    /// migration (each tenant is migrated in one transaction).
+    /// run); one whose first line is `-- no-transaction` (sqlx's marker) runs alone, outside the
+    /// tenant's transaction (see `migration_stages.rs`). Fails, naming the directory or the
+    /// file, when the directory is missing or unreadable, holds no migration, holds a file of
+    /// another name (hidden files and subdirectories are skipped) or two files of one version.
     pub fn load(dir: &Path) -> anyhow::Result<Self> {
         let shown = dir.display();
         let entries = std::fs::read_dir(dir)
@@ -115,19 +131,15 @@ impl TenantMigrationSet {
             })?;
             let sql = std::fs::read_to_string(&path)
                 .with_context(|| format!("cannot read tenant migration {}", path.display()))?;
-            if sql.trim_start().starts_with("-- no-transaction") {
-                anyhow::bail!(
-                    "tenant migration {name} is marked -- no-transaction: each tenant's migrations \
-                     run in one transaction, so this is not supported"
-                );
-            }
+            // sqlx's own test (`sqlx migrate run` agrees): the very first line.
+            let no_tx = sql.starts_with("-- no-transaction");
             let down = kind == MigrationType::ReversibleDown;
             let migration = Migration::new(
                 version,
                 Cow::Owned(description),
                 kind,
                 Cow::Owned(sql),
-                false,
+                no_tx,
             );
             if migrations.insert((version, down), migration).is_some() {
                 anyhow::bail!("two tenant migrations of version {version} in {shown}");
@@ -139,16 +151,29 @@ impl TenantMigrationSet {
         {
             anyhow::bail!("the tenant migrations directory {shown} holds no migration (*.sql)");
         }
-        Ok(Self {
-            migrator: Arc::new(Migrator {
+        Ok(Self::of(
+            Migrator {
                 migrations: Cow::Owned(migrations.into_values().collect()),
                 ignore_missing: false,
                 locking: false,
                 no_tx: false,
-            }),
-            source: dir.display().to_string(),
-            custom: true,
-        })
+            },
+            dir.display().to_string(),
+            true,
+        ))
+    }
+
+    /// The stages a target's migrations run in (see `migration_stages.rs`).
+    pub(super) fn stages(&self) -> &[Stage] {
+        &self.stages
+    }
+
+    /// The versions of the `-- no-transaction` migrations, oldest first.
+    pub fn no_transaction_versions(&self) -> Vec<i64> {
+        self.applied()
+            .filter(|m| m.no_tx)
+            .map(|m| m.version)
+            .collect()
     }
 
     /// The migrations, to run with [`Migrator::run_direct`].
@@ -191,6 +216,42 @@ impl TenantMigrationSet {
             .map(|b| format!("{b:02x}"))
             .collect()
     }
+}
+
+/// `migrator`'s up migrations cut at each `-- no-transaction` one: the migrations before it, it
+/// alone, and so on; each stage's migrator holds every migration up to its end, and only the last
+/// one checks for applied versions the set lacks.
+fn stages_of(migrator: &Migrator) -> Vec<Stage> {
+    let up: Vec<Migration> = migrator
+        .iter()
+        .filter(|m| !m.migration_type.is_down_migration())
+        .cloned()
+        .collect();
+    let stage = |end: usize, start: usize, alone: bool| Stage {
+        migrator: Migrator {
+            migrations: Cow::Owned(up[..end].to_vec()),
+            ignore_missing: end < up.len(),
+            locking: false,
+            no_tx: false,
+        },
+        versions: up[start..end].iter().map(|m| m.version).collect(),
+        alone,
+    };
+    let mut stages = Vec::new();
+    let mut start = 0;
+    for (i, migration) in up.iter().enumerate() {
+        if migration.no_tx {
+            if start < i {
+                stages.push(stage(i, start, false));
+            }
+            stages.push(stage(i + 1, i, true));
+            start = i + 1;
+        }
+    }
+    if start < up.len() || stages.is_empty() {
+        stages.push(stage(up.len(), start, false));
+    }
+    stages
 }
 
 /// `<VERSION>_<DESCRIPTION>.sql` → version, description, type; `None` for any other name.
@@ -273,58 +334,36 @@ pub(super) enum Grants {
 }
 
 /// Runs the tenant migrations into `schema` over `conn` (connected to the right database) in one
-/// transaction, gives `role` the use of what they made, and returns the applied version.
+/// transaction (per stage, with `-- no-transaction` migrations), gives `role` the use of what
+/// they made, and returns the applied version.
 pub(super) async fn migrate(
     migrations: &TenantMigrationSet,
-    conn: &mut PgConnection,
+    conn: &mut AdminConnection,
     target: &str,
     schema: &str,
     role: &str,
     grants: Grants,
 ) -> Result<i64, ProvisionError> {
-    let mut tx = conn
-        .begin()
-        .await
-        .or_fail(|| format!("failed to begin migrating {target}"))?;
-    let present: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT FROM pg_namespace WHERE nspname = $1)")
-            .bind(schema)
-            .fetch_one(&mut *tx)
-            .await
-            .or_fail(|| format!("failed to look up schema {schema}"))?;
-    if !present {
-        return Err(ProvisionError::permanent(anyhow::anyhow!(
-            "schema {schema} does not exist: the {} step must come first",
-            ProvisioningStep::Schema
-        )));
+    let after = GrantUse {
+        schema,
+        role,
+        grants,
+    };
+    migration_stages::run(migrations, conn, target, schema, &after).await
+}
+
+/// After each stage: [`grant_use`].
+struct GrantUse<'a> {
+    schema: &'a str,
+    role: &'a str,
+    grants: Grants,
+}
+
+#[async_trait::async_trait]
+impl AfterStage for GrantUse<'_> {
+    async fn after(&self, conn: &mut PgConnection) -> Result<(), ProvisionError> {
+        grant_use(conn, self.schema, self.role, self.grants).await
     }
-    sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
-        .bind(LOCK_CLASS)
-        .bind(format!("migrate:{target}"))
-        .execute(&mut *tx)
-        .await
-        .or_fail(|| format!("failed to lock {target} for migrating"))?;
-    tx.execute(sqlx::raw_sql(&format!(
-        "SET LOCAL search_path TO {}",
-        quote_ident(schema)
-    )))
-    .await
-    .or_fail(|| format!("failed to select schema {schema}"))?;
-    migrations
-        .migrator()
-        .run_direct(&mut *tx)
-        .await
-        .or_fail(|| format!("failed to apply the tenant migrations to {target}"))?;
-    grant_use(&mut tx, schema, role, grants).await?;
-    let version: Option<i64> =
-        sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
-            .fetch_one(&mut *tx)
-            .await
-            .or_fail(|| format!("failed to read the migration version of {target}"))?;
-    tx.commit()
-        .await
-        .or_fail(|| format!("failed to commit the migrations of {target}"))?;
-    Ok(version.unwrap_or(0))
 }
 
 /// Gives `role` the use of what the migrations made in `schema` (see [`Grants`]), but not the
@@ -400,4 +439,73 @@ pub(super) async fn current_version(ctx: &Ctx, tenant: &TenantSpec) -> Result<i6
         conn.close().await;
     }
     Ok(version)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn migration(version: i64, no_tx: bool) -> Migration {
+        Migration::new(
+            version,
+            Cow::Borrowed("m"),
+            MigrationType::Simple,
+            Cow::Borrowed("SELECT 1"),
+            no_tx,
+        )
+    }
+
+    fn migrator(migrations: Vec<Migration>) -> Migrator {
+        Migrator {
+            migrations: Cow::Owned(migrations),
+            ignore_missing: false,
+            locking: false,
+            no_tx: false,
+        }
+    }
+
+    #[test]
+    fn a_set_is_cut_at_each_no_transaction_migration() {
+        let set = migrator(vec![
+            migration(1, false),
+            migration(2, false),
+            migration(3, true),
+            migration(4, true),
+            migration(5, false),
+        ]);
+        let stages = stages_of(&set);
+        let shape: Vec<(Vec<i64>, bool, usize, bool)> = stages
+            .iter()
+            .map(|s| {
+                (
+                    s.versions.clone(),
+                    s.alone,
+                    s.migrator.migrations.len(),
+                    s.migrator.ignore_missing,
+                )
+            })
+            .collect();
+        assert_eq!(
+            shape,
+            vec![
+                (vec![1, 2], false, 2, true),
+                (vec![3], true, 3, true),
+                (vec![4], true, 4, true),
+                // Only the last stage holds the whole set, and checks for versions it lacks.
+                (vec![5], false, 5, false),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_set_without_one_is_one_transaction_and_one_ending_with_one_ends_alone() {
+        let plain = stages_of(&migrator(vec![migration(1, false), migration(2, false)]));
+        assert_eq!(plain.len(), 1);
+        assert_eq!(plain[0].versions, vec![1, 2]);
+        assert!(!plain[0].alone && !plain[0].migrator.ignore_missing);
+
+        let ending = stages_of(&migrator(vec![migration(1, false), migration(2, true)]));
+        assert_eq!(ending.len(), 2);
+        assert!(ending[1].alone && !ending[1].migrator.ignore_missing);
+    }
 }

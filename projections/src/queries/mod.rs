@@ -6,6 +6,7 @@ pub mod audit;
 mod cursor;
 pub mod directory;
 pub mod drives;
+pub mod fleet;
 pub mod schema;
 pub mod tenants;
 
