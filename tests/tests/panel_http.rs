@@ -991,3 +991,80 @@ async fn the_tenant_page_rotates_credentials_and_shows_where_the_rotation_stands
     assert_eq!(again.status(), StatusCode::CONFLICT);
     assert!(again.text().await.unwrap().contains("still in progress"));
 }
+
+#[tokio::test]
+async fn the_migrations_page_shows_the_fleets_versions_and_the_latest_run() {
+    use tenantry_application::fleet::{FleetOptions, FleetRuns, RunEnd, RunStart};
+    use tenantry_infrastructure::fleet_runs::PgFleetRuns;
+
+    const VERSION: i64 = 20270101000000;
+    let dir = std::env::temp_dir().join(format!("tenantry-panel-fleet-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join(format!("{VERSION}_patients.sql")),
+        "CREATE TABLE patients (id bigint PRIMARY KEY);",
+    )
+    .unwrap();
+    let app = TestApp::spawn_with(TestDb::new().await, |s| {
+        s.tenant_migrations_dir = Some(dir.clone());
+    })
+    .await;
+    let session = session_of(&app).await;
+    let (status, empty) = text_of_page(&app, "/migrations", &session).await;
+    assert_eq!(status, 200);
+    assert!(
+        empty.contains("href=\"/migrations\" aria-current=\"page\""),
+        "in the navigation"
+    );
+    assert!(
+        inner_of(&empty, "fleet-target")
+            .unwrap()
+            .contains(&VERSION.to_string())
+    );
+    assert!(inner_of(&empty, "run-none").is_some(), "no run yet");
+    assert!(!empty.contains("http-equiv=\"refresh\""));
+
+    // A run under way: its counts, and the page reloads itself.
+    let runs = PgFleetRuns::new(app.db.pool.clone());
+    let run = runs.lock().await.unwrap();
+    let id = run
+        .start(RunStart::Apply, VERSION, &FleetOptions::default(), 3)
+        .await
+        .unwrap();
+    run.tenant_migrated().await.unwrap();
+    let (_, running) = text_of_page(&app, "/migrations", &session).await;
+    let shown = inner_of(&running, "run-id").unwrap();
+    assert!(
+        shown.contains(&id.to_string()) && shown.contains("data-status=\"running\""),
+        "{shown}"
+    );
+    assert!(
+        inner_of(&running, "run-progress")
+            .unwrap()
+            .contains("1 migrated")
+    );
+    assert!(running.contains("http-equiv=\"refresh\""));
+
+    // Failed: the error, and no more reloading.
+    run.tenant_failed("relation \"patients\" already exists")
+        .await
+        .unwrap();
+    run.finish(RunEnd::Failed {
+        error: "tenant x: relation \"patients\" already exists".into(),
+    })
+    .await
+    .unwrap();
+    let (_, failed) = text_of_page(&app, "/migrations", &session).await;
+    assert!(
+        inner_of(&failed, "run-id")
+            .unwrap()
+            .contains("data-status=\"failed\"")
+    );
+    assert!(
+        inner_of(&failed, "run-error")
+            .unwrap()
+            .contains("already exists")
+    );
+    assert!(!failed.contains("http-equiv=\"refresh\""));
+    std::fs::remove_dir_all(&dir).ok();
+}

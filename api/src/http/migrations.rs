@@ -19,51 +19,51 @@ use super::{ApiError, AppState};
 pub(crate) struct FleetProgress {
     /// The newest version of the configured tenant migrations (built-in or
     /// `TENANTRY_TENANT_MIGRATIONS_DIR`).
-    target_version: i64,
+    pub(crate) target_version: i64,
     /// Active and suspended tenants holding a schema or a database (the fleet migration's).
-    tenants: i64,
+    pub(crate) tenants: i64,
     /// Tenants per applied version, oldest first.
-    by_version: Vec<VersionCount>,
+    pub(crate) by_version: Vec<VersionCount>,
     /// Tenants at a version below the target.
-    behind: i64,
+    pub(crate) behind: i64,
     /// Tenants with no version recorded yet (provisioned before versions were recorded:
     /// `tenantry projections rebuild tenant_panel` fills them in).
-    unknown: i64,
+    pub(crate) unknown: i64,
     /// The newest fleet run; null before the first.
-    latest_run: Option<RunView>,
+    pub(crate) latest_run: Option<RunView>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct VersionCount {
     /// Null: not recorded yet (see `unknown`).
-    version: Option<i64>,
-    tenants: i64,
+    pub(crate) version: Option<i64>,
+    pub(crate) tenants: i64,
     /// At (or past) the target.
-    up_to_date: bool,
+    pub(crate) up_to_date: bool,
 }
 
 /// A fleet run's record. A report for operators: each tenant's own migration history is the
 /// truth of its version (a count may lag after a crash).
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct RunView {
-    id: i64,
+    pub(crate) id: i64,
     /// `running`, `paused`, `completed` or `failed`.
     #[schema(pattern = "^(running|paused|completed|failed)$")]
-    status: String,
-    target_version: i64,
+    pub(crate) status: String,
+    pub(crate) target_version: i64,
     /// Tenants behind when the run started (a resume adds those found behind since).
-    total: i64,
-    migrated: i64,
+    pub(crate) total: i64,
+    pub(crate) migrated: i64,
     /// Tenants that failed in the run's latest pass.
-    failed: i64,
+    pub(crate) failed: i64,
     /// canary, wave, max_parallel and pause_on_failure, as the last `apply`/`resume` gave them.
     #[schema(value_type = Object)]
-    options: serde_json::Value,
-    started_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-    finished_at: Option<DateTime<Utc>>,
+    pub(crate) options: serde_json::Value,
+    pub(crate) started_at: DateTime<Utc>,
+    pub(crate) updated_at: DateTime<Utc>,
+    pub(crate) finished_at: Option<DateTime<Utc>>,
     /// The latest failure (PostgreSQL's message: it names objects, never a secret).
-    last_error: Option<String>,
+    pub(crate) last_error: Option<String>,
 }
 
 impl From<FleetRun> for RunView {
@@ -92,6 +92,11 @@ pub(crate) async fn progress(
     State(state): State<AppState>,
     _staff: StaffUser,
 ) -> Result<Json<FleetProgress>, ApiError> {
+    fleet_progress(&state).await.map(Json)
+}
+
+/// The fleet's progress, for the API and the panel's migrations page.
+pub(crate) async fn fleet_progress(state: &AppState) -> Result<FleetProgress, ApiError> {
     let target = state.tenant_migrations_target;
     let counts = fleet::tenants_by_version(&state.pool).await?;
     let latest = tenantry_infrastructure::fleet_runs::latest_run(&state.pool).await?;
@@ -110,12 +115,12 @@ pub(crate) async fn progress(
             .map(|c| c.tenants)
             .sum()
     };
-    Ok(Json(FleetProgress {
+    Ok(FleetProgress {
         target_version: target,
         tenants: count(|_, _| true),
         behind: count(|c, target| c.version.is_some_and(|v| v < target)),
         unknown: count(|c, _| c.version.is_none()),
         by_version,
         latest_run: latest.map(RunView::from),
-    }))
+    })
 }

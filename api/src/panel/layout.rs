@@ -44,6 +44,7 @@ pub(crate) fn page(
                             a href="/" aria-current=[(path == "/").then_some("page")] { (t("tenants")) }
                             a href="/tenants/new" aria-current=[(path == "/tenants/new").then_some("page")] { (t("new_tenant")) }
                             a href="/audit" aria-current=[(path == "/audit").then_some("page")] { (t("audit")) }
+                            a href="/migrations" aria-current=[(path == "/migrations").then_some("page")] { (t("migrations")) }
                         }
                         span.who { (s.user.email) }
                     }

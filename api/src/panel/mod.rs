@@ -14,6 +14,7 @@
 mod audit;
 mod i18n;
 mod layout;
+mod migrations;
 mod overview;
 mod session;
 mod tenant;
@@ -51,6 +52,7 @@ pub fn routes() -> Router<AppState> {
         .route("/static/{file}", get(asset))
         .route("/overview", get(overview::show))
         .route("/audit", get(audit::list))
+        .route("/migrations", get(migrations::show))
         .route("/tenants/live", get(tenants::live))
         .route("/tenants/slug", get(tenants::slug_check))
         .route("/tenants/new", get(tenants::new_form).post(tenants::create))
