@@ -18,6 +18,7 @@ pub mod lifecycle;
 pub mod private_pg;
 mod private_redis;
 pub mod serve_process;
+pub mod tenant_access;
 mod test_app;
 mod test_db;
 

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::Connection;
+use tenantry_tests::tenant_access::{events_of_type, pg_url};
 use tenantry_tests::{PrivatePg, TestApp, TestDb};
 
 const TENANTS: &str = "/platform/api/tenants";
@@ -105,33 +106,8 @@ impl Fixture {
     }
 
     async fn revealed_events(&self, id: &str) -> Vec<Value> {
-        let body: Value = self
-            .app
-            .get_auth(&format!("{TENANTS}/{id}/events?limit=500"), &self.token)
-            .await
-            .json()
-            .await
-            .expect("json");
-        body["items"]
-            .as_array()
-            .or_else(|| body.as_array())
-            .expect("events")
-            .iter()
-            .filter(|e| e["event_type"] == "TenantCredentialsRevealed")
-            .cloned()
-            .collect()
+        events_of_type(&self.app, &self.token, id, "TenantCredentialsRevealed").await
     }
-}
-
-fn pg_url(c: &Value, password: &str) -> String {
-    let pg = &c["postgres"];
-    format!(
-        "postgres://{}:{password}@{}:{}/{}",
-        pg["user"].as_str().unwrap(),
-        pg["host"].as_str().unwrap(),
-        pg["port"],
-        pg["database"].as_str().unwrap()
-    )
 }
 
 async fn redis_as(c: &Value, password: &str) -> redis::aio::MultiplexedConnection {

@@ -158,13 +158,7 @@ pub(super) async fn set_enabled(
         .or_fail(|| format!("failed to switch Redis user {user} {flag}"))?;
     if action == AccessAction::Suspend {
         // `off` only stops new authentications: end the clients already in.
-        redis::cmd("CLIENT")
-            .arg("KILL")
-            .arg("USER")
-            .arg(user)
-            .query_async::<i64>(&mut conn)
-            .await
-            .or_fail(|| format!("failed to end the clients of Redis user {user}"))?;
+        kill_clients(&mut conn, user).await?;
     }
     save_acl(&mut conn).await
 }
@@ -213,15 +207,21 @@ async fn set_password(
         .await
         .or_fail(|| format!("failed to change the passwords of Redis user {user}"))?;
     if end_clients {
-        redis::cmd("CLIENT")
-            .arg("KILL")
-            .arg("USER")
-            .arg(user)
-            .query_async::<i64>(&mut conn)
-            .await
-            .or_fail(|| format!("failed to end the clients of Redis user {user}"))?;
+        kill_clients(&mut conn, user).await?;
     }
     save_acl(&mut conn).await
+}
+
+/// Ends every client authenticated as `user`.
+async fn kill_clients(conn: &mut ConnectionManager, user: &str) -> Result<(), ProvisionError> {
+    redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("USER")
+        .arg(user)
+        .query_async::<i64>(conn)
+        .await
+        .or_fail(|| format!("failed to end the clients of Redis user {user}"))?;
+    Ok(())
 }
 
 async fn user_exists(conn: &mut ConnectionManager, user: &str) -> Result<bool, ProvisionError> {
