@@ -222,24 +222,76 @@ enum Step {
 }
 
 /// What the tenants of a run share: the stop flag and the run's record (if any).
+///
+/// The record is written at most every [`SYNC_EVERY`] (and once more at the end), not once per
+/// tenant: one row takes every tenant's count, and writing it per tenant made the tenants of a
+/// wave queue for that row's lock. The same write reads whether the run was paused, so a pause is
+/// seen within `SYNC_EVERY` of a tenant starting.
 struct RunState<'a> {
     /// Set at a failure (and a pause): no further wave starts (with `pause_on_failure` or a
     /// pause, no further tenant).
     stop: AtomicBool,
     paused: AtomicBool,
     record: Option<&'a dyn RunLock>,
+    tally: std::sync::Mutex<Tally>,
 }
 
+/// The counts not yet written to the run's record, and when it was last written.
+#[derive(Default)]
+struct Tally {
+    migrated: u64,
+    failed: u64,
+    last_error: Option<String>,
+    synced: Option<Instant>,
+}
+
+/// How often a run writes its counts to its record and reads whether it was paused.
+const SYNC_EVERY: Duration = Duration::from_millis(250);
+
 impl RunState<'_> {
-    /// Whether the run was paused; asks the record (one row by its key) until it says so.
+    /// Whether the run was paused; asks the record when the last ask is `SYNC_EVERY` old.
     async fn paused(&self) -> bool {
         if self.paused.load(Ordering::Acquire) {
             return true;
         }
+        let due = self
+            .tally
+            .lock()
+            .expect("tally")
+            .synced
+            .is_none_or(|at| at.elapsed() >= SYNC_EVERY);
+        due && self.sync().await
+    }
+
+    /// Counts a tenant's step, to be written with the next [`sync`](Self::sync).
+    fn count(&self, step: &Step) {
+        let mut tally = self.tally.lock().expect("tally");
+        match step {
+            Step::Migrated => tally.migrated += 1,
+            Step::Failed(_, error) => {
+                tally.failed += 1;
+                tally.last_error = Some(error.clone());
+            }
+            Step::NotStarted => {}
+        }
+    }
+
+    /// Writes the counts not written yet and reads whether the run was paused. A failed write
+    /// keeps the counts for the next.
+    async fn sync(&self) -> bool {
         let Some(record) = self.record else {
             return false;
         };
-        match record.paused().await {
+        let (migrated, failed, last_error) = {
+            let mut tally = self.tally.lock().expect("tally");
+            tally.synced = Some(Instant::now());
+            (
+                std::mem::take(&mut tally.migrated),
+                std::mem::take(&mut tally.failed),
+                tally.last_error.take(),
+            )
+        };
+        match record.add(migrated, failed, last_error.as_deref()).await {
             Ok(true) => {
                 self.paused.store(true, Ordering::Release);
                 self.stop.store(true, Ordering::Release);
@@ -247,7 +299,11 @@ impl RunState<'_> {
             }
             Ok(false) => false,
             Err(error) => {
-                tracing::warn!(%error, "could not read whether the fleet run was paused");
+                tracing::warn!(%error, "could not write the fleet run's counts or read whether it was paused");
+                let mut tally = self.tally.lock().expect("tally");
+                tally.migrated += migrated;
+                tally.failed += failed;
+                tally.last_error = tally.last_error.take().or(last_error);
                 false
             }
         }
@@ -324,6 +380,7 @@ impl FleetMigration {
             stop: AtomicBool::new(false),
             paused: AtomicBool::new(false),
             record,
+            tally: Default::default(),
         };
         let stop = &run.stop;
         for (i, wave) in waves.iter().enumerate() {
@@ -359,6 +416,7 @@ impl FleetMigration {
                 });
             }
         }
+        run.sync().await;
         outcome.paused = run.paused.load(Ordering::Acquire) && outcome.not_started > 0;
         outcome.elapsed = started.elapsed();
         outcome
@@ -373,16 +431,7 @@ impl FleetMigration {
         progress: &(dyn Fn(Progress) + Sync),
     ) -> Step {
         let step = self.step(tenant, target, options, run, progress).await;
-        if let Some(record) = run.record {
-            let counted = match &step {
-                Step::Migrated => record.tenant_migrated().await,
-                Step::Failed(_, error) => record.tenant_failed(error).await,
-                Step::NotStarted => Ok(()),
-            };
-            if let Err(error) = counted {
-                tracing::warn!(tenant_id = %tenant.id, %error, "the fleet run's counts could not be updated");
-            }
-        }
+        run.count(&step);
         step
     }
 

@@ -208,38 +208,25 @@ impl RunLock for PgRunLock {
         Ok(id)
     }
 
-    async fn paused(&self) -> Result<bool, FleetRunError> {
-        let status: Option<String> =
-            sqlx::query_scalar("SELECT status FROM fleet_runs WHERE id = $1")
-                .bind(self.id()?)
-                .fetch_optional(&self.pool)
-                .await
-                .context("failed to read the fleet run's status")?;
+    async fn add(
+        &self,
+        migrated: u64,
+        failed: u64,
+        last_error: Option<&str>,
+    ) -> Result<bool, FleetRunError> {
+        let status: Option<String> = sqlx::query_scalar(
+            "UPDATE fleet_runs SET migrated = migrated + $2, failed = failed + $3, \
+             last_error = COALESCE($4, last_error), updated_at = now() WHERE id = $1 \
+             RETURNING status",
+        )
+        .bind(self.id()?)
+        .bind(migrated as i64)
+        .bind(failed as i64)
+        .bind(last_error)
+        .fetch_optional(&self.pool)
+        .await
+        .context("failed to count the run's tenants")?;
         Ok(status.as_deref() == Some("paused"))
-    }
-
-    async fn tenant_migrated(&self) -> Result<(), FleetRunError> {
-        sqlx::query(
-            "UPDATE fleet_runs SET migrated = migrated + 1, updated_at = now() WHERE id = $1",
-        )
-        .bind(self.id()?)
-        .execute(&self.pool)
-        .await
-        .context("failed to count a migrated tenant")?;
-        Ok(())
-    }
-
-    async fn tenant_failed(&self, error: &str) -> Result<(), FleetRunError> {
-        sqlx::query(
-            "UPDATE fleet_runs SET failed = failed + 1, last_error = $2, updated_at = now() \
-             WHERE id = $1",
-        )
-        .bind(self.id()?)
-        .bind(error)
-        .execute(&self.pool)
-        .await
-        .context("failed to count a failed tenant")?;
-        Ok(())
     }
 
     async fn finish(&self, end: RunEnd) -> Result<(), FleetRunError> {

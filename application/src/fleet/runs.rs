@@ -138,10 +138,20 @@ pub trait RunLock: Send + Sync {
         options: &FleetOptions,
         behind: usize,
     ) -> Result<i64, FleetRunError>;
-    /// Whether the run was paused (read again at each call: one row by its key).
-    async fn paused(&self) -> Result<bool, FleetRunError>;
-    async fn tenant_migrated(&self) -> Result<(), FleetRunError>;
-    async fn tenant_failed(&self, error: &str) -> Result<(), FleetRunError>;
+    /// Adds `migrated` and `failed` tenants to the run's counts (and its `last_error`, when
+    /// given), and reads whether it was paused: one write for many tenants.
+    async fn add(
+        &self,
+        migrated: u64,
+        failed: u64,
+        last_error: Option<&str>,
+    ) -> Result<bool, FleetRunError>;
+    async fn tenant_migrated(&self) -> Result<(), FleetRunError> {
+        self.add(1, 0, None).await.map(|_| ())
+    }
+    async fn tenant_failed(&self, error: &str) -> Result<(), FleetRunError> {
+        self.add(0, 1, Some(error)).await.map(|_| ())
+    }
     async fn finish(&self, end: RunEnd) -> Result<(), FleetRunError>;
 }
 
