@@ -417,7 +417,7 @@ async fn a_rotation_gives_new_passwords_and_the_old_ones_stop_after_the_grace_pe
             .await
             .expect("the old login");
 
-        let (status, rotated) = f.rotate(id, json!({"grace_seconds": 4})).await;
+        let (status, rotated) = f.rotate(id, json!({"grace_seconds": 8})).await;
         assert_eq!(status, StatusCode::ACCEPTED, "{rotated}");
         assert_eq!(rotated["rotation"], 1);
         f.wait_credentials(id, |c| c["current"] == 1).await;
@@ -457,6 +457,9 @@ async fn a_rotation_gives_new_passwords_and_the_old_ones_stop_after_the_grace_pe
             .await
             .expect("json");
         assert_eq!(resolved["user"], new["postgres"]["user"], "{resolved}");
+        // A rotation in its grace period is no access change.
+        assert_eq!(tenant["credentials"]["status"], "in_grace", "{tenant}");
+        assert_eq!(tenant["access"]["pending"], false, "{tenant}");
         let (status, refused) = f.rotate(id, json!({})).await;
         assert_eq!(status, StatusCode::CONFLICT, "{refused}");
         assert_eq!(

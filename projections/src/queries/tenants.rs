@@ -438,8 +438,14 @@ fn view(
             _ => None,
         },
         access: AccessView {
+            // The column also holds a credential rotation not yet retired (the saga's work list,
+            // see `PanelRow::access_pending`): an active tenant's access change is pending only
+            // while an access is still off.
+            pending: match status {
+                TenantStatus::Active => !row.access_suspended.0.is_empty(),
+                _ => row.access_pending,
+            },
             suspended: row.access_suspended.0,
-            pending: row.access_pending,
         },
         credentials: {
             let count = |n: i32| n.max(0) as u32;
