@@ -624,7 +624,7 @@ async fn a_rotation_is_retired_by_the_next_service_after_a_restart() {
     let id = f.create("enterprise").await;
     f.wait_for(&id, "active").await;
     let (old, old_pg, old_redis) = f.revealed(&id).await;
-    let (status, _) = f.rotate(&id, json!({"grace_seconds": 4})).await;
+    let (status, _) = f.rotate(&id, json!({"grace_seconds": 8})).await;
     assert_eq!(status, StatusCode::ACCEPTED);
     f.wait_credentials(&id, |c| c["current"] == 1).await;
     let (new, new_pg, new_redis) = f.revealed(&id).await;
