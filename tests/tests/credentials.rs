@@ -401,6 +401,10 @@ async fn a_rotation_gives_new_passwords_and_the_old_ones_stop_after_the_grace_pe
             json!({"grace_seconds": 700000}),
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
+        (
+            json!({"grace_seconds": 1.5}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
         (json!({"grace_seconds": "soon"}), StatusCode::BAD_REQUEST),
     ] {
         let (status, error) = f.rotate(&schema, body).await;
@@ -624,7 +628,8 @@ async fn a_rotation_is_retired_by_the_next_service_after_a_restart() {
     let id = f.create("enterprise").await;
     f.wait_for(&id, "active").await;
     let (old, old_pg, old_redis) = f.revealed(&id).await;
-    let (status, _) = f.rotate(&id, json!({"grace_seconds": 8})).await;
+    // A whole number written as a float is a whole number (JSON Schema's `integer`).
+    let (status, _) = f.rotate(&id, json!({"grace_seconds": 8.0})).await;
     assert_eq!(status, StatusCode::ACCEPTED);
     f.wait_credentials(&id, |c| c["current"] == 1).await;
     let (new, new_pg, new_redis) = f.revealed(&id).await;

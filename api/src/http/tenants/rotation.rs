@@ -35,8 +35,9 @@ const MAX_GRACE_SECS: u64 = 7 * 24 * 3_600;
 pub(crate) struct RotateRequest {
     /// How long the old passwords keep working, in seconds: 0 (they stop as soon as the new ones
     /// work: for a leaked password) to 604800 (a week); 3600 when absent.
-    #[schema(minimum = 0, maximum = 604800)]
-    grace_seconds: Option<i64>,
+    /// A JSON number that is whole (`60` or `60.0`, as JSON Schema's `integer` allows).
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 604800)]
+    grace_seconds: Option<f64>,
 }
 
 /// The answer to a rotation.
@@ -78,7 +79,9 @@ pub(crate) async fn rotate(
     let request = optional_json::<RotateRequest>(&body)?.unwrap_or_default();
     let grace = match request.grace_seconds {
         None => DEFAULT_GRACE_SECS,
-        Some(secs) if (0..=MAX_GRACE_SECS as i64).contains(&secs) => secs as u64,
+        Some(secs) if secs.fract() == 0.0 && (0.0..=MAX_GRACE_SECS as f64).contains(&secs) => {
+            secs as u64
+        }
         Some(_) => {
             return Err(ApiError::unprocessable(
                 "invalid_grace_seconds",
