@@ -189,14 +189,21 @@ async fn walk(app: &TestApp, client: &Client, api_token: &str) -> anyhow::Result
         status_is(client, "#tenant-status .badge", "active")
     })
     .await;
-    let steps = client.find_all(Locator::Css("#steps tbody tr")).await?;
-    assert!(steps.len() >= 3, "steps shown: {}", steps.len());
-    for step in &steps {
-        assert_eq!(
-            step.attr("data-status").await?.as_deref(),
-            Some("succeeded")
-        );
-    }
+    // The steps come from a projector of their own, a moment behind the tenant's status.
+    until("every step succeeded on the page", SOON, || async {
+        let steps = client
+            .find_all(Locator::Css("#steps tbody tr"))
+            .await
+            .ok()?;
+        let mut succeeded = 0;
+        for step in &steps {
+            if step.attr("data-status").await.ok()?.as_deref() == Some("succeeded") {
+                succeeded += 1;
+            }
+        }
+        (steps.len() >= 3 && succeeded == steps.len()).then_some(())
+    })
+    .await;
     assert_eq!(
         client
             .execute("return window.__sameDocument === true;", vec![])
