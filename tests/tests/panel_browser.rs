@@ -399,24 +399,24 @@ async fn failing(app: &TestApp, client: &Client) -> anyhow::Result<()> {
         status_is(client, "#tenant-status .badge", "failed")
     })
     .await;
-    let queue = client
-        .find(Locator::Css("#steps tr[data-step=queue]"))
-        .await?;
-    let cells = queue.text().await?;
-    assert!(
-        cells.contains("queue") && cells.contains('2'),
-        "two tries: {cells}"
-    );
-    let error = client
-        .find(Locator::Css("#steps tr[data-step=queue] td.error"))
-        .await?
-        .text()
-        .await?;
+    // The steps come from a projector of their own, a moment behind the tenant's status.
+    let (cells, error) = until(
+        "the steps to show the tries and the rollback",
+        SOON,
+        || async {
+            let cells = text_of(client, "#steps tr[data-step=queue]").await?;
+            let error = text_of(client, "#steps tr[data-step=queue] td.error").await?;
+            let released = client
+                .find_all(Locator::Css("#steps tr[data-status=released]"))
+                .await
+                .ok()?;
+            (cells.contains('2') && !error.is_empty() && !released.is_empty())
+                .then_some((cells, error))
+        },
+    )
+    .await;
+    assert!(cells.contains("queue"), "two tries: {cells}");
     assert!(!error.is_empty(), "the step's error is shown");
-    let released = client
-        .find_all(Locator::Css("#steps tr[data-status=released]"))
-        .await?;
-    assert!(!released.is_empty(), "the rollback shows released steps");
     let notice = text_of(client, "#rollback").await.unwrap_or_default();
     assert!(notice.contains("rolled back"), "{notice}");
     assert_eq!(
