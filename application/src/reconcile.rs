@@ -324,11 +324,7 @@ impl Reconciler {
                 },
             });
         }
-        let spec = TenantSpec {
-            id,
-            slug: tenant.slug.clone(),
-            isolation: tenant.isolation,
-        };
+        let spec = TenantSpec::of(&tenant);
         for (step, kinds) in plan.steps {
             if let Some(secret) = secret_of(step, &names) {
                 match self.secrets.get(&secret).await {

@@ -20,6 +20,17 @@ pub struct TenantSpec {
     pub isolation: IsolationModel,
 }
 
+impl TenantSpec {
+    /// The spec of `tenant` as its events describe it.
+    pub fn of(tenant: &tenantry_domain::Tenant) -> Self {
+        Self {
+            id: tenant.id,
+            slug: tenant.slug.clone(),
+            isolation: tenant.isolation,
+        }
+    }
+}
+
 /// Applies and releases provisioning steps. Held as `Arc<dyn Provisioner>`.
 ///
 /// Every name a step makes is derived from the tenant id

@@ -327,11 +327,7 @@ impl TenantSaga {
         {
             return Ok(Turn::Wait(Outcome::RetryAt(retry_at)));
         }
-        let spec = TenantSpec {
-            id,
-            slug: tenant.slug.clone(),
-            isolation: tenant.isolation,
-        };
+        let spec = TenantSpec::of(tenant);
         fence.check().await?;
         tracing::debug!(%id, %step, "applying a provisioning step");
         let started = Instant::now();
@@ -374,11 +370,7 @@ impl TenantSaga {
         {
             return Ok(Turn::Wait(Outcome::RetryAt(retry_at)));
         }
-        let spec = TenantSpec {
-            id: tenant.id,
-            slug: tenant.slug.clone(),
-            isolation: tenant.isolation,
-        };
+        let spec = TenantSpec::of(tenant);
         fence.check().await?;
         tracing::debug!(tenant = %tenant.id, %resource, %action, "changing a tenant's access");
         let changed = self.provisioner.set_access(&spec, resource, action).await;
@@ -421,11 +413,7 @@ impl TenantSaga {
         {
             return Ok(Turn::Wait(Outcome::RetryAt(due)));
         }
-        let spec = TenantSpec {
-            id: tenant.id,
-            slug: tenant.slug.clone(),
-            isolation: tenant.isolation,
-        };
+        let spec = TenantSpec::of(tenant);
         fence.check().await?;
         tracing::debug!(tenant = %tenant.id, rotation, %change, "changing a tenant's credentials");
         let changed = self
